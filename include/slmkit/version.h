@@ -1,0 +1,5 @@
+#pragma once
+
+namespace slmkit {
+const char* version() noexcept;  // "0.1.0"
+}

@@ -1,0 +1,130 @@
+// GGUF v2/v3 (https://github.com/ggml-org/ggml/blob/master/docs/gguf.md): the container, read
+// from an mmap with every field bounds-checked, and written back byte for byte.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/mapped_file.h"
+#include "slmkit/dtype.h"
+#include "slmkit/tensor.h"
+
+namespace slmkit::gguf {
+
+enum class ValueType : uint32_t {
+  u8 = 0,
+  i8 = 1,
+  u16 = 2,
+  i16 = 3,
+  u32 = 4,
+  i32 = 5,
+  f32 = 6,
+  boolean = 7,
+  string = 8,
+  array = 9,
+  u64 = 10,
+  i64 = 11,
+  f64 = 12,
+};
+std::string_view value_type_name(ValueType type);
+
+struct Value;
+struct Array {
+  ValueType type = ValueType::u8;  // element type; arrays of arrays are allowed
+  std::vector<Value> items;
+};
+
+struct Value {
+  std::variant<uint8_t, int8_t, uint16_t, int16_t, uint32_t, int32_t, float, bool, std::string,
+               Array, uint64_t, int64_t, double>
+      v;
+
+  ValueType type() const;  // from the variant index, which follows ValueType's numbering
+  // Checked accessors; each throws Error(invalid_input) naming `key` and the actual type.
+  uint64_t as_u64(std::string_view key) const;  // any non-negative integer type
+  int64_t as_i64(std::string_view key) const;   // any integer type that fits
+  double as_f64(std::string_view key) const;    // any numeric type
+  bool as_bool(std::string_view key) const;
+  const std::string& as_string(std::string_view key) const;
+  const Array& as_array(std::string_view key) const;
+};
+
+struct KeyValue {
+  std::string key;
+  Value value;
+};
+
+struct TensorInfo {
+  std::string name;
+  std::vector<uint64_t> ne;  // GGUF order: ne[0] is the innermost (contiguous) dimension
+  DType type = DType::F32;
+  uint64_t offset = 0;   // relative to the start of the data section
+  uint64_t n_bytes = 0;  // from type and ne
+
+  Shape shape() const;  // outermost first: the reverse of ne
+};
+
+struct File {
+  std::string path;  // for messages
+  uint32_t version = 3;
+  std::vector<KeyValue> kvs;  // in file order
+  std::vector<TensorInfo> tensors;  // in file order
+  uint64_t alignment = 32;          // general.alignment, or 32
+  uint64_t data_offset = 0;         // absolute offset of the data section
+  std::shared_ptr<const void> owner;  // keeps `bytes` alive (an mmap or a buffer)
+  std::span<const std::byte> bytes;   // the whole file
+
+  const Value* find(std::string_view key) const;
+  const TensorInfo* find_tensor(std::string_view name) const;
+  std::span<const std::byte> tensor_data(const TensorInfo& info) const;
+  Tensor tensor(const TensorInfo& info) const;  // a view sharing `owner`
+};
+
+// Parses a GGUF held in memory. Every count, length and offset is checked against the bytes that
+// remain before anything is allocated from it; errors name `path`, the field and its offset.
+File parse(std::span<const std::byte> bytes, std::string path, std::shared_ptr<const void> owner);
+File read_file(const std::filesystem::path& path);  // mmap + parse
+bool has_magic(std::span<const std::byte> bytes);
+
+// Builds a GGUF: key-values and tensors in the order they are added. Tensor data is aligned to
+// `general.alignment` (default 32) and zero-padded after each tensor, as llama.cpp writes it, so
+// that writing back a File's kvs and tensors reproduces a file llama.cpp wrote byte for byte.
+class Writer {
+ public:
+  explicit Writer(uint32_t version = 3) : version_(version) {}
+  void set(std::string key, Value value);  // replaces an existing key in place
+  void set_string(std::string key, std::string value) { set(std::move(key), Value{std::move(value)}); }
+  void set_u32(std::string key, uint32_t v) { set(std::move(key), Value{v}); }
+  void set_i32(std::string key, int32_t v) { set(std::move(key), Value{v}); }
+  void set_f32(std::string key, float v) { set(std::move(key), Value{v}); }
+  void set_bool(std::string key, bool v) { set(std::move(key), Value{v}); }
+  void remove(std::string_view key);
+  // `data` must stay valid until write(); its size must match type and shape.
+  void add_tensor(std::string name, DType type, const Shape& shape, std::span<const std::byte> data);
+  void add_tensor(const Tensor& tensor);  // keeps the tensor (and its owner) alive
+
+  // Writes to a temporary name beside `path` and renames it into place.
+  void write(const std::filesystem::path& path) const;
+  std::vector<std::byte> to_bytes() const;  // the same bytes, in memory (tests, fuzzers)
+
+ private:
+  struct PendingTensor {
+    TensorInfo info;
+    std::span<const std::byte> data;
+    std::shared_ptr<const void> owner;
+  };
+  uint32_t version_;
+  std::vector<KeyValue> kvs_;
+  std::vector<PendingTensor> tensors_;
+};
+
+// A writer holding exactly `file`'s key-values and tensors, in order.
+Writer writer_from(const File& file);
+
+}  // namespace slmkit::gguf

@@ -1,0 +1,32 @@
+// Paths to ../shared/fixtures and a guard that skips a test, saying why, where they are absent.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace slmkit::testing {
+
+std::filesystem::path fixtures_dir();
+bool have_fixtures();
+// fixture("models/gguf-stories260K/stories260K.gguf")
+std::filesystem::path fixture(const std::string& relative);
+// A fresh, empty directory under the build tree, removed at exit.
+std::filesystem::path temp_dir(const std::string& name);
+std::string read_text(const std::filesystem::path& path);
+std::vector<std::byte> read_bytes(const std::filesystem::path& path);
+void write_bytes(const std::filesystem::path& path, const std::vector<std::byte>& bytes);
+std::filesystem::path cli_path();
+// Runs a shell command; returns its exit status and fills `output` with stdout+stderr.
+int run_command(const std::string& command, std::string* output);
+
+}  // namespace slmkit::testing
+
+#define SLMKIT_REQUIRE_FIXTURES()                                                         \
+  do {                                                                                    \
+    if (!::slmkit::testing::have_fixtures())                                              \
+      GTEST_SKIP() << "shared fixtures not found at " << ::slmkit::testing::fixtures_dir() \
+                   << " (clone with ../shared beside the project)";                       \
+  } while (0)

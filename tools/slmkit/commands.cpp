@@ -1,0 +1,27 @@
+#include "commands.h"
+
+#include <map>
+
+namespace slmkit::cli {
+namespace {
+std::map<const CLI::App*, Action>& actions() {
+  static std::map<const CLI::App*, Action> table;
+  return table;
+}
+}  // namespace
+
+void add_command(CLI::App* sub, Action action) { actions()[sub] = std::move(action); }
+
+void register_commands(CLI::App& app) {
+  register_inspect(app);
+  register_synth(app);
+}
+
+void run_selected(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands()) {
+    auto it = actions().find(sub);
+    if (it != actions().end()) it->second();
+  }
+}
+
+}  // namespace slmkit::cli

@@ -1,0 +1,20 @@
+// Each subcommand lives in its own file and registers itself here.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace slmkit::cli {
+
+void register_commands(CLI::App& app);
+void run_selected(CLI::App& app);
+
+// One registration function per subcommand file.
+using Action = std::function<void()>;
+void add_command(CLI::App* sub, Action action);
+
+void register_inspect(CLI::App& app);
+void register_synth(CLI::App& app);
+
+}  // namespace slmkit::cli
