@@ -19,6 +19,7 @@
 //   blk.N.post_ffw_norm.weight        [n_embd]
 //   output_norm.{weight,bias}         [n_embd]
 //   output.weight                     [vocab, n_embd]           absent when tied
+//   rope_freqs.weight                 [rope.n_dims / 2]         Llama 3 RoPE scaling, from GGUF
 // Matrices are [out_features, in_features] (PyTorch's nn.Linear order); GPT-2's Conv1D weights
 // are transposed on read so every family has the same orientation.
 #pragma once
@@ -46,13 +47,13 @@ enum class AttentionKind { global, sliding };
 
 struct RopeConfig {
   RopeStyle style = RopeStyle::none;
-  int64_t n_dims = 0;                  // rotated dimensions per head (head_dim unless partial)
-  double freq_base = 10000.0;          // global layers
-  double freq_base_local = 10000.0;    // sliding-window layers (Gemma 3: 10,000 vs 1,000,000)
+  int64_t n_dims = 0;                // rotated dimensions per head (head_dim unless partial)
+  double freq_base = 10000.0;        // global layers
+  double freq_base_local = 10000.0;  // sliding-window layers (Gemma 3: 10,000 vs 1,000,000)
   RopeScaling scaling = RopeScaling::none;
-  double scaling_factor = 1.0;         // linear / llama3 "factor"
-  double low_freq_factor = 1.0;        // llama3
-  double high_freq_factor = 4.0;       // llama3
+  double scaling_factor = 1.0;          // linear / llama3 "factor"
+  double low_freq_factor = 1.0;         // llama3
+  double high_freq_factor = 4.0;        // llama3
   int64_t original_context_length = 0;  // llama3
 };
 
@@ -89,6 +90,7 @@ struct ModelConfig {
   double embed_scale = 1.0;                    // token embeddings are multiplied by this
 
   bool tied_embeddings = false;  // output head is token_embd.weight
+  bool fused_qkv = false;        // one attn_qkv matrix (GPT-2) instead of attn_q/k/v
   bool attn_qkv_bias = false;
   bool attn_out_bias = false;
   bool ffn_bias = false;
@@ -107,6 +109,8 @@ struct ModelSource {
   nlohmann::ordered_json metadata;  // GGUF key-values, or config.json (+ safetensors metadata)
   bool synthetic = false;           // random weights written by `slmkit synth`
 };
+
+enum class ModelFormat { gguf, hf };
 
 class Model {
  public:
@@ -140,5 +144,11 @@ struct LoadOptions {
 // Reads a GGUF file, a Hugging Face folder (config.json + safetensors) or a llama2.c checkpoint,
 // detected from the content, and checks the tensors against the config of its architecture.
 Model load_model(const std::filesystem::path& path, const LoadOptions& options = {});
+
+// Writes a model as a GGUF file (tensors in their stored types) or as a Hugging Face folder
+// (config.json, model.safetensors, tokenizer files), converting each family's conventions (RoPE
+// row order, Gemma's norm offset, GPT-2's Conv1D orientation) to what that format's readers expect.
+// Written under a temporary name and renamed when complete.
+void save_model(const Model& model, const std::filesystem::path& path, ModelFormat format);
 
 }  // namespace slmkit

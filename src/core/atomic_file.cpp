@@ -56,7 +56,8 @@ void AtomicFile::commit() {
   file_ = nullptr;
   std::error_code ec;
   std::filesystem::rename(temp_, destination_, ec);
-  if (ec) fail_io("{}: cannot rename to {}: {}", temp_.string(), destination_.string(), ec.message());
+  if (ec)
+    fail_io("{}: cannot rename to {}: {}", temp_.string(), destination_.string(), ec.message());
   committed_ = true;
 }
 

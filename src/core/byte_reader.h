@@ -14,7 +14,8 @@ namespace slmkit {
 
 class ByteReader {
  public:
-  ByteReader(std::span<const std::byte> data, std::string file) : data_(data), file_(std::move(file)) {}
+  ByteReader(std::span<const std::byte> data, std::string file)
+      : data_(data), file_(std::move(file)) {}
 
   size_t offset() const { return pos_; }
   size_t size() const { return data_.size(); }

@@ -15,7 +15,8 @@ uint64_t tensor_bytes(DType type, const Shape& shape, const std::string& what) {
     if (shape[i] < 0) fail_invalid("{}: negative dimension {} in shape", what, shape[i]);
     if (i + 1 < shape.size()) {
       const auto d = static_cast<uint64_t>(shape[i]);
-      if (d != 0 && rows > UINT64_MAX / d) fail_invalid("{}: shape {} overflows", what, shape_string(shape));
+      if (d != 0 && rows > UINT64_MAX / d)
+        fail_invalid("{}: shape {} overflows", what, shape_string(shape));
       rows *= d;
     }
   }

@@ -17,6 +17,11 @@
 
 namespace slmkit::gguf {
 
+inline constexpr uint32_t kMaxArrayDepth = 8;      // arrays nested inside arrays, outermost = 1
+inline constexpr uint32_t kMaxDims = 4;            // GGML_MAX_DIMS
+inline constexpr size_t kMaxTensorNameBytes = 63;  // GGML_MAX_NAME - 1 (its terminating zero)
+inline constexpr uint64_t kDefaultAlignment = 32;  // GGUF_DEFAULT_ALIGNMENT
+
 enum class ValueType : uint32_t {
   u8 = 0,
   i8 = 1,
@@ -73,10 +78,10 @@ struct TensorInfo {
 struct File {
   std::string path;  // for messages
   uint32_t version = 3;
-  std::vector<KeyValue> kvs;  // in file order
-  std::vector<TensorInfo> tensors;  // in file order
-  uint64_t alignment = 32;          // general.alignment, or 32
-  uint64_t data_offset = 0;         // absolute offset of the data section
+  std::vector<KeyValue> kvs;          // in file order
+  std::vector<TensorInfo> tensors;    // in file order
+  uint64_t alignment = 32;            // general.alignment, or 32
+  uint64_t data_offset = 0;           // absolute offset of the data section
   std::shared_ptr<const void> owner;  // keeps `bytes` alive (an mmap or a buffer)
   std::span<const std::byte> bytes;   // the whole file
 
@@ -88,6 +93,11 @@ struct File {
 
 // Parses a GGUF held in memory. Every count, length and offset is checked against the bytes that
 // remain before anything is allocated from it; errors name `path`, the field and its offset.
+// Versions 2 and 3 (same layout) are read; v1 and big-endian files are Error(unsupported). As in
+// llama.cpp, tensors must be stored in order, each at the previous one's end padded to the
+// alignment, so any file that parses is written back identically by writer_from(), except that
+// non-zero padding and bytes after the last tensor are not kept and a missing final padding is
+// added.
 File parse(std::span<const std::byte> bytes, std::string path, std::shared_ptr<const void> owner);
 File read_file(const std::filesystem::path& path);  // mmap + parse
 bool has_magic(std::span<const std::byte> bytes);
@@ -95,18 +105,25 @@ bool has_magic(std::span<const std::byte> bytes);
 // Builds a GGUF: key-values and tensors in the order they are added. Tensor data is aligned to
 // `general.alignment` (default 32) and zero-padded after each tensor, as llama.cpp writes it, so
 // that writing back a File's kvs and tensors reproduces a file llama.cpp wrote byte for byte.
+// A file without tensors ends right after its key-values (no padding), as gguf-py writes
+// vocabulary-only files; llama.cpp's C writer would pad that one to the alignment.
 class Writer {
  public:
   explicit Writer(uint32_t version = 3) : version_(version) {}
   void set(std::string key, Value value);  // replaces an existing key in place
-  void set_string(std::string key, std::string value) { set(std::move(key), Value{std::move(value)}); }
+  void set_string(std::string key, std::string value) {
+    set(std::move(key), Value{std::move(value)});
+  }
   void set_u32(std::string key, uint32_t v) { set(std::move(key), Value{v}); }
   void set_i32(std::string key, int32_t v) { set(std::move(key), Value{v}); }
   void set_f32(std::string key, float v) { set(std::move(key), Value{v}); }
   void set_bool(std::string key, bool v) { set(std::move(key), Value{v}); }
   void remove(std::string_view key);
-  // `data` must stay valid until write(); its size must match type and shape.
-  void add_tensor(std::string name, DType type, const Shape& shape, std::span<const std::byte> data);
+  const Value* find(std::string_view key) const;  // nullptr when absent
+  // `data` must stay valid until write(); its size must match type and shape. Names must be unique
+  // and at most kMaxTensorNameBytes long, or llama.cpp refuses the file.
+  void add_tensor(std::string name, DType type, const Shape& shape,
+                  std::span<const std::byte> data);
   void add_tensor(const Tensor& tensor);  // keeps the tensor (and its owner) alive
 
   // Writes to a temporary name beside `path` and renames it into place.
@@ -114,6 +131,10 @@ class Writer {
   std::vector<std::byte> to_bytes() const;  // the same bytes, in memory (tests, fuzzers)
 
  private:
+  friend Writer writer_from(const File& file);
+  template <typename Sink>
+  void emit(Sink& sink) const;
+
   struct PendingTensor {
     TensorInfo info;
     std::span<const std::byte> data;

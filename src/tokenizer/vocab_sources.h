@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "slmkit/vocab.h"
 
@@ -13,6 +14,10 @@ namespace slmkit {
 // add_bos/add_eos, chat template). Detects BPE byte-level vs SentencePiece-style models and
 // sets Vocab::model and Vocab::pre the way llama.cpp's converter names them.
 Vocab read_tokenizer_json(const std::filesystem::path& path);
+// The same from text in memory (fuzzers, tests); `config_json` may be empty. `path` names the
+// source in error messages.
+Vocab parse_tokenizer_json(std::string_view json, const std::string& path,
+                           std::string_view config_json = {});
 // GPT-2 style vocab.json (or encoder.json) + merges.txt (or vocab.bpe).
 Vocab read_vocab_and_merges(const std::filesystem::path& vocab_json,
                             const std::filesystem::path& merges_txt);

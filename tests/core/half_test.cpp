@@ -27,7 +27,7 @@ TEST(Half, KnownValues) {
   EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
   EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
   EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);  // halfway to 65536 rounds to even: infinity
-  EXPECT_EQ(f32_to_f16(5.960464477539063e-08f), 0x0001);  // smallest subnormal
+  EXPECT_EQ(f32_to_f16(5.960464477539063e-08f), 0x0001);   // smallest subnormal
   EXPECT_EQ(f32_to_f16(2.9802322387695312e-08f), 0x0000);  // half of it: ties to even
   EXPECT_EQ(f32_to_f16(1.0f + 1.0f / 2048), 0x3c00);       // tie, even stays
   EXPECT_EQ(f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);       // tie, odd rounds up

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -17,9 +17,13 @@ std::filesystem::path fixtures_dir() {
   return SLMKIT_FIXTURES_DIR;
 }
 
-bool have_fixtures() { return std::filesystem::is_regular_file(fixtures_dir() / "README.md"); }
+bool have_fixtures() {
+  return std::filesystem::is_regular_file(fixtures_dir() / "README.md");
+}
 
-std::filesystem::path fixture(const std::string& relative) { return fixtures_dir() / relative; }
+std::filesystem::path fixture(const std::string& relative) {
+  return fixtures_dir() / relative;
+}
 
 std::filesystem::path temp_dir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() /
@@ -45,10 +49,13 @@ std::vector<std::byte> read_bytes(const std::filesystem::path& path) {
 
 void write_bytes(const std::filesystem::path& path, const std::vector<std::byte>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
-std::filesystem::path cli_path() { return SLMKIT_CLI_PATH; }
+std::filesystem::path cli_path() {
+  return SLMKIT_CLI_PATH;
+}
 
 int run_command(const std::string& command, std::string* output) {
   std::string cmd = command + " 2>&1";

@@ -24,9 +24,9 @@ int run_command(const std::string& command, std::string* output);
 
 }  // namespace slmkit::testing
 
-#define SLMKIT_REQUIRE_FIXTURES()                                                         \
-  do {                                                                                    \
-    if (!::slmkit::testing::have_fixtures())                                              \
+#define SLMKIT_REQUIRE_FIXTURES()                                                          \
+  do {                                                                                     \
+    if (!::slmkit::testing::have_fixtures())                                               \
       GTEST_SKIP() << "shared fixtures not found at " << ::slmkit::testing::fixtures_dir() \
-                   << " (clone with ../shared beside the project)";                       \
+                   << " (clone with ../shared beside the project)";                        \
   } while (0)

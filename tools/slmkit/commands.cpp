@@ -15,6 +15,9 @@ void add_command(CLI::App* sub, Action action) { actions()[sub] = std::move(acti
 void register_commands(CLI::App& app) {
   register_inspect(app);
   register_synth(app);
+  register_tokenize(app);
+  register_run(app);
+  register_perplexity(app);
 }
 
 void run_selected(CLI::App& app) {

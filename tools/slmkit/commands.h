@@ -16,5 +16,8 @@ void add_command(CLI::App* sub, Action action);
 
 void register_inspect(CLI::App& app);
 void register_synth(CLI::App& app);
+void register_tokenize(CLI::App& app);
+void register_run(CLI::App& app);
+void register_perplexity(CLI::App& app);
 
 }  // namespace slmkit::cli

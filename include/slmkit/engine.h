@@ -1,0 +1,118 @@
+// The CPU inference engine: one generic decoder driven by ModelConfig (every family: LayerNorm or
+// RMSNorm, GELU / SiLU, gated or plain FFN, learned positions or RoPE, MHA / GQA / MQA, QK-norm,
+// sliding-window layers, soft-capping, biases, tied or separate output head).
+//
+//   Engine  = a Model's weights prepared for inference (matrices used in place from the mmap;
+//             norm weights and biases converted to f32 once, with norm_weight_offset applied).
+//             Immutable; any number of sessions may share one.
+//   Session = one sequence being evaluated: its KV cache, activations and thread pool, all sized
+//             when it is created, so evaluating a token allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "slmkit/dtype.h"
+#include "slmkit/model.h"
+#include "slmkit/sampler.h"
+
+namespace slmkit {
+
+class Engine {
+ public:
+  // Checks every tensor the config implies (presence, shape, a storage type the kernels run:
+  // F32, F16, BF16 for now) and throws Error naming the tensor otherwise.
+  explicit Engine(Model model);
+  ~Engine();
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+
+  const Model& model() const;
+  const ModelConfig& config() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+struct SessionOptions {
+  // KV cache positions. 0: the model's context length, at most 4096 (as llama.cpp's default).
+  int64_t n_ctx = 0;
+  // Most tokens one forward pass takes; longer inputs are evaluated in passes of this size.
+  int64_t n_batch = 512;
+  int n_threads = 0;  // 0: std::thread::hardware_concurrency()
+  // F16 (llama.cpp's default) or F32. With F16, queries and attention weights are rounded onto
+  // the F16 grid before their products with K and V, as llama.cpp does.
+  DType kv_type = DType::F16;
+  // Keep logits for every position (n_ctx x vocab floats), for perplexity and parity checks.
+  bool all_logits = false;
+};
+
+class Session {
+ public:
+  // The engine must outlive the session.
+  explicit Session(const Engine& engine, const SessionOptions& options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  // Appends `tokens` at positions n_past().. and returns the logits predicting the next token:
+  // [vocab] after the last token, or [tokens.size(), vocab] (row i after tokens[i]) when
+  // all_logits (which needs SessionOptions::all_logits). The span stays valid until the next
+  // call. Throws Error(invalid_input) for a token id outside the vocabulary and when the tokens
+  // do not fit in the context (n_past() + tokens.size() > n_ctx()); the session is then
+  // unchanged. There is no context shifting: clear() and start over.
+  std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits = false);
+  void clear();  // forget every position
+
+  int64_t n_past() const;
+  int64_t n_ctx() const;
+  int64_t n_vocab() const;
+  int n_threads() const;
+  const Engine& engine() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+enum class StopReason {
+  length,             // n_predict tokens were generated
+  end_of_generation,  // a stop token was sampled
+  callback,           // on_token returned false
+  context_full,       // the next token would not fit in the context
+};
+const char* stop_reason_name(StopReason reason);
+
+struct GenerateOptions {
+  int64_t n_predict = 128;
+  SamplerParams sampling;
+  // Generation ends when one of these is sampled (it is not passed to on_token). Empty: the
+  // model's eos_id, if it has one.
+  std::vector<int32_t> stop_tokens;
+};
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;  // generated, stop token excluded
+  StopReason stop = StopReason::length;
+  int64_t n_prompt = 0;
+  int64_t n_decoded = 0;  // single-token forward passes after the prompt
+  double prompt_seconds = 0;
+  double decode_seconds = 0;  // sampling included
+  double prompt_tokens_per_second() const;
+  double decode_tokens_per_second() const;
+};
+
+// Evaluates `prompt` after whatever the session holds, then samples up to n_predict tokens,
+// calling on_token(id) for each as soon as it is chosen (streaming); returning false stops.
+GenerateResult generate(Session& session, std::span<const int32_t> prompt,
+                        const GenerateOptions& options,
+                        const std::function<bool(int32_t)>& on_token = {});
+
+}  // namespace slmkit

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Builds slmkit and runs the whole suite through ctest. With no option it runs what CI runs:
+# format check, release build + all tests, ASan+UBSan build + all tests, and every fuzz target
+# briefly. Options narrow it down for day-to-day work.
+#   --quick        release build + tests only
+#   --sanitize     only the ASan+UBSan build and its tests
+#   --fuzz         only the fuzz targets (clang, libFuzzer)
+#   --fuzz-seconds N   time per fuzz target (default 30)
+#   -R REGEX       only tests matching REGEX (passed to ctest)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+mode=all
+fuzz_seconds=${SLMKIT_FUZZ_SECONDS:-30}
+fuzz_max_len=65536
+ctest_filter=()
+while (($#)); do
+  case "$1" in
+    --quick) mode=quick ;;
+    --sanitize) mode=sanitize ;;
+    --fuzz) mode=fuzz ;;
+    --fuzz-seconds) fuzz_seconds=$2; shift ;;
+    -R) ctest_filter=(-R "$2"); shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+jobs=$(nproc)
+scripts/setup.sh
+
+check_format() {
+  local bad=()
+  while IFS= read -r f; do
+    clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+  done < <(git ls-files '*.h' '*.cpp')
+  if ((${#bad[@]})); then
+    echo "format: not clang-formatted: ${bad[*]}" >&2
+    echo "format: run clang-format -i on them" >&2
+    return 1
+  fi
+  echo "format: all C++ files are clang-formatted"
+}
+
+run_suite() {  # build_dir extra_cmake_args...
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null
+  ninja -C "$dir" -j"$jobs" --quiet
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" "${ctest_filter[@]}")
+}
+
+# Seeds from the shared fixtures, cut to the fuzzers' input limit so they stay fast.
+fuzz_seeds() {  # target out_dir -> prints out_dir when it holds seeds
+  local target=$1 out=$2 fx="$root/../shared/fixtures" files=()
+  [ -d "$fx" ] || return 0
+  case "$target" in
+    gguf) files=("$fx/models/gguf-stories260K/stories260K.gguf" "$fx/models/gguf-llama2-tiny-random/llama-2-tiny-random.gguf") ;;
+    safetensors) files=("$fx/models/hf-gpt2-tiny-random/model.safetensors") ;;
+    llama2c) files=("$fx/models/llama2c-stories260K/stories260K.bin" "$fx/models/llama2c-stories260K/tok512.bin") ;;
+    config_json) files=("$fx/models/hf-gpt2-tiny-random/config.json") ;;
+    tokenizer_json) files=("$fx/models/hf-gpt2-tiny-random/tokenizer.json") ;;
+    sentencepiece) files=("$fx/tokenizers/llama2-spm/tokenizer.model") ;;
+  esac
+  ((${#files[@]})) || return 0
+  mkdir -p "$out"
+  for f in "${files[@]}"; do head -c "$fuzz_max_len" "$f" > "$out/$(basename "$f")"; done
+  echo "$out"
+}
+
+run_fuzz() {
+  local dir=build-fuzz
+  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ -DSLMKIT_FUZZ=ON -DSLMKIT_BENCH=OFF >/dev/null
+  ninja -C "$dir" -j"$jobs" --quiet $(ninja -C "$dir" -t targets all | grep -o '^fuzz_[a-z0-9_]*' | sort -u)
+  local corpus_root="$dir/corpus" failed=0 fuzzer name
+  for fuzzer in "$dir"/bin/fuzz_*; do
+    name=$(basename "$fuzzer")
+    mkdir -p "$corpus_root/$name"
+    seeds=()
+    seed_dir=$(fuzz_seeds "${name#fuzz_}" "$dir/seeds/${name#fuzz_}")
+    [ -n "$seed_dir" ] && seeds+=("$seed_dir")
+    if "$fuzzer" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 -timeout=10 -max_len="$fuzz_max_len" -print_final_stats=0 \
+        "$corpus_root/$name" "${seeds[@]}" >"$dir/$name.log" 2>&1; then
+      echo "fuzz: $name ran ${fuzz_seconds}s: $(grep -o 'Done [0-9]* runs' "$dir/$name.log" | tail -1)"
+    else
+      echo "fuzz: $name FAILED (log: $dir/$name.log)"; tail -30 "$dir/$name.log"; failed=1
+    fi
+  done
+  return $failed
+}
+
+case "$mode" in
+  quick) run_suite build -DCMAKE_BUILD_TYPE=Release ;;
+  sanitize) run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLMKIT_SANITIZE=ON -DSLMKIT_BENCH=OFF ;;
+  fuzz) run_fuzz ;;
+  all)
+    check_format
+    run_suite build -DCMAKE_BUILD_TYPE=Release
+    run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLMKIT_SANITIZE=ON -DSLMKIT_BENCH=OFF
+    run_fuzz
+    ;;
+esac

@@ -1,0 +1,94 @@
+#include "core/thread_pool.h"
+
+#include <chrono>
+
+namespace slmkit {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls `done()` for about `spin_us` microseconds; true when it became true in that time.
+template <typename Done>
+bool spin_until(Done done, int spin_us) {
+  if (done()) return true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(int n_threads, int spin_us) : spin_us_(spin_us < 0 ? 0 : spin_us) {
+  if (n_threads <= 0) n_threads = static_cast<int>(std::thread::hardware_concurrency());
+  n_threads_ = n_threads < 1 ? 1 : n_threads;
+  workers_.reserve(static_cast<size_t>(n_threads_ - 1));
+  for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_main(t); });
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true);
+  generation_.fetch_add(1);
+  generation_.notify_all();
+  for (std::thread& w : workers_) w.join();
+}
+
+void ThreadPool::execute(int thread) {
+  try {
+    job_call_(job_fn_, thread, n_threads_);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
+}
+
+void ThreadPool::run_erased(Trampoline call, void* fn) {
+  if (n_threads_ == 1) {
+    call(fn, 0, 1);
+    return;
+  }
+  job_call_ = call;
+  job_fn_ = fn;
+  error_ = nullptr;
+  pending_.store(n_threads_ - 1);
+  // seq_cst pairs with the workers' (sleepers_++, load generation_): either a worker sees the new
+  // generation before sleeping, or we see it asleep and wake it.
+  generation_.fetch_add(1);
+  if (sleepers_.load() > 0) generation_.notify_all();
+
+  execute(0);
+
+  if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, spin_us_)) {
+    caller_waiting_.store(true);
+    for (int p = pending_.load(); p != 0; p = pending_.load()) pending_.wait(p);
+    caller_waiting_.store(false);
+  }
+  if (error_) std::rethrow_exception(error_);
+}
+
+void ThreadPool::worker_main(int thread) {
+  uint32_t seen = 0;
+  for (;;) {
+    auto published = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(published, spin_us_)) {
+      sleepers_.fetch_add(1);
+      while (generation_.load() == seen) generation_.wait(seen);
+      sleepers_.fetch_sub(1);
+    }
+    seen = generation_.load(std::memory_order_acquire);
+    if (stop_.load()) return;
+    execute(thread);
+    // seq_cst pairs with the caller's (caller_waiting_ = true, load pending_).
+    if (pending_.fetch_sub(1) == 1 && caller_waiting_.load()) pending_.notify_one();
+  }
+}
+
+}  // namespace slmkit

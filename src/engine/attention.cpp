@@ -1,0 +1,98 @@
+// Causal self-attention over the KV cache: MHA, GQA and MQA (a KV head serves n_rep query heads,
+// whose queries are multiplied with its keys in one product), sliding windows, soft-capping.
+#include <algorithm>
+#include <cstring>
+
+#include "core/half.h"
+#include "engine/session_impl.h"
+
+namespace slmkit {
+
+std::byte* Session::Impl::k_row(int64_t layer, int64_t g, int64_t d) {
+  const int64_t row = (layer * e->n_head_kv + g) * e->head_dim + d;
+  return k_cache.data() + static_cast<size_t>(row * n_ctx) * kv_elem_bytes;
+}
+
+std::byte* Session::Impl::v_row(int64_t layer, int64_t g, int64_t d) {
+  const int64_t row = (layer * e->n_head_kv + g) * e->head_dim + d;
+  return v_cache.data() + static_cast<size_t>(row * n_ctx) * kv_elem_bytes;
+}
+
+void Session::Impl::store_kv(int64_t layer, int64_t n_tokens, int64_t pos0) {
+  const int64_t hd = e->head_dim;
+  const int64_t k_off = e->q_dim, v_off = e->q_dim + e->kv_dim;
+  const bool f16 = kv_type == DType::F16;
+  for_tokens(n_tokens, 2 * e->kv_dim, [&](int64_t t) {
+    const int64_t pos = pos0 + t;
+    const float* k = qkv.data() + t * qkv_dim + k_off;
+    const float* v = qkv.data() + t * qkv_dim + v_off;
+    for (int64_t g = 0; g < e->n_head_kv; ++g) {
+      for (int64_t d = 0; d < hd; ++d) {
+        std::byte* kd = k_row(layer, g, d) + static_cast<size_t>(pos) * kv_elem_bytes;
+        std::byte* vd = v_row(layer, g, d) + static_cast<size_t>(pos) * kv_elem_bytes;
+        if (f16) {
+          const uint16_t kh = f32_to_f16(k[g * hd + d]);
+          const uint16_t vh = f32_to_f16(v[g * hd + d]);
+          std::memcpy(kd, &kh, 2);
+          std::memcpy(vd, &vh, 2);
+        } else {
+          std::memcpy(kd, k + g * hd + d, sizeof(float));
+          std::memcpy(vd, v + g * hd + d, sizeof(float));
+        }
+      }
+    }
+  });
+}
+
+void Session::Impl::attention(int64_t layer, int64_t n_tokens, int64_t pos0) {
+  const ModelConfig& c = e->model.config;
+  const int64_t hd = e->head_dim;
+  const int64_t n_rep = e->n_rep;
+  const bool sliding = e->layers[static_cast<size_t>(layer)].sliding;
+  const int64_t window = c.sliding_window;
+  const float scale = e->attn_scale;
+  const auto softcap = static_cast<float>(c.attn_logit_softcap);
+  const bool round_f16 = kv_type == DType::F16;
+  const auto elem = static_cast<int64_t>(kv_elem_bytes);
+
+  // One work item per (token, KV head): the n_rep query heads sharing that KV head.
+  const int64_t n_items = n_tokens * e->n_head_kv;
+  pool.parallel_for(n_items, [&](int64_t begin, int64_t end, int thread) {
+    float* scores = scratch.data() + thread * scratch_floats;  // [n_rep, n_keys]
+    float* q_rounded = scores + n_rep * n_ctx;                 // [n_rep, head_dim]
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t = item / e->n_head_kv;
+      const int64_t g = item % e->n_head_kv;
+      const int64_t pos = pos0 + t;
+      // Keys in view: all earlier positions, or the last `window` of them (pos - key < window).
+      const int64_t lo = sliding ? std::max<int64_t>(0, pos - window + 1) : 0;
+      const int64_t n_keys = pos - lo + 1;
+
+      const float* q = qkv.data() + t * qkv_dim + g * n_rep * hd;
+      if (round_f16) {
+        kernels::round_to_grid(DType::F16, q, q_rounded, n_rep * hd);
+        q = q_rounded;
+      }
+      // scores[r, key] = sum_d q[r, d] K^T[d, key], vectorized along the keys.
+      const kernels::MatrixRef keys{kv_type, k_row(layer, g, 0) + lo * elem, hd, n_keys,
+                                    n_ctx * elem};
+      kernels::matmul_transposed(keys, q, hd, n_rep, scores, n_keys, 0, n_keys);
+
+      for (int64_t r = 0; r < n_rep; ++r) {
+        float* s = scores + r * n_keys;
+        kernels::scale(s, scale, s, n_keys);
+        if (softcap > 0) kernels::softcap(s, softcap, s, n_keys);
+        kernels::softmax(s, n_keys);
+        if (round_f16) kernels::round_to_grid(DType::F16, s, s, n_keys);
+      }
+
+      // out[r, d] = sum_key p[r, key] V[key, d]: rows of V^T, restricted to the keys in view.
+      const kernels::MatrixRef values{kv_type, v_row(layer, g, 0) + lo * elem, hd, n_keys,
+                                      n_ctx * elem};
+      float* out = att.data() + t * e->q_dim + g * n_rep * hd;
+      kernels::matmul(values, scores, n_keys, n_rep, out, hd, 0, hd);
+    }
+  });
+}
+
+}  // namespace slmkit

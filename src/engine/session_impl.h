@@ -1,0 +1,76 @@
+// Session internals: the KV cache, every activation buffer (sized for n_batch tokens when the
+// session is made), the thread pool, and the decoder's forward pass over one batch of tokens.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "engine/buffer.h"
+#include "engine/engine_impl.h"
+
+namespace slmkit {
+
+struct Session::Impl {
+  const Engine* engine = nullptr;
+  const Engine::Impl* e = nullptr;
+  SessionOptions options;
+  int64_t n_ctx = 0;
+  int64_t n_batch = 0;
+  int64_t n_past = 0;
+  ThreadPool pool;
+
+  // KV cache, per layer and KV head, both stored transposed: K[l][g][d][pos], V[l][g][d][pos].
+  // A query's scores are then W^T q over the K rows (vectorized along positions, whatever the
+  // head size), and the weighted sum of values is one dot product per V row.
+  DType kv_type = DType::F16;
+  size_t kv_elem_bytes = 2;
+  engine::AlignedBuffer<std::byte> k_cache, v_cache;
+
+  // Activations for up to n_batch tokens, row-major [token, feature].
+  int64_t qkv_dim = 0;                  // q_dim + 2 kv_dim
+  engine::AlignedBuffer<float> x;       // [n_batch, n_embd] residual stream
+  engine::AlignedBuffer<float> xn;      // [n_batch, n_embd] normalized input of a block
+  engine::AlignedBuffer<float> qkv;     // [n_batch, qkv_dim]
+  engine::AlignedBuffer<float> att;     // [n_batch, q_dim] attention output (heads concatenated)
+  engine::AlignedBuffer<float> proj;    // [n_batch, n_embd] attention / FFN output
+  engine::AlignedBuffer<float> ff_a;    // [n_batch, n_ff] gate, then the activated product
+  engine::AlignedBuffer<float> ff_b;    // [n_batch, n_ff] up
+  static constexpr int kActSlots = 3;   // one converted copy per distinct activation format
+  size_t act_row_bytes = 0;
+  engine::AlignedBuffer<std::byte> act[kActSlots];
+  engine::AlignedBuffer<float> rope_cos[2], rope_sin[2];  // [n_batch, rope_dims/2]: global, local
+  // Per thread: scores [n_rep, n_ctx], rounded queries [n_rep, head_dim].
+  int64_t scratch_floats = 0;
+  engine::AlignedBuffer<float> scratch;
+  engine::AlignedBuffer<float> logits;  // [n_ctx or 1, vocab]
+
+  Impl(const Engine& engine, const SessionOptions& options);
+
+  std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits);
+
+  // One forward pass over tokens at positions pos0..; logits for every token into
+  // logits_out[t * vocab] when all, else for the last token only into logits_out.
+  void forward(const int32_t* tokens, int64_t n, int64_t pos0, bool all, float* logits_out);
+
+  // Parts of the forward pass (attention.cpp holds the attention ones).
+  struct MatmulJob {
+    const engine::Linear* linear;
+    float* out;
+    int64_t out_stride;
+  };
+  void run_matmuls(std::span<const MatmulJob> jobs, const float* in, int64_t in_stride,
+                   int64_t n_tokens);
+  void normalize(const engine::Norm& norm, const float* in, float* out, int64_t n_tokens);
+  void for_tokens(int64_t n_tokens, int64_t work_per_token,
+                  const std::function<void(int64_t t)>& fn);
+  void store_kv(int64_t layer, int64_t n_tokens, int64_t pos0);
+  void attention(int64_t layer, int64_t n_tokens, int64_t pos0);
+
+  std::byte* k_row(int64_t layer, int64_t g, int64_t d);  // K^T row d of KV head g
+  std::byte* v_row(int64_t layer, int64_t g, int64_t d);  // V^T row d of KV head g
+};
+
+}  // namespace slmkit

@@ -1,0 +1,24 @@
+// Format <-> neutral model, one pair of functions per format. load_model/save_model dispatch here.
+#pragma once
+
+#include <filesystem>
+
+#include "formats/gguf.h"
+#include "slmkit/model.h"
+
+namespace slmkit {
+
+Model model_from_gguf(const gguf::File& file);
+void write_gguf_model(const Model& model, const std::filesystem::path& path);
+
+Model model_from_hf_folder(const std::filesystem::path& dir);
+// config.json -> ModelConfig (architecture found from "model_type"); errors name `where`.
+ModelConfig config_from_hf_json(const nlohmann::ordered_json& config, const std::string& where);
+void write_hf_folder(const Model& model, const std::filesystem::path& dir);
+
+Model model_from_llama2c(const std::filesystem::path& path, const LoadOptions& options);
+
+// GGUF key-values as JSON for reports: long arrays are summarized by type and length.
+nlohmann::ordered_json gguf_metadata_json(const gguf::File& file);
+
+}  // namespace slmkit

@@ -1,0 +1,104 @@
+// slmkit perplexity -m MODEL -f TEXT [-c CTX] [--chunks N] [-t THREADS] [--kv-type f16|f32]
+// llama-perplexity's method and final line; a progress bar on stderr on the way.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "commands.h"
+#include "slmkit/engine.h"
+#include "slmkit/error.h"
+#include "slmkit/model.h"
+#include "slmkit/perplexity.h"
+#include "slmkit/tokenizer.h"
+
+namespace slmkit::cli {
+namespace {
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::io, "cannot open text file '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void draw_progress(const PerplexityProgress& p) {
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(kWidth * p.chunk / std::max<int64_t>(p.n_chunks, 1));
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < kWidth) bar += '>';
+  bar.resize(kWidth, ' ');
+  const double eta = p.seconds / static_cast<double>(p.chunk) * static_cast<double>(p.n_chunks - p.chunk);
+  std::fprintf(stderr, "\r[%s] %lld/%lld chunks  PPL %.4f  %.1f s, ETA %.1f s ", bar.c_str(),
+               static_cast<long long>(p.chunk), static_cast<long long>(p.n_chunks), p.ppl,
+               p.seconds, eta);
+  if (p.chunk == p.n_chunks) std::fputs("\n", stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+void register_perplexity(CLI::App& app) {
+  struct Args {
+    std::string model;
+    std::string file;
+    std::string tokenizer;
+    int64_t ctx = 512;
+    int64_t chunks = -1;
+    int threads = 0;
+    std::string kv_type = "f16";
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand(
+      "perplexity", "Perplexity of a text, computed as llama.cpp's llama-perplexity does");
+  sub->add_option("-m,--model", args->model, "Model file or folder")->required();
+  sub->add_option("-f,--file", args->file, "Text file")->required();
+  sub->add_option("-c,--ctx-size", args->ctx, "Tokens per chunk")->capture_default_str();
+  sub->add_option("--chunks", args->chunks, "At most this many chunks; -1 is all")
+      ->capture_default_str();
+  sub->add_option("-t,--threads", args->threads, "Threads; 0 is every core")->capture_default_str();
+  sub->add_option("--kv-type", args->kv_type, "KV cache type: f16 or f32")->capture_default_str();
+  sub->add_option("--tokenizer", args->tokenizer,
+                  "Tokenizer file or folder (default: the model's own vocabulary)");
+  add_command(sub, [args] {
+    DType kv_type;
+    if (args->kv_type == "f16" || args->kv_type == "F16") {
+      kv_type = DType::F16;
+    } else if (args->kv_type == "f32" || args->kv_type == "F32") {
+      kv_type = DType::F32;
+    } else {
+      throw Error(ErrorKind::invalid_input, "--kv-type " + args->kv_type + ": expected f16 or f32");
+    }
+    Model model = load_model(args->model);
+    Tokenizer tokenizer = args->tokenizer.empty() ? Tokenizer(model.vocab)
+                                                  : Tokenizer::from_path(args->tokenizer);
+    const Engine engine(std::move(model));
+    const std::string text = read_text_file(args->file);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<int32_t> tokens = tokenizer.encode(text, true);
+    const double tokenize_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+
+    PerplexityOptions o;
+    o.n_ctx = args->ctx;
+    o.n_chunks = args->chunks;
+    // BOS per chunk exactly when the vocabulary adds one (llama_vocab_get_add_bos).
+    o.add_bos = tokenizer.bos_id() >= 0 && !tokens.empty() && tokens.front() == tokenizer.bos_id();
+    o.bos_id = tokenizer.bos_id();
+    o.n_threads = args->threads;
+    o.kv_type = kv_type;
+    o.on_chunk = draw_progress;
+    std::fprintf(stderr,
+                 "perplexity: %zu tokens (tokenized in %.0f ms), chunks of %lld tokens, BOS per "
+                 "chunk: %s, scoring the second half of each\n",
+                 tokens.size(), tokenize_ms, static_cast<long long>(o.n_ctx),
+                 o.add_bos ? "yes" : "no");
+    const PerplexityResult r = compute_perplexity(engine, tokens, o);
+    std::fprintf(stderr, "perplexity: %lld chunks, %lld tokens scored in %.2f s\n",
+                 static_cast<long long>(r.n_chunks), static_cast<long long>(r.n_scored), r.seconds);
+    std::printf("Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_error);
+  });
+}
+
+}  // namespace slmkit::cli
