@@ -96,6 +96,8 @@ const Variant kVariants[] = {
     {"gpt2_gelu_erf", "gpt2", [](ModelConfig& c) { c.activation = Activation::gelu_erf; }},
 };
 
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+
 class DecoderTest : public ::testing::TestWithParam<Variant> {};
 
 TEST_P(DecoderTest, LogitsOfEveryPositionMatchTheReference) {
@@ -108,13 +110,14 @@ TEST_P(DecoderTest, LogitsOfEveryPositionMatchTheReference) {
   so.kv_type = DType::F32;
   so.n_threads = 2;
   const double err = relative_error(all_logits(engine, tokens, so), want);
-  RecordProperty("max_abs_diff_over_range", std::to_string(err));
+  std::printf("%-30s max |diff| / logit range: F32 KV %.2e", GetParam().name.c_str(), err);
   EXPECT_LT(err, 1e-5) << GetParam().name;
-  // The F16 KV cache rounds K, V, queries and attention weights onto the f16 grid (relative
-  // 2^-11 each), as llama.cpp does by default: looser, but still far inside the 1e-4 target's
-  // order of magnitude on these tiny random models.
+  // The F16 KV cache rounds K, V, queries and attention weights onto the f16 grid (2^-11
+  // relative each), as llama.cpp does by default; the logits move by a few times that.
   so.kv_type = DType::F16;
-  EXPECT_LT(relative_error(all_logits(engine, tokens, so), want), 2e-3) << GetParam().name;
+  const double err16 = relative_error(all_logits(engine, tokens, so), want);
+  std::printf(", F16 KV %.2e\n", err16);
+  EXPECT_LT(err16, 10 * 0x1p-11) << GetParam().name;
 }
 
 // Prefill in one pass, in passes of 5 tokens, and token by token must agree: the KV cache holds
