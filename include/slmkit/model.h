@@ -100,6 +100,10 @@ struct ModelConfig {
   int32_t bos_id = -1;
   int32_t eos_id = -1;
   int32_t pad_id = -1;
+
+  // llama_ftype to write as general.file_type (15 = Q4_K_M, ...), set by quantize_model; -1:
+  // inferred from the tensors' types when writing.
+  int32_t file_type = -1;
 };
 
 // Where a model came from and anything the source said that is not a hyper-parameter.

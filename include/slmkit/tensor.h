@@ -40,7 +40,8 @@ class Tensor {
   // The same data under another shape with the same number of elements.
   Tensor reshaped(Shape shape) const;
 
-  // Elements converted to float; F32/F16/BF16 (and F64/I8/I16/I32) only, else Error(unsupported).
+  // Elements converted to float: F32/F16/BF16, F64/I8/I16/I32 and every block type the quant
+  // module dequantizes (src/quant/quant.h); others are Error(unsupported).
   std::vector<float> to_f32() const;
 
  private:

@@ -4,6 +4,7 @@
 
 #include "core/fail.h"
 #include "core/half.h"
+#include "quant/quant.h"
 
 namespace slmkit {
 
@@ -114,8 +115,10 @@ std::vector<float> Tensor::to_f32() const {
       load(int32_t{}, [](int32_t v) { return static_cast<float>(v); });
       break;
     default:
-      fail_unsupported("tensor '{}': converting {} to f32 needs the quantization module", name_,
-                       dtype_name(dtype_));
+      if (!quant::can_dequantize(dtype_)) {
+        fail_unsupported("tensor '{}': no dequantizer for type {}", name_, dtype_name(dtype_));
+      }
+      quant::dequantize(dtype_, bytes(), out);
   }
   return out;
 }

@@ -50,6 +50,8 @@ uint32_t file_type(const Model& m) {
   for (auto [type, n] : bytes) {
     if (n > most) most = n, main = type;
   }
+  if (m.config.file_type >= 0) return static_cast<uint32_t>(m.config.file_type);
+  // llama_ftype numbers; a K type alone does not say _S or _M, so those read as the _M preset.
   switch (main) {
     case DType::F32:
       return 0;
@@ -57,10 +59,37 @@ uint32_t file_type(const Model& m) {
       return 1;
     case DType::BF16:
       return 32;
+    case DType::Q4_0:
+      return 2;
+    case DType::Q4_1:
+      return 3;
+    case DType::Q8_0:
+      return 7;
+    case DType::Q5_0:
+      return 8;
+    case DType::Q5_1:
+      return 9;
+    case DType::Q2_K:
+      return 10;
+    case DType::Q3_K:
+      return 12;
+    case DType::Q4_K:
+      return 15;
+    case DType::Q5_K:
+      return 17;
+    case DType::Q6_K:
+      return 18;
     default:
-      fail_unsupported("writing a GGUF of {} tensors needs the quantization module",
+      fail_unsupported("writing a GGUF whose matrices are {}: no llama_ftype for that type",
                        dtype_name(main));
   }
+}
+
+bool has_block_tensors(const Model& m) {
+  for (const Tensor& t : m.tensors()) {
+    if (traits(t.dtype()).block_size > 1) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -171,6 +200,7 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path) {
   w.set_string("general.type", "model");
   w.set_string("general.name", c.name.empty() ? c.arch : c.name);
   w.set_u32("general.file_type", file_type(m));
+  if (has_block_tensors(m)) w.set_u32("general.quantization_version", 2);  // GGML_QNT_VERSION
   if (m.source.synthetic) w.set_bool("slmkit.synthetic", true);
   w.set_u32(p + "context_length", to_u32(c.context_length, "context_length"));
   w.set_u32(p + "embedding_length", to_u32(c.n_embd, "n_embd"));

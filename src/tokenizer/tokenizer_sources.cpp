@@ -78,7 +78,16 @@ Vocab vocab_of_file(const fs::path& path) {
   if (path.extension() == ".model" || looks_like_sentencepiece(bytes)) {
     return read_sentencepiece_model(path);
   }
-  if (llama2c::looks_like_checkpoint(bytes)) return load_model(path).vocab;
+  if (llama2c::looks_like_checkpoint(bytes)) {
+    Vocab v = load_model(path).vocab;
+    if (v.empty()) {
+      fail_invalid(
+          "{}: a llama2.c checkpoint carries no vocabulary; put its tokenizer.bin (or "
+          "tok<vocab>.bin) beside it, or pass that file instead",
+          path.string());
+    }
+    return v;
+  }
   const int64_t n = count_llama2c_tokens(bytes);
   if (n > 0) return llama2c::read_tokenizer(path, n);
   fail_invalid(

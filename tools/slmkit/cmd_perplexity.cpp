@@ -88,7 +88,13 @@ void register_perplexity(CLI::App& app) {
     o.bos_id = tokenizer.bos_id();
     o.n_threads = args->threads;
     o.kv_type = kv_type;
-    o.on_chunk = draw_progress;
+    o.on_chunk = [last_draw = -1.0](const PerplexityProgress& p) mutable {
+      // At most ten redraws a second; the first and the last chunk always.
+      if (p.chunk == 1 || p.chunk == p.n_chunks || p.seconds - last_draw >= 0.1) {
+        last_draw = p.seconds;
+        draw_progress(p);
+      }
+    };
     std::fprintf(stderr,
                  "perplexity: %zu tokens (tokenized in %.0f ms), chunks of %lld tokens, BOS per "
                  "chunk: %s, scoring the second half of each\n",

@@ -14,9 +14,33 @@ namespace slmkit::cli {
 
 namespace {
 
+// Length of the well-formed UTF-8 sequence at s[i] (lenient on overlongs), or 0.
+size_t utf8_len_at(const std::string& s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const size_t n = c < 0x80 ? 1 : c >= 0xF8 ? 0 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+// A piece for the terminal: escapes control characters and bytes that are only part of a
+// character (byte-level and byte-fallback pieces often are).
 std::string printable(const std::string& bytes) {
   std::string out;
-  for (unsigned char c : bytes) {
+  for (size_t i = 0; i < bytes.size();) {
+    const size_t n = utf8_len_at(bytes, i);
+    if (n > 1) {
+      out.append(bytes, i, n);
+      i += n;
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(bytes[i++]);
+    if (n == 0) {
+      out += fmt::format("\\x{:02x}", c);
+      continue;
+    }
     if (c == '\n') {
       out += "\\n";
     } else if (c == '\t') {
@@ -29,7 +53,7 @@ std::string printable(const std::string& bytes) {
     } else if (c < 0x20 || c == 0x7F) {
       out += fmt::format("\\x{:02x}", c);
     } else {
-      out += static_cast<char>(c);  // UTF-8 passes through; a split character shows as-is
+      out += static_cast<char>(c);
     }
   }
   return out;

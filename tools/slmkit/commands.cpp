@@ -18,6 +18,8 @@ void register_commands(CLI::App& app) {
   register_tokenize(app);
   register_run(app);
   register_perplexity(app);
+  register_export(app);
+  register_quantize(app);
 }
 
 void run_selected(CLI::App& app) {

@@ -1,0 +1,82 @@
+// ONNX export of the generic decoder (every family the engine runs), for ONNX Runtime 1.30 and
+// the runtimes that follow Hugging Face optimum's conventions (transformers.js, onnxruntime-genai
+// style loops). Graphs use opset 17 and IR version 8, the newest that Debian's ONNX 1.12 checker
+// and shape inference accept; every written graph passes both.
+//
+// Variants of one model (file names under DIR/onnx/, precision suffix "_fp16" etc. added):
+//   model.onnx            inputs input_ids, attention_mask, position_ids [batch, seq];
+//                         output logits [batch, seq, vocab]. No cache.
+//   model_with_past.onnx  adds past_key_values.N.{key,value} [batch, kv_heads, past_seq, head_dim]
+//                         (past_seq may be 0) and outputs present.N.{key,value}
+//                         [batch, kv_heads, past_seq + seq, head_dim]; attention_mask covers
+//                         past_seq + seq positions (optimum's names and layouts).
+//   prefill.onnx          as model.onnx, plus present.N.{key,value} padded to max_length.
+//   decode.onnx           one token: input_ids, position_ids [batch, 1], cache_position [1] (the
+//                         cache slot written), attention_mask [batch, max_length] (1 = slot in
+//                         use), past_key_values.N.* [batch, kv_heads, max_length, head_dim] in,
+//                         present.N.* of the same fixed shape out.
+// Keys and values in the caches are in the graph's own order of head dimensions (for RoPE
+// "normal" models the rotated pairs are laid out as halves), which only matters to code that
+// reads cache contents rather than passing them back.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "slmkit/model.h"
+
+namespace slmkit {
+
+enum class OnnxVariant { plain, with_past, prefill, decode };
+enum class OnnxPrecision { fp32, fp16 };
+
+const char* onnx_variant_name(OnnxVariant variant);        // "plain", "with_past", ...
+const char* onnx_precision_name(OnnxPrecision precision);  // "fp32", "fp16"
+
+inline constexpr int64_t kOnnxOpset = 17;
+inline constexpr int64_t kOnnxIrVersion = 8;
+
+struct OnnxGraphOptions {
+  OnnxVariant variant = OnnxVariant::plain;
+  OnnxPrecision precision = OnnxPrecision::fp32;
+  int64_t max_length = 0;  // prefill/decode cache length; 0: min(context_length, 2048)
+  bool check = true;       // run ONNX's checker and strict shape inference before writing
+};
+
+// Builds one graph and writes it (atomically) to `path`. Weights must be F32, F16 or BF16;
+// quantized GGUF tensors give Error(unsupported).
+void write_onnx_graph(const Model& model, const OnnxGraphOptions& options,
+                      const std::filesystem::path& path);
+
+struct OnnxExportOptions {
+  std::vector<OnnxVariant> variants = {OnnxVariant::plain, OnnxVariant::with_past,
+                                       OnnxVariant::prefill, OnnxVariant::decode};
+  std::vector<OnnxPrecision> precisions = {OnnxPrecision::fp32};
+  int64_t max_length = 0;
+  bool check = true;
+};
+
+struct OnnxExportedFile {
+  std::filesystem::path path;  // relative to the output folder
+  uint64_t bytes = 0;
+};
+
+struct OnnxExportResult {
+  std::vector<OnnxExportedFile> files;
+  double seconds = 0;
+};
+
+// Writes DIR/config.json, generation_config.json, DIR/onnx/*.onnx (the optimum / transformers.js
+// layout). The folder is built under a temporary name and renamed into place at the end; an
+// existing DIR is replaced only then.
+OnnxExportResult export_onnx(const Model& model, const std::filesystem::path& dir,
+                             const OnnxExportOptions& options = {});
+
+// Parses "plain", "with_past", "prefill", "decode" / "fp32", "fp16"; Error(invalid_input) listing
+// the supported names otherwise.
+OnnxVariant parse_onnx_variant(const std::string& name);
+OnnxPrecision parse_onnx_precision(const std::string& name);
+
+}  // namespace slmkit

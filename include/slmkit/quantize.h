@@ -1,0 +1,59 @@
+// Quantizing a model: every weight matrix to a GGUF block type, per tensor as a preset says
+// (llama.cpp's presets: Q4_K_M, Q8_0, ...), bit-exact with llama.cpp's quantizer for the same
+// float input. The result is a Model whose tensors hold the quantized bytes; save_model writes it
+// as a GGUF that llama.cpp loads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "slmkit/model.h"
+
+namespace slmkit {
+
+struct QuantizeOptions {
+  // A preset ("Q4_K_M", "Q4_K_S", "Q5_K_M", "Q5_K_S", "Q3_K_M", "Q3_K_S", "Q3_K_L", "Q2_K",
+  // "Q6_K") or a type ("Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "F16", "BF16", "F32").
+  std::string type = "Q8_0";
+  bool pure = false;    // every matrix to the base type: no per-tensor rules (llama.cpp --pure)
+  bool strict = false;  // Error(invalid_input) instead of a fallback type for a row that does
+                        // not fit the block size
+  bool allow_requantize = false;  // accept already-quantized inputs (dequantized first)
+  int n_threads = 0;              // 0: one per hardware thread
+};
+
+struct TensorQuantization {
+  std::string name;
+  std::string from;  // type names as llama.cpp writes them: "f32", "q4_K"
+  std::string to;
+  std::string reason;  // the rule or fallback that chose `to`; "" for the preset's base type
+  bool fallback = false;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+};
+
+struct QuantizeReport {
+  std::string preset;     // canonical name
+  int32_t file_type = 0;  // llama_ftype written to general.file_type
+  std::vector<TensorQuantization> tensors;
+  int n_fallback = 0;
+  uint64_t bytes_in = 0;  // tensor data
+  uint64_t bytes_out = 0;
+  double seconds = 0.0;
+
+  nlohmann::ordered_json to_json() const;
+};
+
+// Names accepted by QuantizeOptions::type.
+std::vector<std::string> quantize_type_names();
+
+// Returns `model` with its weights quantized; `report` (optional) says what each tensor became
+// and why. Throws Error(invalid_input) for an unknown type name, or under `strict` for a tensor
+// that needed a fallback.
+Model quantize_model(const Model& model, const QuantizeOptions& options,
+                     QuantizeReport* report = nullptr);
+
+}  // namespace slmkit

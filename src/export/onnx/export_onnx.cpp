@@ -1,0 +1,159 @@
+// write_onnx_graph and the optimum / transformers.js style folder.
+#include <chrono>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/fail.h"
+#include "export/onnx/decoder_graph.h"
+#include "formats/model_io.h"
+#include "slmkit/export_onnx.h"
+
+namespace slmkit {
+
+namespace fs = std::filesystem;
+
+const char* onnx_variant_name(OnnxVariant variant) {
+  switch (variant) {
+    case OnnxVariant::plain:
+      return "plain";
+    case OnnxVariant::with_past:
+      return "with_past";
+    case OnnxVariant::prefill:
+      return "prefill";
+    case OnnxVariant::decode:
+      return "decode";
+  }
+  return "?";
+}
+
+const char* onnx_precision_name(OnnxPrecision precision) {
+  return precision == OnnxPrecision::fp16 ? "fp16" : "fp32";
+}
+
+OnnxVariant parse_onnx_variant(const std::string& name) {
+  for (OnnxVariant v :
+       {OnnxVariant::plain, OnnxVariant::with_past, OnnxVariant::prefill, OnnxVariant::decode}) {
+    if (name == onnx_variant_name(v)) return v;
+  }
+  fail_invalid("ONNX export: unknown variant '{}' (supported: plain, with_past, prefill, decode)",
+               name);
+}
+
+OnnxPrecision parse_onnx_precision(const std::string& name) {
+  if (name == "fp32") return OnnxPrecision::fp32;
+  if (name == "fp16") return OnnxPrecision::fp16;
+  fail_unsupported(
+      "ONNX export: precision '{}' is not supported (supported: fp32, fp16; int8, q4 and q4f16 are "
+      "not implemented yet)",
+      name);
+}
+
+void write_onnx_graph(const Model& model, const OnnxGraphOptions& options, const fs::path& path) {
+  onnx::ModelProto proto = onnx_export::build_decoder(model, options);
+  const size_t n_bytes = proto.ByteSizeLong();
+  // protobuf refuses messages of 2 GiB and more; external data files are not written yet.
+  if (n_bytes >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    fail_unsupported(
+        "ONNX export: {} would be {} bytes, over protobuf's 2 GiB limit (external "
+        "data files are not supported yet)",
+        path.string(), n_bytes);
+  }
+  if (options.check) {
+    onnx_export::check_onnx_model(proto, path.filename().string());
+  }
+  std::string bytes;
+  if (!proto.SerializeToString(&bytes)) {
+    fail(ErrorKind::internal, "ONNX export: protobuf could not serialize {}", path.string());
+  }
+  AtomicFile out(path);
+  out.write(bytes);
+  out.commit();
+}
+
+namespace {
+
+std::string file_name(OnnxVariant v, OnnxPrecision p) {
+  std::string base;
+  switch (v) {
+    case OnnxVariant::plain:
+      base = "model";
+      break;
+    case OnnxVariant::with_past:
+      base = "model_with_past";
+      break;
+    case OnnxVariant::prefill:
+      base = "prefill";
+      break;
+    case OnnxVariant::decode:
+      base = "decode";
+      break;
+  }
+  if (p != OnnxPrecision::fp32) base += std::string("_") + onnx_precision_name(p);
+  return base + ".onnx";
+}
+
+}  // namespace
+
+OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
+                             const OnnxExportOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  if (options.variants.empty() || options.precisions.empty()) {
+    fail_invalid("ONNX export: no variant or no precision selected");
+  }
+  const fs::path temp = temporary_name(dir);
+  std::error_code ec;
+  fs::remove_all(temp, ec);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code e;
+      if (!p.empty()) fs::remove_all(p, e);
+    }
+  } cleanup{temp};
+
+  // config.json and the tokenizer files, as our Hugging Face writer lays them out; the weights
+  // it writes beside them are not part of an ONNX folder.
+  const fs::path hf = temp / "hf";
+  write_hf_folder(model, hf);
+  for (const auto& entry : fs::directory_iterator(hf)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(".safetensors") || name.ends_with(".safetensors.index.json")) continue;
+    fs::rename(entry.path(), temp / name);
+  }
+  fs::remove_all(hf);
+  nlohmann::ordered_json gen = nlohmann::ordered_json::object();
+  if (model.config.bos_id >= 0) gen["bos_token_id"] = model.config.bos_id;
+  if (model.config.eos_id >= 0) gen["eos_token_id"] = model.config.eos_id;
+  if (model.config.pad_id >= 0) gen["pad_token_id"] = model.config.pad_id;
+  gen["max_length"] = model.config.context_length;
+  write_file_atomic(temp / "generation_config.json", gen.dump(2) + "\n");
+
+  OnnxExportResult result;
+  fs::create_directories(temp / "onnx");
+  for (OnnxPrecision p : options.precisions) {
+    for (OnnxVariant v : options.variants) {
+      OnnxGraphOptions g;
+      g.variant = v;
+      g.precision = p;
+      g.max_length = options.max_length;
+      g.check = options.check;
+      const fs::path rel = fs::path("onnx") / file_name(v, p);
+      write_onnx_graph(model, g, temp / rel);
+      result.files.push_back({rel, fs::file_size(temp / rel)});
+    }
+  }
+  if (fs::exists(dir)) {
+    if (!fs::is_directory(dir)) fail_io("ONNX export: {} exists and is not a folder", dir.string());
+    fs::remove_all(dir);
+  }
+  fs::rename(temp, dir, ec);
+  if (ec)
+    fail_io("ONNX export: cannot rename {} to {}: {}", temp.string(), dir.string(), ec.message());
+  cleanup.p.clear();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace slmkit

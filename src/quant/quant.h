@@ -1,0 +1,42 @@
+// The quantization traits table and whole-tensor helpers. One row per storage type that slmkit
+// can write and read: how to turn floats into its bytes, how to turn them back, and which 8-bit
+// activation type its integer dot products pair with (as ggml's vec_dot_type).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "slmkit/dtype.h"
+
+namespace slmkit::quant {
+
+// n elements; n is a multiple of the type's block size.
+using FromFloatFn = void (*)(const float* x, void* y, int64_t n);
+using ToFloatFn = void (*)(const void* x, float* y, int64_t n);
+
+struct QuantTraits {
+  DType type;
+  FromFloatFn from_float;
+  ToFloatFn to_float;
+  DType vec_dot_type;  // activations are quantized to this type for the dot product
+};
+
+// nullptr for a type with no row in the table (IQ*, TQ*, MXFP4, integer types).
+const QuantTraits* quant_traits(DType type);
+// The types `quantize_rows` accepts as targets.
+bool can_quantize(DType type);
+bool can_dequantize(DType type);
+
+// Quantizes `src` (rows of n_per_row floats, row-major) to `type`. Throws Error(invalid_input)
+// when n_per_row is not a multiple of the block size or src.size() not a multiple of n_per_row,
+// Error(unsupported) for a type without a quantizer. Rows are split over `n_threads` (0: one per
+// hardware thread); the bytes do not depend on the split.
+std::vector<std::byte> quantize_rows(DType type, std::span<const float> src, int64_t n_per_row,
+                                     int n_threads = 1);
+
+// The inverse: `dst.size()` elements from `src`, which must hold exactly that many.
+void dequantize(DType type, std::span<const std::byte> src, std::span<float> dst);
+
+}  // namespace slmkit::quant

@@ -1,0 +1,121 @@
+// quantize_model: plan each tensor's type with the preset rules, then quantize the float values.
+// Tensors are planned in the order the GGUF writer stores them (the architecture's layout), since
+// llama.cpp's rules count attn_v / ffn_down tensors in file order.
+#include <chrono>
+#include <set>
+
+#include "arch/arch.h"
+#include "core/fail.h"
+#include "quant/presets.h"
+#include "quant/quant.h"
+#include "slmkit/quantize.h"
+
+namespace slmkit {
+
+nlohmann::ordered_json QuantizeReport::to_json() const {
+  nlohmann::ordered_json j;
+  j["preset"] = preset;
+  j["file_type"] = file_type;
+  j["n_fallback"] = n_fallback;
+  j["bytes_in"] = bytes_in;
+  j["bytes_out"] = bytes_out;
+  j["seconds"] = seconds;
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const TensorQuantization& t : tensors) {
+    list.push_back({{"name", t.name},
+                    {"from", t.from},
+                    {"to", t.to},
+                    {"reason", t.reason},
+                    {"fallback", t.fallback},
+                    {"bytes_in", t.bytes_in},
+                    {"bytes_out", t.bytes_out}});
+  }
+  j["tensors"] = std::move(list);
+  return j;
+}
+
+std::vector<std::string> quantize_type_names() {
+  std::vector<std::string> names;
+  for (std::string_view n : quant::preset_names()) names.emplace_back(n);
+  return names;
+}
+
+Model quantize_model(const Model& model, const QuantizeOptions& options, QuantizeReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto preset = quant::preset_from_name(options.type);
+  if (!preset) {
+    std::string known;
+    for (const std::string& n : quantize_type_names()) known += (known.empty() ? "" : ", ") + n;
+    fail_invalid("quantize: unknown type or preset '{}' (known: {})", options.type, known);
+  }
+
+  // Writer order first, then anything the layout does not list, in model order.
+  std::vector<Tensor> ordered;
+  std::set<std::string> seen;
+  for (const arch::TensorSpec& spec : arch::expected_tensors(model.config)) {
+    if (const Tensor* t = model.find(spec.name)) {
+      ordered.push_back(*t);
+      seen.insert(spec.name);
+    }
+  }
+  for (const Tensor& t : model.tensors()) {
+    if (!seen.count(t.name())) ordered.push_back(t);
+  }
+
+  quant::ModelFacts facts;
+  facts.n_layer = static_cast<int>(model.config.n_layer);
+  facts.n_head = static_cast<int>(model.config.n_head);
+  facts.n_head_kv = static_cast<int>(model.config.n_head_kv);
+  quant::PlanOptions plan_options;
+  plan_options.pure = options.pure;
+  const std::vector<quant::TensorPlan> plans =
+      quant::plan_types(*preset, ordered, facts, plan_options);
+
+  QuantizeReport r;
+  r.preset = std::string(quant::preset_name(*preset));
+  r.file_type = static_cast<int32_t>(*preset);
+  Model out = model;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const quant::TensorPlan& plan = plans[i];
+    const Tensor& t = ordered[i];
+    if (plan.fallback) {
+      ++r.n_fallback;
+      if (options.strict) {
+        fail_invalid("quantize {} (--strict): tensor '{}' {}: {}", r.preset, t.name(),
+                     shape_string(t.shape()), plan.reason);
+      }
+    }
+    TensorQuantization tq{t.name(),
+                          std::string(dtype_name(plan.from)),
+                          std::string(dtype_name(plan.to)),
+                          plan.reason,
+                          plan.fallback,
+                          t.n_bytes(),
+                          t.n_bytes()};
+    if (plan.to != t.dtype()) {
+      if (!traits(t.dtype()).is_float && !options.allow_requantize) {
+        fail_invalid(
+            "quantize: tensor '{}' is already {}; requantizing loses accuracy (allow it "
+            "explicitly)",
+            t.name(), dtype_name(t.dtype()));
+      }
+      const std::vector<float> values = t.to_f32();
+      const int64_t n_per_row = t.shape().empty() ? 1 : t.shape().back();
+      std::vector<std::byte> bytes =
+          quant::quantize_rows(plan.to, values, n_per_row, options.n_threads);
+      tq.bytes_out = bytes.size();
+      Tensor q = Tensor::owned(t.name(), plan.to, t.shape(), std::move(bytes));
+      out.remove(t.name());
+      out.add(std::move(q));
+    }
+    r.bytes_in += tq.bytes_in;
+    r.bytes_out += tq.bytes_out;
+    r.tensors.push_back(std::move(tq));
+  }
+  out.config.file_type = r.file_type;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (report) *report = std::move(r);
+  return out;
+}
+
+}  // namespace slmkit

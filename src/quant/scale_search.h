@@ -1,0 +1,61 @@
+// Scale searches shared by the K-quants: given a group of floats, pick integer levels and a scale
+// (and for the asymmetric types a minimum) that reconstruct the group well. They follow ggml's
+// searches step for step (same candidate scales, same weights, same tie rules), because their
+// results are the bytes we must match.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace slmkit::quant {
+
+// Groups whose largest magnitude is below this are all zero.
+inline constexpr float kGroupMaxEps = 1e-15f;
+
+// Round to nearest with ties to even, for |v| < 2^22, by letting the float adder do it: adding
+// 1.5 * 2^23 pushes the fraction out of the mantissa.
+inline int nearest_int(float v) {
+  const float shifted = v + 12582912.f;
+  int32_t bits;
+  std::memcpy(&bits, &shifted, sizeof(bits));
+  return (bits & 0x007fffff) - 0x00400000;
+}
+
+// Symmetric levels in [0, 2 * nmax) (stored with +nmax offset); returns the scale. rmse_type 1
+// weights each element by x^2 (or by `weights` when given) and tries 18 scales around the first.
+float make_qx_quants(int n, int nmax, const float* x, int8_t* levels, int rmse_type,
+                     const float* weights);
+
+// Symmetric levels for Q3_K, optionally refined element by element; levels get +nmax offset.
+float make_q3_quants(int n, int nmax, const float* x, int8_t* levels, bool do_rmse);
+
+// Asymmetric levels in [0, nmax] with a minimum: x ~ scale * level - *neg_min. Tries nstep + 1
+// candidate scales (rmin + rdelta * is + nmax) / (max - min) and keeps the best weighted error
+// (absolute with use_mad, squared otherwise). `scratch` holds n bytes.
+float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* levels,
+                       float* neg_min, uint8_t* scratch, float rmin, float rdelta, int nstep,
+                       bool use_mad);
+
+// Q4_K / Q5_K pack 8 6-bit scales and 8 6-bit mins into 12 bytes.
+inline void get_scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
+  if (j < 4) {
+    *d = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *d = static_cast<uint8_t>((q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4));
+    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+inline void set_scale_min_k4(int j, uint8_t ls, uint8_t lm, uint8_t* q) {
+  if (j < 4) {
+    q[j] = ls;
+    q[j + 4] = lm;
+  } else {
+    q[j + 4] = static_cast<uint8_t>((ls & 0xf) | ((lm & 0xf) << 4));
+    q[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
+    q[j] |= static_cast<uint8_t>((lm >> 4) << 6);
+  }
+}
+
+}  // namespace slmkit::quant

@@ -1,0 +1,118 @@
+// `slmkit quantize` end to end against llama.cpp: our Q8_0 and Q4_K_M files of stories3M (from
+// its GGUF and from its llama2.c checkpoint) hold, tensor for tensor, the bytes llama.cpp's own
+// quantizer writes, llama.cpp loads them with the same description, and greedy generation from
+// them equals generation from llama.cpp's own file.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bench/llama_cpp_peer.h"
+#include "formats/gguf.h"
+#include "support/fixtures.h"
+
+namespace slmkit {
+namespace {
+
+namespace fs = std::filesystem;
+
+#define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
+  do {                                                                     \
+    if (!::slmkit::bench::LlamaCppPeer::available())                       \
+      GTEST_SKIP() << "llama.cpp peer not available: "                     \
+                   << ::slmkit::bench::LlamaCppPeer::unavailable_reason(); \
+  } while (0)
+
+struct Case {
+  const char* preset;
+  const char* input;  // fixture path
+  const char* tag;
+};
+
+const Case kCases[] = {
+    {"Q8_0", "models/stories3M/stories3M.gguf", "Q8_0_FromGguf"},
+    {"Q4_K_M", "models/stories3M/stories3M.gguf", "Q4_K_M_FromGguf"},
+    {"Q4_K_M", "models/stories3M/stories3M.bin", "Q4_K_M_FromLlama2c"},
+};
+
+std::vector<bench::LlamaToken> greedy(const bench::LlamaCppModel& model) {
+  const auto prompt = model.tokenize("Once upon a time", true, false);
+  bench::LlamaCppContextOptions options;
+  options.n_ctx = 128;
+  options.n_batch = 128;
+  options.n_threads = 1;
+  bench::LlamaCppContext context(model, options);
+  return context.generate_greedy(prompt, 40);
+}
+
+class QuantCli : public ::testing::TestWithParam<Case> {};
+
+TEST_P(QuantCli, LlamaCppLoadsAndMatchesItsOwnFile) {
+  SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_LLAMA_CPP();
+  const Case& c = GetParam();
+  const fs::path dir = testing::temp_dir(std::string("quant_cli_") + c.tag);
+  const fs::path ours = dir / "ours.gguf";
+  const fs::path theirs = dir / "theirs.gguf";
+  const fs::path report = dir / "report.json";
+  std::string input = testing::fixture(c.input).string();
+  if (fs::path(c.input).extension() == ".bin")
+    input += " --tokenizer " + testing::fixture("models/llama2c-stories260K/tok512.bin").string();
+  std::string out;
+  const int rc =
+      testing::run_command(testing::cli_path().string() + " quantize " + input + " -t " + c.preset +
+                               " -o " + ours.string() + " --threads 2 --json " + report.string(),
+                           &out);
+  ASSERT_EQ(rc, 0) << out;
+  std::printf("%s", out.c_str());
+  EXPECT_NE(out.find("quantized in"), std::string::npos) << "prints wall time and throughput";
+  const std::string json = testing::read_text(report);
+  EXPECT_NE(json.find("\"tensors\""), std::string::npos);
+
+  bench::LlamaCppQuantizeOptions options;
+  options.ftype = bench::llama_cpp_ftype_from_name(c.preset).value();
+  options.n_threads = 1;
+  bench::LlamaCppPeer::quantize(testing::fixture("models/stories3M/stories3M.gguf"), theirs,
+                                options);
+
+  // Tensor for tensor, the same type and bytes.
+  const gguf::File a = gguf::read_file(ours);
+  const gguf::File b = gguf::read_file(theirs);
+  EXPECT_EQ(a.find("general.file_type")->as_u64("file_type"),
+            b.find("general.file_type")->as_u64("file_type"));
+  EXPECT_EQ(a.find("general.quantization_version")->as_u64("quantization_version"), 2u);
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  int identical = 0;
+  for (const gguf::TensorInfo& tb : b.tensors) {
+    const gguf::TensorInfo* ta = a.find_tensor(tb.name);
+    ASSERT_NE(ta, nullptr) << tb.name;
+    EXPECT_EQ(ta->type, tb.type) << tb.name;
+    const auto da = a.tensor_data(*ta);
+    const auto db = b.tensor_data(tb);
+    const bool same = da.size() == db.size() && std::equal(da.begin(), da.end(), db.begin());
+    EXPECT_TRUE(same) << tb.name;
+    identical += same;
+  }
+  std::printf("%s: %d of %zu tensors byte-identical to llama.cpp's file\n", c.tag, identical,
+              b.tensors.size());
+
+  const bench::LlamaCppModel mine = bench::LlamaCppModel::load(ours);
+  const bench::LlamaCppModel reference = bench::LlamaCppModel::load(theirs);
+  EXPECT_EQ(mine.info().ftype_name, reference.info().ftype_name);
+  EXPECT_EQ(mine.info().size_bytes, reference.info().size_bytes);
+  EXPECT_EQ(mine.info().n_params, reference.info().n_params);
+  const auto from_mine = greedy(mine);
+  EXPECT_EQ(from_mine, greedy(reference));
+  std::printf("%s greedy: \"%s\"\n", c.tag, mine.detokenize(from_mine).c_str());
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, QuantCli, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& param) {
+                           return std::string(param.param.tag);
+                         });
+
+}  // namespace
+}  // namespace slmkit

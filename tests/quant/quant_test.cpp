@@ -1,0 +1,217 @@
+// The quant module on its own: block sizes against the dtype table, round-trip error within what
+// each format's step size allows, exact cases worked by hand, and the helpers' error handling.
+// Bit-exactness against llama.cpp lives in tests/peers/quant_bitexact_test.cpp.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/half.h"
+#include "quant/blocks.h"
+#include "quant/quant.h"
+#include "quant/scale_search.h"
+#include "slmkit/error.h"
+#include "slmkit/tensor.h"
+
+namespace slmkit::quant {
+namespace {
+
+const DType kQuantTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                             DType::Q8_0, DType::Q8_1, DType::Q2_K, DType::Q3_K,
+                             DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K};
+
+std::vector<float> gaussian(size_t n, uint32_t seed, float sigma = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, sigma);
+  std::vector<float> x(n);
+  for (float& v : x) v = normal(rng);
+  return x;
+}
+
+std::vector<float> round_trip(DType type, const std::vector<float>& x, int64_t n_per_row) {
+  const std::vector<std::byte> q = quantize_rows(type, x, n_per_row);
+  std::vector<float> y(x.size());
+  dequantize(type, q, y);
+  return y;
+}
+
+TEST(QuantBlocks, SizesMatchTheDtypeTable) {
+  EXPECT_EQ(sizeof(block_q4_0), traits(DType::Q4_0).block_bytes);
+  EXPECT_EQ(sizeof(block_q4_1), traits(DType::Q4_1).block_bytes);
+  EXPECT_EQ(sizeof(block_q5_0), traits(DType::Q5_0).block_bytes);
+  EXPECT_EQ(sizeof(block_q5_1), traits(DType::Q5_1).block_bytes);
+  EXPECT_EQ(sizeof(block_q8_0), traits(DType::Q8_0).block_bytes);
+  EXPECT_EQ(sizeof(block_q8_1), traits(DType::Q8_1).block_bytes);
+  EXPECT_EQ(sizeof(block_q2_k), traits(DType::Q2_K).block_bytes);
+  EXPECT_EQ(sizeof(block_q3_k), traits(DType::Q3_K).block_bytes);
+  EXPECT_EQ(sizeof(block_q4_k), traits(DType::Q4_K).block_bytes);
+  EXPECT_EQ(sizeof(block_q5_k), traits(DType::Q5_K).block_bytes);
+  EXPECT_EQ(sizeof(block_q6_k), traits(DType::Q6_K).block_bytes);
+  EXPECT_EQ(sizeof(block_q8_k), traits(DType::Q8_K).block_bytes);
+  EXPECT_EQ(traits(DType::Q4_K).block_size, static_cast<uint32_t>(kQK_K));
+  EXPECT_EQ(traits(DType::Q4_0).block_size, static_cast<uint32_t>(kQK));
+}
+
+TEST(QuantTraits, EveryTypeHasARowAndItsActivationType) {
+  for (DType t : kQuantTypes) {
+    const QuantTraits* row = quant_traits(t);
+    ASSERT_NE(row, nullptr) << dtype_name(t);
+    EXPECT_EQ(row->type, t);
+    EXPECT_TRUE(can_quantize(t));
+  }
+  EXPECT_EQ(quant_traits(DType::Q4_0)->vec_dot_type, DType::Q8_0);
+  EXPECT_EQ(quant_traits(DType::Q4_1)->vec_dot_type, DType::Q8_1);
+  EXPECT_EQ(quant_traits(DType::Q4_K)->vec_dot_type, DType::Q8_K);
+  EXPECT_EQ(quant_traits(DType::IQ2_XXS), nullptr);
+  EXPECT_FALSE(can_quantize(DType::I32));
+}
+
+// nearest_int rounds half to even (it is the float adder's rounding), for both signs.
+TEST(QuantScaleSearch, NearestIntRoundsHalfToEven) {
+  EXPECT_EQ(nearest_int(0.5f), 0);
+  EXPECT_EQ(nearest_int(1.5f), 2);
+  EXPECT_EQ(nearest_int(2.5f), 2);
+  EXPECT_EQ(nearest_int(-0.5f), 0);
+  EXPECT_EQ(nearest_int(-1.5f), -2);
+  EXPECT_EQ(nearest_int(-2.49f), -2);
+  EXPECT_EQ(nearest_int(1000000.4f), 1000000);
+}
+
+// Worked by hand: x = 0..31, amax 31, d = 31/127 (f16 0x33d0 = 0.244140625 after rounding),
+// q_j = round(j * 127 / 31).
+TEST(QuantQ8_0, HandWorkedBlock) {
+  std::vector<float> x(32);
+  for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j);
+  const std::vector<std::byte> q = quantize_rows(DType::Q8_0, x, 32);
+  block_q8_0 b;
+  std::memcpy(&b, q.data(), sizeof(b));
+  EXPECT_EQ(b.d, f32_to_f16(31.0f / 127.0f));
+  EXPECT_EQ(b.qs[0], 0);
+  EXPECT_EQ(b.qs[1], 4);    // 4.097
+  EXPECT_EQ(b.qs[16], 66);  // 65.55
+  EXPECT_EQ(b.qs[31], 127);
+}
+
+// Q4_0 maps the signed extreme to level 0 (value -8 * d): the block [-3, 0, ..., 1.5, ...] has
+// d = -3 / -8 = 0.375, so -3 -> level 0, 1.5 -> 1.5 / 0.375 + 8 = level 12, 0 -> level 8.
+TEST(QuantQ4_0, ExtremeMapsToLevelZero) {
+  std::vector<float> x(32, 0.0f);
+  x[0] = -3.0f;
+  x[17] = 1.5f;
+  const std::vector<std::byte> q = quantize_rows(DType::Q4_0, x, 32);
+  block_q4_0 b;
+  std::memcpy(&b, q.data(), sizeof(b));
+  EXPECT_EQ(f16_to_f32(b.d), 0.375f);
+  EXPECT_EQ(b.qs[0] & 0xf, 0);
+  EXPECT_EQ(b.qs[1] >> 4, 12);  // element 17 is the high nibble of byte 1
+  EXPECT_EQ(b.qs[2] & 0xf, 8);
+}
+
+TEST(QuantAll, ZerosStayZero) {
+  const std::vector<float> x(512, 0.0f);
+  for (DType t : kQuantTypes) {
+    const std::vector<float> y = round_trip(t, x, 512);
+    for (float v : y) ASSERT_EQ(v, 0.0f) << dtype_name(t);
+  }
+}
+
+// Legacy types: the error of every element is bounded by half a step (a full step at the clamped
+// end for the symmetric types, whose range is [-8d, 7d]), plus the f16 rounding of d (relative
+// 2^-11, times the largest level) and, for _1 types, of the minimum.
+TEST(QuantLegacy, ElementErrorWithinStep) {
+  const std::vector<float> x = gaussian(32 * 64, 7);
+  struct Bound {
+    DType type;
+    float levels;    // steps across the block's range
+    bool symmetric;  // d from the signed extreme: range 2 * amax over `levels` steps
+  };
+  const Bound bounds[] = {{DType::Q4_0, 8, true},   {DType::Q5_0, 16, true},
+                          {DType::Q8_0, 127, true}, {DType::Q4_1, 15, false},
+                          {DType::Q5_1, 31, false}, {DType::Q8_1, 127, true}};
+  const float f16_rel = 1.0f / 2048;
+  for (const Bound& b : bounds) {
+    const std::vector<float> y = round_trip(b.type, x, 32 * 64);
+    for (size_t blk = 0; blk < x.size() / 32; ++blk) {
+      float lo = 0, hi = 0, amax = 0;
+      for (size_t j = 0; j < 32; ++j) {
+        const float v = x[blk * 32 + j];
+        lo = j ? std::min(lo, v) : v;
+        hi = j ? std::max(hi, v) : v;
+        amax = std::max(amax, std::fabs(v));
+      }
+      float bound;
+      if (b.symmetric) {
+        const float d = amax / b.levels;
+        // Q8 rounds (half a step); Q4_0/Q5_0 clamp the far end, up to a whole step.
+        bound = (b.levels > 100 ? 0.5f * d : d) + amax * 2 * f16_rel;
+      } else {
+        const float d = (hi - lo) / b.levels;
+        bound = 0.5f * d + (hi - lo) * f16_rel + std::fabs(lo) * f16_rel;
+      }
+      for (size_t j = 0; j < 32; ++j) {
+        const size_t i = blk * 32 + j;
+        ASSERT_LE(std::fabs(y[i] - x[i]), bound * 1.0001f)
+            << dtype_name(b.type) << " block " << blk << " element " << j;
+      }
+    }
+  }
+}
+
+// K-quants: normalized RMSE on unit gaussian rows. The scale search finds at least what a plain
+// b-bit uniform grid over each group's range gives, step / sqrt(12), with the step set by the
+// group's spread (about 5 sigma for 16-32 gaussian samples): 5 / (2^b - 1) / sqrt(12). The
+// 6-bit group scales and f16 super-block scales add a little; the bound is 1.3x that figure.
+TEST(QuantK, RmseWithinUniformGridEstimate) {
+  const std::vector<float> x = gaussian(256 * 64, 11);
+  const struct {
+    DType type;
+    int bits;
+  } cases[] = {{DType::Q2_K, 2}, {DType::Q3_K, 3}, {DType::Q4_K, 4},
+               {DType::Q5_K, 5}, {DType::Q6_K, 6}, {DType::Q8_K, 8}};
+  for (const auto& c : cases) {
+    const std::vector<float> y = round_trip(c.type, x, 256);
+    double se = 0, sx = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      se += (y[i] - x[i]) * (y[i] - x[i]);
+      sx += x[i] * x[i];
+    }
+    const double nrmse = std::sqrt(se / sx);
+    const double estimate = 5.0 / ((1 << c.bits) - 1) / std::sqrt(12.0);
+    std::printf("%s: normalized RMSE %.5f (uniform-grid estimate %.5f)\n",
+                std::string(dtype_name(c.type)).c_str(), nrmse, estimate);
+    EXPECT_LT(nrmse, 1.3 * estimate) << dtype_name(c.type);
+  }
+}
+
+TEST(QuantRows, ThreadsDoNotChangeTheBytes) {
+  const std::vector<float> x = gaussian(256 * 37, 3);
+  for (DType t : {DType::Q4_K, DType::Q8_0, DType::Q3_K}) {
+    EXPECT_EQ(quantize_rows(t, x, 256, 1), quantize_rows(t, x, 256, 4)) << dtype_name(t);
+  }
+}
+
+TEST(QuantRows, RejectsRowsThatDoNotFitTheBlock) {
+  const std::vector<float> x(320, 1.0f);
+  EXPECT_THROW(quantize_rows(DType::Q4_K, x, 320), Error);  // 320 is not a multiple of 256
+  EXPECT_THROW(quantize_rows(DType::Q8_0, x, 96 + 1), Error);
+  EXPECT_THROW(quantize_rows(DType::Q8_0, x, 96), Error);  // 320 is not 96 * rows
+  EXPECT_THROW(quantize_rows(DType::IQ2_XXS, x, 256), Error);
+  std::vector<float> y(64);
+  const std::vector<std::byte> short_input(10);
+  EXPECT_THROW(dequantize(DType::Q8_0, short_input, y), Error);
+}
+
+TEST(QuantTensor, ToF32Dequantizes) {
+  const std::vector<float> x = gaussian(256 * 2, 5);
+  std::vector<std::byte> q = quantize_rows(DType::Q6_K, x, 256);
+  std::vector<float> expected(x.size());
+  dequantize(DType::Q6_K, q, expected);
+  const Tensor t = Tensor::owned("w", DType::Q6_K, {2, 256}, std::move(q));
+  EXPECT_EQ(t.to_f32(), expected);
+}
+
+}  // namespace
+}  // namespace slmkit::quant
