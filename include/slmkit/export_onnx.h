@@ -30,10 +30,16 @@
 namespace slmkit {
 
 enum class OnnxVariant { plain, with_past, prefill, decode };
-enum class OnnxPrecision { fp32, fp16 };
+// fp16: weights and compute in f16, logits f32. int8: ONNX Runtime quantize_dynamic's scheme on
+// every weight MatMul (DynamicQuantizeLinear on the activations, symmetric int8 weights,
+// MatMulInteger); embeddings, norms and the tied head stay f32.
+// q4 / q4f16: weight-only 4-bit blocks with com.microsoft MatMulNBits (ONNX Runtime's
+// MatMul4BitsQuantizer layout) on every weight MatMul, compute in f32 / f16; the embedding and a
+// tied head stay unquantized.
+enum class OnnxPrecision { fp32, fp16, int8, q4, q4f16 };
 
 const char* onnx_variant_name(OnnxVariant variant);        // "plain", "with_past", ...
-const char* onnx_precision_name(OnnxPrecision precision);  // "fp32", "fp16"
+const char* onnx_precision_name(OnnxPrecision precision);  // "fp32", "fp16", "int8", "q4", "q4f16"
 
 inline constexpr int64_t kOnnxOpset = 17;
 inline constexpr int64_t kOnnxIrVersion = 8;
@@ -41,8 +47,17 @@ inline constexpr int64_t kOnnxIrVersion = 8;
 struct OnnxGraphOptions {
   OnnxVariant variant = OnnxVariant::plain;
   OnnxPrecision precision = OnnxPrecision::fp32;
-  int64_t max_length = 0;  // prefill/decode cache length; 0: min(context_length, 2048)
-  bool check = true;       // run ONNX's checker and strict shape inference before writing
+  int64_t max_length = 0;          // prefill/decode cache length; 0: min(context_length, 2048)
+  bool check = true;               // run ONNX's checker and strict shape inference before writing
+  bool int8_per_channel = true;    // one weight scale per output column, else per tensor
+  bool int8_reduce_range = false;  // 7-bit weights (+-63), for CPUs without VNNI
+  // Initializers of at least this many bytes go to an external data file "NAME.onnx_data" beside
+  // the graph (ONNX external data, as optimum writes for large models). 0: only when the graph
+  // would pass protobuf's 2 GiB limit, then every initializer of 1 KiB or more.
+  uint64_t external_data_min_bytes = 0;
+  int64_t q4_block_size = 32;     // 32, 64 or 128 weights per scale
+  bool q4_symmetric = true;       // false: a 4-bit zero point per block (min/max range)
+  int64_t q4_accuracy_level = 0;  // MatMulNBits accuracy_level: 0 (runtime's choice) .. 4 (int8)
 };
 
 // Builds one graph and writes it (atomically) to `path`. Weights must be F32, F16 or BF16;
@@ -56,6 +71,12 @@ struct OnnxExportOptions {
   std::vector<OnnxPrecision> precisions = {OnnxPrecision::fp32};
   int64_t max_length = 0;
   bool check = true;
+  bool int8_per_channel = true;
+  bool int8_reduce_range = false;
+  uint64_t external_data_min_bytes = 0;
+  int64_t q4_block_size = 32;
+  bool q4_symmetric = true;
+  int64_t q4_accuracy_level = 0;
 };
 
 struct OnnxExportedFile {
@@ -74,8 +95,8 @@ struct OnnxExportResult {
 OnnxExportResult export_onnx(const Model& model, const std::filesystem::path& dir,
                              const OnnxExportOptions& options = {});
 
-// Parses "plain", "with_past", "prefill", "decode" / "fp32", "fp16"; Error(invalid_input) listing
-// the supported names otherwise.
+// Parses "plain", "with_past", "prefill", "decode" / "fp32", "fp16", "int8", "q4", "q4f16";
+// Error(invalid_input) listing the supported names otherwise.
 OnnxVariant parse_onnx_variant(const std::string& name);
 OnnxPrecision parse_onnx_precision(const std::string& name);
 

@@ -23,11 +23,11 @@ struct PerplexityProgress {
 };
 
 struct PerplexityOptions {
-  int64_t n_ctx = 512;     // tokens per chunk
-  int64_t n_chunks = -1;   // at most this many chunks; < 0: all that fit
-  bool add_bos = true;     // as the vocabulary says (llama_vocab_get_add_bos)
-  int32_t bos_id = -1;     // needed when add_bos
-  int n_threads = 0;       // 0: hardware concurrency
+  int64_t n_ctx = 512;    // tokens per chunk
+  int64_t n_chunks = -1;  // at most this many chunks; < 0: all that fit
+  bool add_bos = true;    // as the vocabulary says (llama_vocab_get_add_bos)
+  int32_t bos_id = -1;    // needed when add_bos
+  int n_threads = 0;      // 0: hardware concurrency
   DType kv_type = DType::F16;
   std::function<void(const PerplexityProgress&)> on_chunk;
 };

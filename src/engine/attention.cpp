@@ -55,30 +55,39 @@ void Session::Impl::attention(int64_t layer, int64_t n_tokens, int64_t pos0) {
   const bool round_f16 = kv_type == DType::F16;
   const auto elem = static_cast<int64_t>(kv_elem_bytes);
 
-  // One work item per (token, KV head): the n_rep query heads sharing that KV head.
-  const int64_t n_items = n_tokens * e->n_head_kv;
-  pool.parallel_for(n_items, [&](int64_t begin, int64_t end, int thread) {
+  // Work items: (token, KV head, a share of the query heads sharing that KV head). The share is
+  // the whole group (its queries meet the keys in one product) unless there are fewer
+  // (token, KV head) pairs than threads, as in a decode step of an MQA model.
+  const int64_t pairs = n_tokens * e->n_head_kv;
+  const int64_t splits = pairs >= pool.size() ? 1 : std::min<int64_t>(n_rep, pool.size());
+  const int64_t per_item = (n_rep + splits - 1) / splits;
+  const int64_t n_items = pairs * splits;
+  auto items = [&](int64_t begin, int64_t end, int thread) {
     float* scores = scratch.data() + thread * scratch_floats;  // [n_rep, n_keys]
     float* q_rounded = scores + n_rep * n_ctx;                 // [n_rep, head_dim]
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / e->n_head_kv;
-      const int64_t g = item % e->n_head_kv;
+      const int64_t t = item / (e->n_head_kv * splits);
+      const int64_t g = item / splits % e->n_head_kv;
+      const int64_t r0 = item % splits * per_item;
+      const int64_t nr = std::min(n_rep, r0 + per_item) - r0;  // query heads of this item
+      if (nr <= 0) continue;
+      const int64_t head0 = g * n_rep + r0;
       const int64_t pos = pos0 + t;
       // Keys in view: all earlier positions, or the last `window` of them (pos - key < window).
       const int64_t lo = sliding ? std::max<int64_t>(0, pos - window + 1) : 0;
       const int64_t n_keys = pos - lo + 1;
 
-      const float* q = qkv.data() + t * qkv_dim + g * n_rep * hd;
+      const float* q = qkv.data() + t * qkv_dim + head0 * hd;
       if (round_f16) {
-        kernels::round_to_grid(DType::F16, q, q_rounded, n_rep * hd);
+        kernels::round_to_grid(DType::F16, q, q_rounded, nr * hd);
         q = q_rounded;
       }
       // scores[r, key] = sum_d q[r, d] K^T[d, key], vectorized along the keys.
       const kernels::MatrixRef keys{kv_type, k_row(layer, g, 0) + lo * elem, hd, n_keys,
                                     n_ctx * elem};
-      kernels::matmul_transposed(keys, q, hd, n_rep, scores, n_keys, 0, n_keys);
+      kernels::matmul_transposed(keys, q, hd, nr, scores, n_keys, 0, n_keys);
 
-      for (int64_t r = 0; r < n_rep; ++r) {
+      for (int64_t r = 0; r < nr; ++r) {
         float* s = scores + r * n_keys;
         kernels::scale(s, scale, s, n_keys);
         if (softcap > 0) kernels::softcap(s, softcap, s, n_keys);
@@ -89,10 +98,17 @@ void Session::Impl::attention(int64_t layer, int64_t n_tokens, int64_t pos0) {
       // out[r, d] = sum_key p[r, key] V[key, d]: rows of V^T, restricted to the keys in view.
       const kernels::MatrixRef values{kv_type, v_row(layer, g, 0) + lo * elem, hd, n_keys,
                                       n_ctx * elem};
-      float* out = att.data() + t * e->q_dim + g * n_rep * hd;
-      kernels::matmul(values, scores, n_keys, n_rep, out, hd, 0, hd);
+      float* out = att.data() + t * e->q_dim + head0 * hd;
+      kernels::matmul(values, scores, n_keys, nr, out, hd, 0, hd);
     }
-  });
+  };
+  // Two products of head_dim x keys per query head.
+  const int64_t macs = 2 * n_tokens * e->n_head * (pos0 + n_tokens) * hd;
+  if (macs < kMinParallelMacs) {
+    items(0, n_items, 0);
+  } else {
+    pool.parallel_for(n_items, items);
+  }
 }
 
 }  // namespace slmkit

@@ -16,7 +16,7 @@ class AlignedBuffer {
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t n) : n_(n) {
     if (n == 0) return;
-    data_.reset(static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})));
+    data_.reset(static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64})));
     std::memset(static_cast<void*>(data_.get()), 0, n * sizeof(T));
   }
   T* data() { return data_.get(); }
@@ -26,7 +26,7 @@ class AlignedBuffer {
 
  private:
   struct Free {
-    void operator()(T* p) const { ::operator delete(static_cast<void*>(p), std::align_val_t{64}); }
+    void operator()(T* p) const { ::operator delete (static_cast<void*>(p), std::align_val_t{64}); }
   };
   std::unique_ptr<T[], Free> data_;
   size_t n_ = 0;

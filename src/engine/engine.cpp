@@ -38,9 +38,10 @@ class Binder {
     Linear lin;
     lin.kernels = kernels::find_weight_kernels(t.dtype());
     if (!lin.kernels) {
-      fail_unsupported("{}: tensor '{}' is stored as {}; the engine runs F32, F16 and BF16 "
-                       "weights (quantized types are not supported yet)",
-                       e_.where, t.name(), dtype_name(t.dtype()));
+      fail_unsupported(
+          "{}: tensor '{}' is stored as {}; the engine runs F32, F16 and BF16 "
+          "weights (quantized types are not supported yet)",
+          e_.where, t.name(), dtype_name(t.dtype()));
     }
     const auto row_bytes = row_bytes_of(t.dtype(), cols, t.name());
     lin.w = kernels::MatrixRef{t.dtype(), t.data(), rows, cols, static_cast<int64_t>(row_bytes)};
@@ -63,8 +64,8 @@ class Binder {
 
   Norm norm(const std::string& prefix, int64_t n, bool bias_required) {
     Norm nm;
-    nm.weight = vector(require(prefix + ".weight", "norm weight"), n,
-                       m_.config.norm_weight_offset, "norm weight");
+    nm.weight = vector(require(prefix + ".weight", "norm weight"), n, m_.config.norm_weight_offset,
+                       "norm weight");
     const Tensor* b = find(prefix + ".bias");
     if (!b && bias_required) require(prefix + ".bias", "norm bias");
     if (b) nm.bias = vector(*b, n, 0.0f, "norm bias");
@@ -153,8 +154,9 @@ Engine::Impl::Impl(Model m) : model(std::move(m)) {
   n_ff = c.n_ff;
   n_vocab = c.vocab_size;
   rope_dims = c.rope.style == RopeStyle::none ? 0 : (c.rope.n_dims > 0 ? c.rope.n_dims : head_dim);
-  attn_scale = c.attn_scale > 0 ? static_cast<float>(c.attn_scale)
-                                : static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+  attn_scale = c.attn_scale > 0
+                   ? static_cast<float>(c.attn_scale)
+                   : static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
 
   Binder b(*this);
   token_embd = b.matrix(b.require("token_embd.weight", "token embeddings"), n_vocab, n_embd,
@@ -185,8 +187,8 @@ Engine::Impl::Impl(Model m) : model(std::move(m)) {
       L.q_norm = b.norm(p + "attn_q_norm", head_dim, false).weight;
       L.k_norm = b.norm(p + "attn_k_norm", head_dim, false).weight;
     }
-    L.attn_output = b.linear(p + "attn_output", n_embd, q_dim, c.attn_out_bias,
-                             "n_embd, n_head * head_dim");
+    L.attn_output =
+        b.linear(p + "attn_output", n_embd, q_dim, c.attn_out_bias, "n_embd, n_head * head_dim");
     if (c.sandwich_norm) {
       L.post_attention_norm = b.norm(p + "post_attention_norm", n_embd, false);
       L.post_ffw_norm = b.norm(p + "post_ffw_norm", n_embd, false);
@@ -217,7 +219,11 @@ Engine::~Engine() = default;
 Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 
-const Model& Engine::model() const { return impl_->model; }
-const ModelConfig& Engine::config() const { return impl_->model.config; }
+const Model& Engine::model() const {
+  return impl_->model;
+}
+const ModelConfig& Engine::config() const {
+  return impl_->model.config;
+}
 
 }  // namespace slmkit

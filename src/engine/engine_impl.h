@@ -70,7 +70,7 @@ struct Engine::Impl {
   engine::Linear position_embd;  // [n_ctx_train, n_embd], GPT-2
   std::vector<engine::LayerWeights> layers;
   engine::Norm output_norm;
-  engine::Linear output;  // [vocab, n_embd] (token_embd when tied)
+  engine::Linear output;                 // [vocab, n_embd] (token_embd when tied)
   std::vector<float> rope_freq_factors;  // rope_freqs.weight: each angle is divided by one
 
   std::deque<std::vector<float>> owned;  // backing store of the f32 vectors (stable addresses)

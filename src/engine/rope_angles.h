@@ -9,9 +9,9 @@
 namespace slmkit::engine {
 
 struct RopeFrequencies {
-  int64_t n_dims = 0;             // rotated dimensions; n_dims / 2 angles per position
+  int64_t n_dims = 0;  // rotated dimensions; n_dims / 2 angles per position
   float freq_base = 10000.0f;
-  float freq_scale = 1.0f;        // linear scaling: 1 / factor
+  float freq_scale = 1.0f;         // linear scaling: 1 / factor
   std::span<const float> factors;  // rope_freqs (Llama 3): angle i is divided by factors[i]
 };
 

@@ -19,7 +19,11 @@ struct Sampler::Impl {
   std::vector<std::pair<float, int32_t>> candidates;
   std::vector<int32_t> penalized;
 
-  explicit Impl(const SamplerParams& p) : params(p), rng(p.seed) {}
+  explicit Impl(const SamplerParams& p) : params(p), rng(p.seed) {
+    const auto window = static_cast<size_t>(std::max<int32_t>(p.repeat_last_n, 0));
+    history.reserve(window);
+    penalized.reserve(window);
+  }
 
   // Uniform in [0, 1) from the top 53 bits: the same on every platform (unlike
   // std::uniform_real_distribution, whose algorithm the standard leaves open).
@@ -107,9 +111,15 @@ Sampler::~Sampler() = default;
 Sampler::Sampler(Sampler&&) noexcept = default;
 Sampler& Sampler::operator=(Sampler&&) noexcept = default;
 
-const SamplerParams& Sampler::params() const { return impl_->params; }
-int32_t Sampler::sample(std::span<const float> logits) { return impl_->sample(logits); }
-void Sampler::accept(int32_t token) { impl_->accept(token); }
+const SamplerParams& Sampler::params() const {
+  return impl_->params;
+}
+int32_t Sampler::sample(std::span<const float> logits) {
+  return impl_->sample(logits);
+}
+void Sampler::accept(int32_t token) {
+  impl_->accept(token);
+}
 void Sampler::reset() {
   impl_->history.clear();
   impl_->history_next = 0;

@@ -59,11 +59,12 @@ Session::Impl::Impl(const Engine& eng, const SessionOptions& opts)
   // Converted activations: the widest matrix input, in the largest format any matrix needs.
   const int64_t widest = std::max({e->n_embd, e->q_dim, e->n_ff});
   auto consider = [&](const Linear& lin) {
-    if (lin.present()) act_row_bytes = std::max(act_row_bytes, lin.kernels->activation_bytes(widest));
+    if (lin.present())
+      act_row_bytes = std::max(act_row_bytes, lin.kernels->activation_bytes(widest));
   };
   for (const engine::LayerWeights& L : e->layers) {
-    for (const Linear* lin : {&L.qkv, &L.q, &L.k, &L.v, &L.attn_output, &L.ffn_gate, &L.ffn_up,
-                              &L.ffn_down}) {
+    for (const Linear* lin :
+         {&L.qkv, &L.q, &L.k, &L.v, &L.attn_output, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) {
       consider(*lin);
     }
   }
@@ -84,18 +85,6 @@ Session::Impl::Impl(const Engine& eng, const SessionOptions& opts)
                                 static_cast<size_t>(e->n_vocab));
 }
 
-void Session::Impl::for_tokens(int64_t n_tokens, int64_t work_per_token,
-                               const std::function<void(int64_t t)>& fn) {
-  // Below a few microseconds of work a fork/join costs more than it saves.
-  if (n_tokens == 1 || n_tokens * work_per_token < 16384) {
-    for (int64_t t = 0; t < n_tokens; ++t) fn(t);
-    return;
-  }
-  pool.parallel_for(n_tokens, [&](int64_t b, int64_t end, int) {
-    for (int64_t t = b; t < end; ++t) fn(t);
-  });
-}
-
 void Session::Impl::normalize(const Norm& norm, const float* in, float* out, int64_t n_tokens) {
   const int64_t n = e->n_embd;
   const auto eps = static_cast<float>(e->model.config.norm_eps);
@@ -109,8 +98,8 @@ void Session::Impl::normalize(const Norm& norm, const float* in, float* out, int
   });
 }
 
-void Session::Impl::run_matmuls(std::span<const MatmulJob> jobs, const float* in,
-                                int64_t in_stride, int64_t n_tokens) {
+void Session::Impl::run_matmuls(std::span<const MatmulJob> jobs, const float* in, int64_t in_stride,
+                                int64_t n_tokens) {
   // Convert the input once per distinct activation format (F32 needs no copy).
   const void* job_act[8];
   int64_t job_act_stride[8];
@@ -139,30 +128,35 @@ void Session::Impl::run_matmuls(std::span<const MatmulJob> jobs, const float* in
     job_act_stride[j] = static_cast<int64_t>(act_row_bytes);
   }
 
-  int64_t total_rows = 0;
-  for (const MatmulJob& job : jobs) total_rows += job.linear->rows();
-  pool.parallel_for(
-      total_rows,
-      [&](int64_t begin, int64_t end, int) {
-        int64_t offset = 0;
-        for (size_t j = 0; j < jobs.size(); ++j) {
-          const MatmulJob& job = jobs[j];
-          const Linear& lin = *job.linear;
-          const int64_t r0 = std::max<int64_t>(begin - offset, 0);
-          const int64_t r1 = std::min<int64_t>(end - offset, lin.rows());
-          offset += lin.rows();
-          if (r0 >= r1) continue;
-          lin.kernels->matmul(lin.w, job_act[j], job_act_stride[j], n_tokens, job.out,
-                              job.out_stride, r0, r1);
-          if (lin.bias) {
-            for (int64_t t = 0; t < n_tokens; ++t) {
-              float* y = job.out + t * job.out_stride + r0;
-              kernels::add(y, lin.bias + r0, y, r1 - r0);
-            }
-          }
+  int64_t total_rows = 0, macs = 0;
+  for (const MatmulJob& job : jobs) {
+    total_rows += job.linear->rows();
+    macs += job.linear->rows() * job.linear->cols() * n_tokens;
+  }
+  auto rows = [&](int64_t begin, int64_t end, int) {
+    int64_t offset = 0;
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      const MatmulJob& job = jobs[j];
+      const Linear& lin = *job.linear;
+      const int64_t r0 = std::max<int64_t>(begin - offset, 0);
+      const int64_t r1 = std::min<int64_t>(end - offset, lin.rows());
+      offset += lin.rows();
+      if (r0 >= r1) continue;
+      lin.kernels->matmul(lin.w, job_act[j], job_act_stride[j], n_tokens, job.out, job.out_stride,
+                          r0, r1);
+      if (lin.bias) {
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          float* y = job.out + t * job.out_stride + r0;
+          kernels::add(y, lin.bias + r0, y, r1 - r0);
         }
-      },
-      16);
+      }
+    }
+  };
+  if (macs < kMinParallelMacs) {
+    rows(0, total_rows, 0);
+  } else {
+    pool.parallel_for(total_rows, rows, 16);
+  }
 }
 
 void Session::Impl::forward(const int32_t* tokens, int64_t n, int64_t pos0, bool all,
@@ -227,8 +221,10 @@ void Session::Impl::forward(const int32_t* tokens, int64_t n, int64_t pos0, bool
       float* q = qkv.data() + t * qkv_dim + q_off;
       float* k = qkv.data() + t * qkv_dim + k_off;
       if (L.q_norm) {
-        for (int64_t h = 0; h < e->n_head; ++h) kernels::rms_norm(q + h * hd, L.q_norm, eps, q + h * hd, hd);
-        for (int64_t h = 0; h < e->n_head_kv; ++h) kernels::rms_norm(k + h * hd, L.k_norm, eps, k + h * hd, hd);
+        for (int64_t h = 0; h < e->n_head; ++h)
+          kernels::rms_norm(q + h * hd, L.q_norm, eps, q + h * hd, hd);
+        for (int64_t h = 0; h < e->n_head_kv; ++h)
+          kernels::rms_norm(k + h * hd, L.k_norm, eps, k + h * hd, hd);
       }
       if (e->rope_dims > 0) {
         const float* cs = rope_cos[rope_table].data() + t * (e->rope_dims / 2);
@@ -243,7 +239,8 @@ void Session::Impl::forward(const int32_t* tokens, int64_t n, int64_t pos0, bool
       const MatmulJob jobs[] = {{&L.attn_output, proj.data(), E}};
       run_matmuls(jobs, att.data(), e->q_dim, n);
     }
-    if (L.post_attention_norm.present()) normalize(L.post_attention_norm, proj.data(), proj.data(), n);
+    if (L.post_attention_norm.present())
+      normalize(L.post_attention_norm, proj.data(), proj.data(), n);
     for_tokens(n, E, [&](int64_t t) {
       kernels::add(x.data() + t * E, proj.data() + t * E, x.data() + t * E, E);
     });
@@ -307,9 +304,10 @@ std::span<const float> Session::Impl::eval(std::span<const int32_t> tokens, bool
     fail_invalid("eval: logits of every position need SessionOptions::all_logits");
   }
   if (n_past + n > n_ctx) {
-    fail_invalid("eval: {} more tokens do not fit in the context: {} of {} positions are used "
-                 "(make the session with a larger n_ctx, or clear() it)",
-                 n, n_past, n_ctx);
+    fail_invalid(
+        "eval: {} more tokens do not fit in the context: {} of {} positions are used "
+        "(make the session with a larger n_ctx, or clear() it)",
+        n, n_past, n_ctx);
   }
   for (int64_t i = 0; i < n; ++i) {
     if (tokens[static_cast<size_t>(i)] < 0 || tokens[static_cast<size_t>(i)] >= e->n_vocab) {
@@ -341,11 +339,23 @@ Session& Session::operator=(Session&&) noexcept = default;
 std::span<const float> Session::eval(std::span<const int32_t> tokens, bool all_logits) {
   return impl_->eval(tokens, all_logits);
 }
-void Session::clear() { impl_->n_past = 0; }
-int64_t Session::n_past() const { return impl_->n_past; }
-int64_t Session::n_ctx() const { return impl_->n_ctx; }
-int64_t Session::n_vocab() const { return impl_->e->n_vocab; }
-int Session::n_threads() const { return impl_->pool.size(); }
-const Engine& Session::engine() const { return *impl_->engine; }
+void Session::clear() {
+  impl_->n_past = 0;
+}
+int64_t Session::n_past() const {
+  return impl_->n_past;
+}
+int64_t Session::n_ctx() const {
+  return impl_->n_ctx;
+}
+int64_t Session::n_vocab() const {
+  return impl_->e->n_vocab;
+}
+int Session::n_threads() const {
+  return impl_->pool.size();
+}
+const Engine& Session::engine() const {
+  return *impl_->engine;
+}
 
 }  // namespace slmkit

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <vector>
 
@@ -30,15 +29,15 @@ struct Session::Impl {
   engine::AlignedBuffer<std::byte> k_cache, v_cache;
 
   // Activations for up to n_batch tokens, row-major [token, feature].
-  int64_t qkv_dim = 0;                  // q_dim + 2 kv_dim
-  engine::AlignedBuffer<float> x;       // [n_batch, n_embd] residual stream
-  engine::AlignedBuffer<float> xn;      // [n_batch, n_embd] normalized input of a block
-  engine::AlignedBuffer<float> qkv;     // [n_batch, qkv_dim]
-  engine::AlignedBuffer<float> att;     // [n_batch, q_dim] attention output (heads concatenated)
-  engine::AlignedBuffer<float> proj;    // [n_batch, n_embd] attention / FFN output
-  engine::AlignedBuffer<float> ff_a;    // [n_batch, n_ff] gate, then the activated product
-  engine::AlignedBuffer<float> ff_b;    // [n_batch, n_ff] up
-  static constexpr int kActSlots = 3;   // one converted copy per distinct activation format
+  int64_t qkv_dim = 0;                 // q_dim + 2 kv_dim
+  engine::AlignedBuffer<float> x;      // [n_batch, n_embd] residual stream
+  engine::AlignedBuffer<float> xn;     // [n_batch, n_embd] normalized input of a block
+  engine::AlignedBuffer<float> qkv;    // [n_batch, qkv_dim]
+  engine::AlignedBuffer<float> att;    // [n_batch, q_dim] attention output (heads concatenated)
+  engine::AlignedBuffer<float> proj;   // [n_batch, n_embd] attention / FFN output
+  engine::AlignedBuffer<float> ff_a;   // [n_batch, n_ff] gate, then the activated product
+  engine::AlignedBuffer<float> ff_b;   // [n_batch, n_ff] up
+  static constexpr int kActSlots = 3;  // one converted copy per distinct activation format
   size_t act_row_bytes = 0;
   engine::AlignedBuffer<std::byte> act[kActSlots];
   engine::AlignedBuffer<float> rope_cos[2], rope_sin[2];  // [n_batch, rope_dims/2]: global, local
@@ -55,6 +54,10 @@ struct Session::Impl {
   // logits_out[t * vocab] when all, else for the last token only into logits_out.
   void forward(const int32_t* tokens, int64_t n, int64_t pos0, bool all, float* logits_out);
 
+  // Below this many multiply-adds (a few microseconds) a fork/join costs more than it saves,
+  // and far more when the machine is busy and a worker waits to be scheduled.
+  static constexpr int64_t kMinParallelMacs = int64_t{1} << 16;
+
   // Parts of the forward pass (attention.cpp holds the attention ones).
   struct MatmulJob {
     const engine::Linear* linear;
@@ -64,8 +67,18 @@ struct Session::Impl {
   void run_matmuls(std::span<const MatmulJob> jobs, const float* in, int64_t in_stride,
                    int64_t n_tokens);
   void normalize(const engine::Norm& norm, const float* in, float* out, int64_t n_tokens);
-  void for_tokens(int64_t n_tokens, int64_t work_per_token,
-                  const std::function<void(int64_t t)>& fn);
+  // fn(t) for every token, on the pool when there is enough work (work_per_token is a rough
+  // count of the elements fn touches). A template, not std::function: nothing is allocated.
+  template <typename Fn>
+  void for_tokens(int64_t n_tokens, int64_t work_per_token, Fn&& fn) {
+    if (n_tokens == 1 || n_tokens * work_per_token < 16384) {
+      for (int64_t t = 0; t < n_tokens; ++t) fn(t);
+      return;
+    }
+    pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+      for (int64_t t = begin; t < end; ++t) fn(t);
+    });
+  }
   void store_kv(int64_t layer, int64_t n_tokens, int64_t pos0);
   void attention(int64_t layer, int64_t n_tokens, int64_t pos0);
 

@@ -297,13 +297,17 @@ File read_file(const std::filesystem::path& path) {
 std::vector<std::byte> to_bytes(const std::vector<std::pair<std::string, Tensor>>& tensors,
                                 const std::map<std::string, std::string>& metadata) {
   const std::string header = build_header(tensors, metadata);
-  std::vector<std::byte> out;
+  size_t total = 8 + header.size();
+  for (const auto& [name, tensor] : tensors) total += tensor.n_bytes();
+  // Sized once and filled with memcpy: GCC 12 misreads growing inserts here as overflows.
+  std::vector<std::byte> out(total);
   const auto len = u64_le(header.size());
-  out.insert(out.end(), len.begin(), len.end());
-  const auto* h = reinterpret_cast<const std::byte*>(header.data());
-  out.insert(out.end(), h, h + header.size());
+  std::memcpy(out.data(), len.data(), 8);
+  std::memcpy(out.data() + 8, header.data(), header.size());
+  size_t at = 8 + header.size();
   for (const auto& [name, tensor] : tensors) {
-    out.insert(out.end(), tensor.bytes().begin(), tensor.bytes().end());
+    if (tensor.n_bytes()) std::memcpy(out.data() + at, tensor.data(), tensor.n_bytes());
+    at += tensor.n_bytes();
   }
   return out;
 }

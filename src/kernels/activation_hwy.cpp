@@ -9,8 +9,9 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/activation_hwy.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-#include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
+
+#include "hwy/contrib/math/math-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace slmkit::kernels {
@@ -83,7 +84,9 @@ HWY_INLINE VF GeluErfV(VF x) {
   const VF z = hn::Mul(x, hn::Set(df, 0.70710678118654752440f));
   return hn::Mul(hn::Mul(hn::Set(df, 0.5f), x), OnePlusErfV(z));
 }
-HWY_INLINE float GeluErfS(float x) { return 0.5f * x * std::erfc(-x * 0.70710678118654752440f); }
+HWY_INLINE float GeluErfS(float x) {
+  return 0.5f * x * std::erfc(-x * 0.70710678118654752440f);
+}
 
 // x sigmoid(x) with sigmoid from e = exp(-|x|), which never overflows: 1 / (1 + e) for x >= 0,
 // e / (1 + e) for x < 0. Accurate to a few ulp everywhere, the far negative tail included.
@@ -93,21 +96,32 @@ HWY_INLINE VF SiluV(VF x) {
   const VF numerator = hn::IfThenElse(hn::Lt(x, hn::Zero(df)), e, hn::Set(df, 1.0f));
   return hn::Mul(x, hn::Div(numerator, hn::Add(hn::Set(df, 1.0f), e)));
 }
-HWY_INLINE float SiluS(float x) { return x / (1.0f + std::exp(-x)); }
+HWY_INLINE float SiluS(float x) {
+  return x / (1.0f + std::exp(-x));
+}
 
-void GeluTanh(const float* x, float* y, int64_t n) { Map(x, y, n, GeluTanhV, GeluTanhS); }
-void GeluErf(const float* x, float* y, int64_t n) { Map(x, y, n, GeluErfV, GeluErfS); }
-void Silu(const float* x, float* y, int64_t n) { Map(x, y, n, SiluV, SiluS); }
+void GeluTanh(const float* x, float* y, int64_t n) {
+  Map(x, y, n, GeluTanhV, GeluTanhS);
+}
+void GeluErf(const float* x, float* y, int64_t n) {
+  Map(x, y, n, GeluErfV, GeluErfS);
+}
+void Silu(const float* x, float* y, int64_t n) {
+  Map(x, y, n, SiluV, SiluS);
+}
 
 void Mul(const float* a, const float* b, float* y, int64_t n) {
-  Map2(a, b, y, n, [](VF u, VF v) { return hn::Mul(u, v); }, [](float u, float v) { return u * v; });
+  Map2(
+      a, b, y, n, [](VF u, VF v) { return hn::Mul(u, v); }, [](float u, float v) { return u * v; });
 }
 void Add(const float* a, const float* b, float* y, int64_t n) {
-  Map2(a, b, y, n, [](VF u, VF v) { return hn::Add(u, v); }, [](float u, float v) { return u + v; });
+  Map2(
+      a, b, y, n, [](VF u, VF v) { return hn::Add(u, v); }, [](float u, float v) { return u + v; });
 }
 void Scale(const float* x, float s, float* y, int64_t n) {
   const VF vs = hn::Set(DF(), s);
-  Map(x, y, n, [&](VF v) { return hn::Mul(v, vs); }, [&](float v) { return v * s; });
+  Map(
+      x, y, n, [&](VF v) { return hn::Mul(v, vs); }, [&](float v) { return v * s; });
 }
 void Softcap(const float* x, float cap, float* y, int64_t n) {
   const DF df;

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "kernels/hwy_config.h"  // must precede Highway
 #include "hwy/highway.h"
 #include "hwy/targets.h"
+#include "kernels/hwy_config.h"  // must precede Highway
 
 #include "core/fail.h"
 
@@ -58,9 +58,10 @@ struct IsaState {
     if (it == names.end()) {
       std::string choices = "auto";
       for (const std::string& n : names) choices += ", " + n;
-      fail_invalid("SLMKIT_ISA / set_isa: unknown or unavailable instruction set '{}' (this build "
-                   "and CPU offer: {})",
-                   requested, choices);
+      fail_invalid(
+          "SLMKIT_ISA / set_isa: unknown or unavailable instruction set '{}' (this build "
+          "and CPU offer: {})",
+          requested, choices);
     }
     const int64_t target = targets[static_cast<size_t>(it - names.begin())];
     if (target == 0) {
@@ -86,7 +87,9 @@ bool use_scalar() {
   return g_scalar.load(std::memory_order_relaxed);
 }
 
-std::vector<std::string> available_isas() { return state().names; }
+std::vector<std::string> available_isas() {
+  return state().names;
+}
 
 void set_isa(std::string_view name) {
   IsaState& s = state();

@@ -1,7 +1,8 @@
 // The engine's numeric kernels. Each has a plain C++ reference (kernels/reference.h) and a SIMD
-// version compiled for every Highway target (SSE4, AVX2, AVX-512, EMU128) and chosen at run time.
-// SLMKIT_ISA=scalar|emu128|sse4|avx2|avx3 in the environment (or set_isa()) forces one path, so
-// every path can be tested on one machine; the scalar references are the "scalar" ISA.
+// version compiled for every Highway target (SSE4, AVX2, AVX-512 and a portable fallback:
+// EMU128, or Highway's one-lane HWY_SCALAR under GCC < 12.3) and chosen at run time.
+// SLMKIT_ISA=scalar|hwy_scalar|emu128|sse4|avx2|avx3 in the environment (or set_isa()) forces
+// one path, so every path can be tested on one machine; "scalar" is the plain references.
 //
 // Conventions: lengths are element counts, pointers need no alignment, outputs may alias inputs
 // exactly (y == x) but must not overlap them partially.
@@ -74,9 +75,10 @@ void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t n_dims, const flo
           const float* sin, bool neox);
 
 // ---- element-wise -----------------------------------------------------------------------------
-void gelu_tanh(const float* x, float* y, int64_t n);  // 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))
-void gelu_erf(const float* x, float* y, int64_t n);   // 0.5 x (1 + erf(x / sqrt(2)))
-void silu(const float* x, float* y, int64_t n);       // x / (1 + exp(-x))
+void gelu_tanh(const float* x, float* y,
+               int64_t n);  // 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))
+void gelu_erf(const float* x, float* y, int64_t n);  // 0.5 x (1 + erf(x / sqrt(2)))
+void silu(const float* x, float* y, int64_t n);      // x / (1 + exp(-x))
 void mul(const float* a, const float* b, float* y, int64_t n);
 void add(const float* a, const float* b, float* y, int64_t n);
 void scale(const float* x, float s, float* y, int64_t n);

@@ -142,20 +142,22 @@ HWY_INLINE void PanelForTokens(const MatrixRef& w, const float* x, int64_t x_str
   for (; r + kTileRows <= r1; r += kTileRows) {
     Tile<kTileRows, T, WT>(w.row(r), w.row_stride_bytes, x, x_stride, w.cols, y + r, y_stride);
   }
-  for (; r < r1; ++r) Tile<1, T, WT>(w.row(r), w.row_stride_bytes, x, x_stride, w.cols, y + r, y_stride);
+  for (; r < r1; ++r)
+    Tile<1, T, WT>(w.row(r), w.row_stride_bytes, x, x_stride, w.cols, y + r, y_stride);
 }
 
 template <class WT>
 HWY_INLINE void MatmulT(const MatrixRef& w, const float* x, int64_t x_stride, int64_t n_tokens,
                         float* y, int64_t y_stride, int64_t r0, int64_t r1) {
   const int64_t row_bytes = std::max<int64_t>(1, w.cols * static_cast<int64_t>(sizeof(WT)));
-  const int64_t panel = std::max<int64_t>(kTileRows, kPanelBytes / row_bytes / kTileRows * kTileRows);
+  const int64_t panel =
+      std::max<int64_t>(kTileRows, kPanelBytes / row_bytes / kTileRows * kTileRows);
   for (int64_t p0 = r0; p0 < r1; p0 += panel) {
     const int64_t p1 = std::min(r1, p0 + panel);
     int64_t t = 0;
     for (; t + kTileTokens <= n_tokens; t += kTileTokens) {
-      PanelForTokens<kTileTokens, WT>(w, x + t * x_stride, x_stride, y + t * y_stride, y_stride,
-                                      p0, p1);
+      PanelForTokens<kTileTokens, WT>(w, x + t * x_stride, x_stride, y + t * y_stride, y_stride, p0,
+                                      p1);
     }
     for (; t < n_tokens; ++t) {
       PanelForTokens<1, WT>(w, x + t * x_stride, x_stride, y + t * y_stride, y_stride, p0, p1);
@@ -268,8 +270,12 @@ HWY_INLINE float DotT(const std::byte* w_bytes, const float* x, int64_t k_len) {
   Tile<1, 1, WT>(w_bytes, 0, x, 0, k_len, &y, 0);
   return y;
 }
-float DotF32(const std::byte* w, const float* x, int64_t n) { return DotT<float>(w, x, n); }
-float DotF16(const std::byte* w, const float* x, int64_t n) { return DotT<hwy::float16_t>(w, x, n); }
+float DotF32(const std::byte* w, const float* x, int64_t n) {
+  return DotT<float>(w, x, n);
+}
+float DotF16(const std::byte* w, const float* x, int64_t n) {
+  return DotT<hwy::float16_t>(w, x, n);
+}
 float DotBF16(const std::byte* w, const float* x, int64_t n) {
   return DotT<hwy::bfloat16_t>(w, x, n);
 }

@@ -10,8 +10,9 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/norm_hwy.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-#include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
+
+#include "hwy/contrib/math/math-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace slmkit::kernels {
@@ -49,7 +50,8 @@ void RmsNorm(const float* x, const float* w, float eps, float* y, int64_t n_elem
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const double sum_sq = SumF64(
       x, n_elems, [](VF v) { return hn::Mul(v, v); }, [](float v) { return v * v; });
-  const float inv = static_cast<float>(1.0 / std::sqrt(sum_sq / static_cast<double>(n_elems) + eps));
+  const float inv =
+      static_cast<float>(1.0 / std::sqrt(sum_sq / static_cast<double>(n_elems) + eps));
   const VF vinv = hn::Set(df, inv);
   int64_t i = 0;
   if (w) {
@@ -68,9 +70,10 @@ void LayerNorm(const float* x, const float* w, const float* b, float eps, float*
                int64_t n_elems) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
-  const float mean = static_cast<float>(
-      SumF64(x, n_elems, [](VF v) { return v; }, [](float v) { return v; }) /
-      static_cast<double>(n_elems));
+  const float mean =
+      static_cast<float>(SumF64(
+                             x, n_elems, [](VF v) { return v; }, [](float v) { return v; }) /
+                         static_cast<double>(n_elems));
   const VF vmean = hn::Set(df, mean);
   const double var = SumF64(
       x, n_elems,

@@ -3,7 +3,9 @@
 namespace slmkit::kernels {
 namespace {
 
-size_t f32_bytes(int64_t n) { return static_cast<size_t>(n) * sizeof(float); }
+size_t f32_bytes(int64_t n) {
+  return static_cast<size_t>(n) * sizeof(float);
+}
 
 void keep_f32(const float* x, int64_t n, void* out) {
   round_to_grid(DType::F32, x, static_cast<float*>(out), n);

@@ -21,6 +21,7 @@
 // Q6_K -> Q8_0; if that still does not fit (rows not a multiple of 32) -> F16.
 #include "quant/presets.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 
@@ -138,6 +139,17 @@ bool fits(DType type, int64_t ncols) {
   return ncols % static_cast<int64_t>(traits(type).block_size) == 0;
 }
 
+// N for "blk.N....", -1 otherwise (as sscanf("blk.%d.") in llama.cpp's loader).
+int block_index(const std::string& name) {
+  if (name.rfind("blk.", 0) != 0) return -1;
+  int n = 0;
+  size_t i = 4;
+  if (i >= name.size() || !std::isdigit(static_cast<unsigned char>(name[i]))) return -1;
+  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])) && n < 1000000)
+    n = n * 10 + (name[i++] - '0');
+  return n;
+}
+
 struct Counters {
   int i_attention_wv = 0;
   int n_attention_wv = 0;
@@ -250,13 +262,22 @@ std::vector<TensorPlan> plan_types(Preset preset, const std::vector<Tensor>& ten
     if (category_of(t.name()) == Category::attn_v) ++counters.n_attention_wv;
     if (category_of(t.name()) == Category::output) counters.tied_embeddings = false;
   }
-  std::vector<TensorPlan> plans;
-  plans.reserve(tensors.size());
-  for (const Tensor& t : tensors) {
-    TensorPlan plan{t.name(), t.dtype(), t.dtype(), "", false};
+  // llama.cpp visits tensors in its loader's order (tensors outside blocks first, then by block
+  // number, by name within one), and the attn_v / ffn_down rules count in that order.
+  std::vector<size_t> order(tensors.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const int la = block_index(tensors[a].name()), lb = block_index(tensors[b].name());
+    if (la != lb) return la < lb;
+    return tensors[a].name() < tensors[b].name();
+  });
+  std::vector<TensorPlan> plans(tensors.size());
+  for (size_t index : order) {
+    const Tensor& t = tensors[index];
+    TensorPlan& plan = plans[index];
+    plan = TensorPlan{t.name(), t.dtype(), t.dtype(), "", false};
     if (!allows_quantization(t, options)) {
       plan.reason = n_dims(t.shape()) < 2 ? "1-D: kept" : "not a quantized weight: kept";
-      plans.push_back(std::move(plan));
       continue;
     }
     const int64_t ncols = t.shape().empty() ? 1 : t.shape().back();
@@ -269,8 +290,9 @@ std::vector<TensorPlan> plan_types(Preset preset, const std::vector<Tensor>& ten
         std::string why = fmt::format("row of {} not a multiple of {}'s block {}", ncols,
                                       dtype_name(type), traits(type).block_size);
         if (!fits(next, ncols)) {
+          if (next != type)
+            why += fmt::format(" nor of {}'s {}", dtype_name(next), traits(next).block_size);
           next = DType::F16;
-          why += ", nor of 32";
         }
         plan.reason = why + " -> " + std::string(dtype_name(next));
         plan.fallback = true;
@@ -278,7 +300,6 @@ std::vector<TensorPlan> plan_types(Preset preset, const std::vector<Tensor>& ten
       }
     }
     plan.to = type;
-    plans.push_back(std::move(plan));
   }
   return plans;
 }

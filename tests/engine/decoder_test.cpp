@@ -26,7 +26,8 @@ Model tiny(const std::string& arch, uint64_t seed = 1) {
 
 std::vector<int32_t> some_tokens(size_t n, int64_t vocab, uint32_t seed = 7) {
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(std::min<int64_t>(vocab, 5000) - 1));
+  std::uniform_int_distribution<int32_t> id(
+      0, static_cast<int32_t>(std::min<int64_t>(vocab, 5000) - 1));
   std::vector<int32_t> t(n);
   for (auto& v : t) v = id(rng);
   return t;
@@ -86,7 +87,7 @@ const Variant kVariants[] = {
        c.embed_scale = 2.5;
        c.norm_weight_offset = 1.0f;
      }},
-    {"llama_mqa_sliding_gelu_erf", "llama",
+    {"llama_sliding_gelu_erf", "llama",
      [](ModelConfig& c) {
        c.layer_attention = {AttentionKind::sliding, AttentionKind::global};
        c.sliding_window = 5;
@@ -96,7 +97,9 @@ const Variant kVariants[] = {
     {"gpt2_gelu_erf", "gpt2", [](ModelConfig& c) { c.activation = Activation::gelu_erf; }},
 };
 
-void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+void PrintTo(const Variant& v, std::ostream* os) {
+  *os << v.name;
+}
 
 class DecoderTest : public ::testing::TestWithParam<Variant> {};
 

@@ -48,9 +48,8 @@ TEST(Generate, Stories260KGreedyMatchesItsReadme) {
 
 TEST(Generate, Stories260KLlama2cCheckpointMatchesGguf) {
   SLMKIT_REQUIRE_FIXTURES();
-  const std::string text =
-      greedy_text(fixture("models/llama2c-stories260K/stories260K.bin"), "Once upon a time", 40,
-                  DType::F32, 1);
+  const std::string text = greedy_text(fixture("models/llama2c-stories260K/stories260K.bin"),
+                                       "Once upon a time", 40, DType::F32, 1);
   EXPECT_EQ(text.substr(0, std::string(kStories260KContinuation).size()), kStories260KContinuation)
       << text;
 }

@@ -29,7 +29,7 @@ PerplexityResult run(const std::string& model_rel, DType kv_type) {
 }
 
 // llama.cpp reports 4.8753 (F16 KV cache, its default); the issue asks for 0.1%.
-TEST(Perplexity, Stories260KMatchesLlamaCppWithinATenthOfAPercent) {
+TEST(Perplexity, SlowStories260KMatchesLlamaCppWithinATenthOfAPercent) {
   SLMKIT_REQUIRE_FIXTURES();
   const PerplexityResult r = run("models/gguf-stories260K/stories260K.gguf", DType::F16);
   RecordProperty("ppl", std::to_string(r.ppl));

@@ -1,14 +1,15 @@
-// Header-only (test sources are *_test.cpp). A deliberately plain decoder forward pass in double precision, written from the families'
-// definitions (Hugging Face's modeling code) and sharing nothing with the engine: the oracle for
-// the engine's logits on synthetic models of every family and every config switch.
+// Header-only (test sources are *_test.cpp). A deliberately plain decoder forward pass in double
+// precision, written from the families' definitions (Hugging Face's modeling code) and sharing
+// nothing with the engine: the oracle for the engine's logits on synthetic models of every family
+// and every config switch.
 #pragma once
 
-#include <cstdint>
-#include <span>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <numbers>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,7 @@ inline double activate(Activation a, double v) {
 
 // Logits after each of `tokens` (at positions 0..), [tokens.size()][vocab].
 inline std::vector<std::vector<double>> reference_logits(const Model& model,
-                                                  std::span<const int32_t> tokens) {
+                                                         std::span<const int32_t> tokens) {
   using namespace reference_detail;
   const ModelConfig& c = model.config;
   Weights W(model);
@@ -139,8 +140,8 @@ inline std::vector<std::vector<double>> reference_logits(const Model& model,
       const Vec h = norm(x[t], p + "attn_norm");
       auto bias = [&](const std::string& n) { return W.has(n) ? &W.get(n) : nullptr; };
       if (W.has(p + "attn_qkv.weight")) {
-        const Vec qkv = linear(W.get(p + "attn_qkv.weight"), bias(p + "attn_qkv.bias"), h,
-                               (H + 2 * KV) * hd);
+        const Vec qkv =
+            linear(W.get(p + "attn_qkv.weight"), bias(p + "attn_qkv.bias"), h, (H + 2 * KV) * hd);
         q[t].assign(qkv.begin(), qkv.begin() + static_cast<std::ptrdiff_t>(H * hd));
         k[t].assign(qkv.begin() + static_cast<std::ptrdiff_t>(H * hd),
                     qkv.begin() + static_cast<std::ptrdiff_t>((H + KV) * hd));

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "kernels/reference.h"
 #include "kernel_test_util.h"
+#include "kernels/reference.h"
 
 namespace slmkit::testing {
 namespace {
@@ -155,8 +155,8 @@ TEST_P(ElementwiseTest, RopeNormalAndNeox) {
 // Inputs for the activations: a sweep through the interesting range plus random values.
 std::vector<float> activation_inputs(std::mt19937& rng, int64_t n) {
   auto x = random_values(rng, n, -12.0f, 12.0f);
-  const float fixed[] = {0.0f, -0.0f, 1e-20f, -1e-20f, 0.5f, -0.5f, 3.0f, -3.0f,
-                         20.0f, -20.0f, 90.0f, -90.0f, 1e4f, -1e4f};
+  const float fixed[] = {0.0f,  -0.0f, 1e-20f, -1e-20f, 0.5f,   -0.5f, 3.0f,
+                         -3.0f, 20.0f, -20.0f, 90.0f,   -90.0f, 1e4f,  -1e4f};
   for (size_t i = 0; i < x.size() && i < std::size(fixed); ++i) x[i * 3 % x.size()] = fixed[i];
   return x;
 }

@@ -2,17 +2,19 @@
 #include <cmath>
 
 #include "core/half.h"
-#include "slmkit/error.h"
+#include "kernel_test_util.h"
 #include "kernels/reference.h"
 #include "kernels/weight_types.h"
-#include "kernel_test_util.h"
+#include "slmkit/error.h"
 
 namespace slmkit::testing {
 namespace {
 
 using kernels::MatrixRef;
 
-size_t elem_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
+size_t elem_bytes(DType t) {
+  return t == DType::F32 ? 4 : 2;
+}
 
 // Stores v as `type` at element i of `row`; returns the value actually stored.
 float store(DType type, std::byte* row, int64_t i, float v) {
@@ -136,7 +138,8 @@ TEST_P(MatmulTest, MatmulMatchesReferenceOverShapes) {
                 abs_sum += std::fabs(w.exact[static_cast<size_t>(r * cols + c)] *
                                      x[static_cast<size_t>(t * x_stride + c)]);
               }
-              ASSERT_LE(std::fabs(got[i] - want[i]), gamma(cols) * abs_sum + kU * std::fabs(want[i]))
+              ASSERT_LE(std::fabs(got[i] - want[i]),
+                        gamma(cols) * abs_sum + kU * std::fabs(want[i]))
                   << dtype_name(type) << " rows=" << rows << " cols=" << cols
                   << " tokens=" << n_tokens << " t=" << t << " r=" << r;
             }
@@ -195,8 +198,8 @@ TEST_P(MatmulTest, MatmulTransposedMatchesReferenceOverShapes) {
           const int64_t c1 = cols > 3 ? cols - 1 : cols;
           std::vector<float> got(static_cast<size_t>(n_tokens * y_stride), -7.0f);
           std::vector<float> want = got;
-          kernels::matmul_transposed(w.ref, x.data(), x_stride, n_tokens, got.data(), y_stride,
-                                     c0, c1);
+          kernels::matmul_transposed(w.ref, x.data(), x_stride, n_tokens, got.data(), y_stride, c0,
+                                     c1);
           kernels::ref::matmul_transposed(w.ref, x.data(), x_stride, n_tokens, want.data(),
                                           y_stride, c0, c1);
           for (int64_t t = 0; t < n_tokens; ++t) {
@@ -211,7 +214,8 @@ TEST_P(MatmulTest, MatmulTransposedMatchesReferenceOverShapes) {
                 abs_sum += std::fabs(w.exact[static_cast<size_t>(r * cols + c)] *
                                      x[static_cast<size_t>(t * x_stride + r)]);
               }
-              ASSERT_LE(std::fabs(got[i] - want[i]), gamma(rows) * abs_sum + kU * std::fabs(want[i]))
+              ASSERT_LE(std::fabs(got[i] - want[i]),
+                        gamma(rows) * abs_sum + kU * std::fabs(want[i]))
                   << dtype_name(type) << " rows=" << rows << " cols=" << cols
                   << " tokens=" << n_tokens << " t=" << t << " c=" << c;
             }
@@ -266,11 +270,11 @@ TEST_P(MatmulTest, RowToF32IsExact) {
 // Rounding onto the F16 / BF16 grid must equal the scalar conversion bit for bit, including
 // ties, subnormals, overflow to infinity, infinities, NaN and signed zeros.
 TEST_P(MatmulTest, RoundToGridIsBitExact) {
-  std::vector<float> values = {0.0f,       -0.0f,       1.0f,        -1.0f,     65504.0f,
-                               65519.0f,   65520.0f,    -65520.0f,   1e10f,     -1e-10f,
-                               5.96e-8f,   2.98e-8f,    2.9802322e-8f, 6.1e-5f, 6.103e-5f,
-                               1.00048828125f, 1.000732421875f, 3.0e38f, INFINITY, -INFINITY,
-                               NAN};
+  std::vector<float> values = {
+      0.0f,          -0.0f,     1.0f,      -1.0f,          65504.0f,        65519.0f,
+      65520.0f,      -65520.0f, 1e10f,     -1e-10f,        5.96e-8f,        2.98e-8f,
+      2.9802322e-8f, 6.1e-5f,   6.103e-5f, 1.00048828125f, 1.000732421875f, 3.0e38f,
+      INFINITY,      -INFINITY, NAN};
   std::mt19937 rng(6);
   std::uniform_int_distribution<uint32_t> bits;
   for (int i = 0; i < 20000; ++i) {

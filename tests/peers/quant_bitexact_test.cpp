@@ -41,6 +41,10 @@ struct Case {
   DType type;
 };
 
+// Keeps gtest from printing the struct's raw bytes into the listed test names.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.ftype_name; }
+
+
 const Case kCases[] = {
     {"Q8_0", DType::Q8_0}, {"Q4_0", DType::Q4_0}, {"Q4_1", DType::Q4_1}, {"Q5_0", DType::Q5_0},
     {"Q5_1", DType::Q5_1}, {"Q2_K", DType::Q2_K}, {"Q3_K", DType::Q3_K}, {"Q4_K", DType::Q4_K},

@@ -27,14 +27,24 @@ namespace fs = std::filesystem;
 
 struct Case {
   const char* preset;
-  const char* input;  // fixture path
+  const char* input;      // fixture path
+  const char* reference;  // the same model as GGUF, for llama.cpp to quantize
   const char* tag;
 };
 
+// Keeps gtest from printing the struct's raw bytes into the listed test names.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.tag; }
+
+
+const char* const k3M = "models/stories3M/stories3M.gguf";
+const char* const k260K = "models/gguf-stories260K/stories260K.gguf";
+
+// stories260K's 172-wide ffn_down rows fit no block: F16 there, in both files.
 const Case kCases[] = {
-    {"Q8_0", "models/stories3M/stories3M.gguf", "Q8_0_FromGguf"},
-    {"Q4_K_M", "models/stories3M/stories3M.gguf", "Q4_K_M_FromGguf"},
-    {"Q4_K_M", "models/stories3M/stories3M.bin", "Q4_K_M_FromLlama2c"},
+    {"Q8_0", k3M, k3M, "Q8_0_FromGguf"},
+    {"Q4_K_M", k3M, k3M, "Q4_K_M_FromGguf"},
+    {"Q4_K_M", "models/stories3M/stories3M.bin", k3M, "Q4_K_M_FromLlama2c"},
+    {"Q4_K_M", k260K, k260K, "Q4_K_M_260KFromGguf"},
 };
 
 std::vector<bench::LlamaToken> greedy(const bench::LlamaCppModel& model) {
@@ -74,8 +84,7 @@ TEST_P(QuantCli, LlamaCppLoadsAndMatchesItsOwnFile) {
   bench::LlamaCppQuantizeOptions options;
   options.ftype = bench::llama_cpp_ftype_from_name(c.preset).value();
   options.n_threads = 1;
-  bench::LlamaCppPeer::quantize(testing::fixture("models/stories3M/stories3M.gguf"), theirs,
-                                options);
+  bench::LlamaCppPeer::quantize(testing::fixture(c.reference), theirs, options);
 
   // Tensor for tensor, the same type and bytes.
   const gguf::File a = gguf::read_file(ours);
@@ -106,6 +115,40 @@ TEST_P(QuantCli, LlamaCppLoadsAndMatchesItsOwnFile) {
   const auto from_mine = greedy(mine);
   EXPECT_EQ(from_mine, greedy(reference));
   std::printf("%s greedy: \"%s\"\n", c.tag, mine.detokenize(from_mine).c_str());
+  fs::remove_all(dir);
+}
+
+// A Hugging Face folder (GPT-2, 16-wide rows: every matrix stays F16 with a recorded fallback,
+// the 64-wide ffn_down takes Q8_0): llama.cpp loads the file and generates from it.
+TEST(QuantCliHf, Gpt2FolderLoadsInLlamaCpp) {
+  SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_LLAMA_CPP();
+  const fs::path dir = testing::temp_dir("quant_cli_hf");
+  const fs::path ours = dir / "gpt2.gguf";
+  std::string out;
+  const int rc = testing::run_command(testing::cli_path().string() + " quantize " +
+                                          testing::fixture("models/hf-gpt2-tiny-random").string() +
+                                          " -t Q4_K_M -o " + ours.string() + " --json " +
+                                          (dir / "r.json").string(),
+                                      &out);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("blk.0.attn_qkv.weight: f32 -> f16"), std::string::npos) << out;
+  const std::string json = testing::read_text(dir / "r.json");
+  EXPECT_NE(json.find("\"fallback\": true"), std::string::npos);
+
+  const bench::LlamaCppModel model = bench::LlamaCppModel::load(ours);
+  EXPECT_EQ(model.info().architecture, "gpt2");
+  EXPECT_EQ(model.info().ftype_name, "Q4_K - Medium");
+  EXPECT_EQ(greedy(model).size(), 40u);
+
+  const int strict =
+      testing::run_command(testing::cli_path().string() + " quantize " +
+                               testing::fixture("models/hf-gpt2-tiny-random").string() +
+                               " -t Q4_K_M --strict -o " + (dir / "s.gguf").string(),
+                           &out);
+  EXPECT_EQ(strict, 2) << out;
+  EXPECT_NE(out.find("--strict"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir / "s.gguf"));
   fs::remove_all(dir);
 }
 

@@ -160,17 +160,21 @@ TEST(QuantLegacy, ElementErrorWithinStep) {
   }
 }
 
-// K-quants: normalized RMSE on unit gaussian rows. The scale search finds at least what a plain
-// b-bit uniform grid over each group's range gives, step / sqrt(12), with the step set by the
-// group's spread (about 5 sigma for 16-32 gaussian samples): 5 / (2^b - 1) / sqrt(12). The
-// 6-bit group scales and f16 super-block scales add a little; the bound is 1.3x that figure.
+// K-quants: normalized RMSE on unit gaussian rows, against a plain b-bit uniform grid over each
+// group's range, whose RMS error is step / sqrt(12) with step = span / (2^b - 1). The expected span
+// of n gaussian samples is about 3.5 sigma for n = 16 (Q2_K, Q3_K, Q6_K groups), 4.1 for n = 32
+// (Q4_K, Q5_K) and 5.8 for Q8_K's symmetric 256-element block (2 * E[max |x|]). The scale
+// searches should do at least about as well; the 6-bit group scales and f16 super-block scales
+// cost a little, hence the 1.3 factor. Measured: Q2_K 0.29, Q3_K 0.15, Q4_K 0.072, Q5_K 0.036,
+// Q6_K 0.018, Q8_K 0.0070.
 TEST(QuantK, RmseWithinUniformGridEstimate) {
   const std::vector<float> x = gaussian(256 * 64, 11);
   const struct {
     DType type;
     int bits;
-  } cases[] = {{DType::Q2_K, 2}, {DType::Q3_K, 3}, {DType::Q4_K, 4},
-               {DType::Q5_K, 5}, {DType::Q6_K, 6}, {DType::Q8_K, 8}};
+    double span_sigmas;
+  } cases[] = {{DType::Q2_K, 2, 3.5}, {DType::Q3_K, 3, 3.5}, {DType::Q4_K, 4, 4.1},
+               {DType::Q5_K, 5, 4.1}, {DType::Q6_K, 6, 3.5}, {DType::Q8_K, 8, 5.8}};
   for (const auto& c : cases) {
     const std::vector<float> y = round_trip(c.type, x, 256);
     double se = 0, sx = 0;
@@ -179,7 +183,7 @@ TEST(QuantK, RmseWithinUniformGridEstimate) {
       sx += x[i] * x[i];
     }
     const double nrmse = std::sqrt(se / sx);
-    const double estimate = 5.0 / ((1 << c.bits) - 1) / std::sqrt(12.0);
+    const double estimate = c.span_sigmas / ((1 << c.bits) - 1) / std::sqrt(12.0);
     std::printf("%s: normalized RMSE %.5f (uniform-grid estimate %.5f)\n",
                 std::string(dtype_name(c.type)).c_str(), nrmse, estimate);
     EXPECT_LT(nrmse, 1.3 * estimate) << dtype_name(c.type);

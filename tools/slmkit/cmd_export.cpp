@@ -1,5 +1,6 @@
 // slmkit export onnx MODEL -o DIR [--variant plain,with_past,prefill,decode]
-//                                 [--precision fp32,fp16] [--max-length N] [--no-check]
+//                                 [--precision fp32,fp16,int8] [--int8-per-tensor]
+//                                 [--int8-reduce-range] [--max-length N] [--no-check]
 #include <cstdio>
 
 #include "commands.h"
@@ -17,6 +18,12 @@ void register_export(CLI::App& app) {
     std::vector<std::string> precisions;
     int64_t max_length = 0;
     bool no_check = false;
+    bool per_tensor = false;
+    bool reduce_range = false;
+    uint64_t external_min_bytes = 0;
+    int64_t q4_block = 32;
+    bool q4_zero_points = false;
+    int64_t q4_accuracy = 0;
   };
   auto args = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand("export", "Export a model to another runtime's format");
@@ -28,9 +35,22 @@ void register_export(CLI::App& app) {
   onnx->add_option("-o,--output", args->output, "Output folder")->required();
   onnx->add_option("--variant", args->variants, "plain, with_past, prefill, decode (default: all)")
       ->delimiter(',');
-  onnx->add_option("--precision", args->precisions, "fp32, fp16 (default: fp32)")->delimiter(',');
+  onnx->add_option("--precision", args->precisions, "fp32, fp16, int8, q4, q4f16 (default: fp32)")
+      ->delimiter(',');
   onnx->add_option("--max-length", args->max_length,
                    "Cache length of prefill/decode (default: context length, at most 2048)");
+  onnx->add_flag("--int8-per-tensor", args->per_tensor,
+                 "int8: one weight scale per matrix (default: per output channel)");
+  onnx->add_flag("--int8-reduce-range", args->reduce_range,
+                 "int8: 7-bit weights, as quantize_dynamic's reduce_range");
+  onnx->add_option("--external-data-min-bytes", args->external_min_bytes,
+                   "Put initializers of at least this size in NAME.onnx_data (default: only "
+                   "when a graph would pass protobuf's 2 GiB limit)");
+  onnx->add_option("--q4-block-size", args->q4_block, "q4: 32, 64 or 128")->capture_default_str();
+  onnx->add_flag("--q4-zero-points", args->q4_zero_points,
+                 "q4: asymmetric blocks with 4-bit zero points (default: symmetric)");
+  onnx->add_option("--q4-accuracy-level", args->q4_accuracy, "q4: MatMulNBits accuracy_level 0-4")
+      ->capture_default_str();
   onnx->add_flag("--no-check", args->no_check, "Skip ONNX's checker and shape inference");
   add_command(sub, [args, onnx] {
     if (!onnx->parsed()) return;
@@ -45,6 +65,12 @@ void register_export(CLI::App& app) {
     }
     o.max_length = args->max_length;
     o.check = !args->no_check;
+    o.int8_per_channel = !args->per_tensor;
+    o.int8_reduce_range = args->reduce_range;
+    o.external_data_min_bytes = args->external_min_bytes;
+    o.q4_block_size = args->q4_block;
+    o.q4_symmetric = !args->q4_zero_points;
+    o.q4_accuracy_level = args->q4_accuracy;
     const Model model = load_model(args->model);
     const OnnxExportResult r = export_onnx(model, args->output, o);
     for (const OnnxExportedFile& f : r.files) {

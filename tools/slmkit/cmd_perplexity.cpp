@@ -29,7 +29,8 @@ void draw_progress(const PerplexityProgress& p) {
   std::string bar(static_cast<size_t>(filled), '=');
   if (filled < kWidth) bar += '>';
   bar.resize(kWidth, ' ');
-  const double eta = p.seconds / static_cast<double>(p.chunk) * static_cast<double>(p.n_chunks - p.chunk);
+  const double eta =
+      p.seconds / static_cast<double>(p.chunk) * static_cast<double>(p.n_chunks - p.chunk);
   std::fprintf(stderr, "\r[%s] %lld/%lld chunks  PPL %.4f  %.1f s, ETA %.1f s ", bar.c_str(),
                static_cast<long long>(p.chunk), static_cast<long long>(p.n_chunks), p.ppl,
                p.seconds, eta);
@@ -71,8 +72,8 @@ void register_perplexity(CLI::App& app) {
       throw Error(ErrorKind::invalid_input, "--kv-type " + args->kv_type + ": expected f16 or f32");
     }
     Model model = load_model(args->model);
-    Tokenizer tokenizer = args->tokenizer.empty() ? Tokenizer(model.vocab)
-                                                  : Tokenizer::from_path(args->tokenizer);
+    Tokenizer tokenizer =
+        args->tokenizer.empty() ? Tokenizer(model.vocab) : Tokenizer::from_path(args->tokenizer);
     const Engine engine(std::move(model));
     const std::string text = read_text_file(args->file);
     const auto t0 = std::chrono::steady_clock::now();

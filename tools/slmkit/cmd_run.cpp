@@ -82,8 +82,8 @@ void register_run(CLI::App& app) {
     if (!args->prompt_file.empty()) prompt = read_prompt_file(args->prompt_file);
 
     Model model = load_model(args->model);
-    Tokenizer tokenizer = args->tokenizer.empty() ? Tokenizer(model.vocab)
-                                                  : Tokenizer::from_path(args->tokenizer);
+    Tokenizer tokenizer =
+        args->tokenizer.empty() ? Tokenizer(model.vocab) : Tokenizer::from_path(args->tokenizer);
     Engine engine(std::move(model));
     SessionOptions so;
     so.n_ctx = args->ctx;

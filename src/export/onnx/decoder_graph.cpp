@@ -2,6 +2,7 @@
 // G key/value heads, R = H / G query heads per KV head, D head_dim, F n_ff, V vocab.
 #include "export/onnx/decoder_graph.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <onnx/checker.h>
@@ -27,7 +28,9 @@ class DecoderBuilder {
         c_(model.config),
         o_(options),
         g_(model.config.name.empty() ? "decoder" : model.config.name),
-        ct_(options.precision == OnnxPrecision::fp16 ? kFloat16 : kFloat) {
+        ct_(options.precision == OnnxPrecision::fp16 || options.precision == OnnxPrecision::q4f16
+                ? kFloat16
+                : kFloat) {
     H_ = c_.n_head;
     G_ = c_.n_head_kv > 0 ? c_.n_head_kv : c_.n_head;
     D_ = c_.head_dim > 0 ? c_.head_dim : c_.n_embd / c_.n_head;
@@ -96,7 +99,14 @@ class DecoderBuilder {
       }
     }
     const std::string suffix = row0 > 0 || n_rows != t.dim(0) ? fmt::format(".{}", row0) : "";
-    std::string y = g_.op("MatMul", {x, init(wname + suffix + ".T", {in, n_rows}, wt)});
+    std::string y;
+    if (o_.precision == OnnxPrecision::int8) {
+      y = matmul_int8(x, wname + suffix, wt, in, n_rows);
+    } else if (o_.precision == OnnxPrecision::q4 || o_.precision == OnnxPrecision::q4f16) {
+      y = matmul_q4(x, wname + suffix, wt, in, n_rows);
+    } else {
+      y = g_.op("MatMul", {x, init(wname + suffix + ".T", {in, n_rows}, wt)});
+    }
     if (!bname.empty() && m_.find(bname)) {
       const std::vector<float> b = floats(bname);
       std::vector<float> bs(static_cast<size_t>(n_rows));
@@ -110,6 +120,103 @@ class DecoderBuilder {
   }
 
   std::string scalar(float v) { return g_.const_float(v, ct_); }
+
+  // x [.., in] times wt [in, n] with ONNX Runtime quantize_dynamic's scheme: activations
+  // quantized per call to uint8 (DynamicQuantizeLinear), weights to symmetric int8 with one
+  // scale per output column (or one per tensor), int32 accumulation, one rescale.
+  // x [.., K] times wt [K, N] as com.microsoft MatMulNBits: B [N, K / block, block / 2] 4-bit
+  // values (low nibble first) per output row, one scale per block, zero point 8 when symmetric
+  // or 4-bit zero points packed two blocks a byte. A last partial block is padded with zeros.
+  std::string matmul_q4(const std::string& x, const std::string& name, const std::vector<float>& wt,
+                        int64_t K, int64_t N) {
+    const int64_t bs = o_.q4_block_size;
+    const int64_t n_blocks = (K + bs - 1) / bs;
+    std::string packed(static_cast<size_t>(N * n_blocks * bs / 2), '\0');
+    std::vector<float> scales(static_cast<size_t>(N * n_blocks));
+    const int64_t zp_row = (n_blocks + 1) / 2;
+    std::string zps(static_cast<size_t>(N * zp_row), '\0');
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t b = 0; b < n_blocks; ++b) {
+        const int64_t k0 = b * bs, k1 = std::min(K, k0 + bs);
+        float lo = 0.0f, hi = 0.0f, amax = 0.0f;
+        for (int64_t k = k0; k < k1; ++k) {
+          const float v = wt[static_cast<size_t>(k * N + n)];
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
+          amax = std::max(amax, std::fabs(v));
+        }
+        float scale = 0.0f;
+        int zp = 8;
+        if (o_.q4_symmetric) {
+          scale = amax / 7.0f;
+        } else {
+          scale = (hi - lo) / 15.0f;
+          zp = scale > 0 ? static_cast<int>(std::clamp(std::nearbyint(-lo / scale), 0.0f, 15.0f))
+                         : 8;
+          const size_t zi = static_cast<size_t>(n * zp_row + b / 2);
+          zps[zi] = static_cast<char>(static_cast<uint8_t>(zps[zi]) | (zp << (4 * (b % 2))));
+        }
+        scales[static_cast<size_t>(n * n_blocks + b)] = scale;
+        const float inv = scale > 0 ? 1.0f / scale : 0.0f;
+        for (int64_t k = k0; k < k0 + bs; ++k) {
+          const float v = k < k1 ? wt[static_cast<size_t>(k * N + n)] : 0.0f;
+          const int q = static_cast<int>(
+              std::clamp(std::nearbyint(v * inv) + static_cast<float>(zp), 0.0f, 15.0f));
+          const size_t byte = static_cast<size_t>((n * n_blocks + b) * (bs / 2) + (k - k0) / 2);
+          packed[byte] =
+              static_cast<char>(static_cast<uint8_t>(packed[byte]) | (q << (4 * ((k - k0) % 2))));
+        }
+      }
+    }
+    const std::string wq = g_.weight_raw(name + ".q4", onnx::TensorProto::UINT8,
+                                         {N, n_blocks, bs / 2}, std::move(packed));
+    std::vector<std::string> inputs = {x, wq, init(name + ".q4_scales", {N * n_blocks}, scales)};
+    if (!o_.q4_symmetric) {
+      inputs.push_back(g_.weight_raw(name + ".q4_zero_points", onnx::TensorProto::UINT8,
+                                     {N * zp_row}, std::move(zps)));
+    }
+    uses_ms_ = true;
+    return g_.op("MatMulNBits", inputs,
+                 {{"K", K},
+                  {"N", N},
+                  {"bits", int64_t{4}},
+                  {"block_size", bs},
+                  {"accuracy_level", o_.q4_accuracy_level}},
+                 "com.microsoft");
+  }
+
+  std::string matmul_int8(const std::string& x, const std::string& name,
+                          const std::vector<float>& wt, int64_t in, int64_t n) {
+    const float qmax = o_.int8_reduce_range ? 63.0f : 127.0f;
+    std::vector<float> scale(static_cast<size_t>(o_.int8_per_channel ? n : 1), 0.0f);
+    for (int64_t i = 0; i < in; ++i) {
+      for (int64_t r = 0; r < n; ++r) {
+        float& s = scale[static_cast<size_t>(o_.int8_per_channel ? r : 0)];
+        s = std::max(s, std::fabs(wt[static_cast<size_t>(i * n + r)]));
+      }
+    }
+    for (float& s : scale) s = s > 0 ? s / qmax : 1.0f;
+    std::string q(static_cast<size_t>(in * n), '\0');
+    for (int64_t i = 0; i < in; ++i) {
+      for (int64_t r = 0; r < n; ++r) {
+        const size_t k = static_cast<size_t>(i * n + r);
+        const float s = scale[static_cast<size_t>(o_.int8_per_channel ? r : 0)];
+        const float v = std::clamp(std::nearbyint(wt[k] / s), -qmax, qmax);
+        q[k] = static_cast<char>(static_cast<int8_t>(v));
+      }
+    }
+    const std::string wq =
+        g_.weight_raw(name + ".T_quantized", onnx::TensorProto::INT8, {in, n}, std::move(q));
+    const std::vector<int64_t> sdims =
+        o_.int8_per_channel ? std::vector<int64_t>{n} : std::vector<int64_t>{};
+    const std::string ws = g_.weight_f32(name + ".T_scale", sdims, scale);
+    const std::string wz = g_.weight_raw(name + ".T_zero_point", onnx::TensorProto::INT8, sdims,
+                                         std::string(static_cast<size_t>(scale.size()), '\0'));
+    const auto xq = g_.op_n("DynamicQuantizeLinear", {x}, 3);
+    const std::string acc = g_.op("MatMulInteger", {xq[0], wq, xq[2], wz});
+    const std::string yf = g_.op("Cast", {acc}, {{"to", int64_t{kFloat}}});
+    return g_.op("Mul", {yf, g_.op("Mul", {xq[1], ws})});
+  }
 
   // --- blocks --------------------------------------------------------------------------------
   std::string rms(const std::string& x, const std::string& weight_name, int64_t n,
@@ -273,6 +380,7 @@ class DecoderBuilder {
   GraphBuilder g_;
   int32_t ct_;
   int64_t H_ = 0, G_ = 0, D_ = 0, R_ = 1, rope_dims_ = 0, L_ = 0;
+  bool uses_ms_ = false;  // com.microsoft operators in the graph
 };
 
 onnx::ModelProto DecoderBuilder::build() {
@@ -453,7 +561,7 @@ onnx::ModelProto DecoderBuilder::build() {
                            g_.const_float(cap, kFloat)});
   }
   g_.rename(logits, "logits");
-  return g_.finish(kOnnxOpset, false);
+  return g_.finish(kOnnxOpset, uses_ms_);
 }
 
 }  // namespace
@@ -476,6 +584,14 @@ onnx::ModelProto build_decoder(const Model& model, const OnnxGraphOptions& optio
   }
   if (c.rope.scaling == RopeScaling::llama3 && !model.find("rope_freqs.weight")) {
     fail_unsupported("ONNX export: llama3 RoPE scaling needs rope_freqs.weight (as the engine)");
+  }
+  const int64_t bs = options.q4_block_size;
+  if (bs != 32 && bs != 64 && bs != 128) {
+    fail_unsupported("ONNX export: q4 block size {} (supported: 32, 64, 128)", bs);
+  }
+  if (options.q4_accuracy_level < 0 || options.q4_accuracy_level > 4) {
+    fail_unsupported("ONNX export: q4 accuracy_level {} (supported: 0 to 4)",
+                     options.q4_accuracy_level);
   }
   DecoderBuilder b(model, options);
   return b.build();

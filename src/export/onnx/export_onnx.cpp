@@ -1,6 +1,5 @@
 // write_onnx_graph and the optimum / transformers.js style folder.
 #include <chrono>
-#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +28,19 @@ const char* onnx_variant_name(OnnxVariant variant) {
 }
 
 const char* onnx_precision_name(OnnxPrecision precision) {
-  return precision == OnnxPrecision::fp16 ? "fp16" : "fp32";
+  switch (precision) {
+    case OnnxPrecision::fp32:
+      return "fp32";
+    case OnnxPrecision::fp16:
+      return "fp16";
+    case OnnxPrecision::int8:
+      return "int8";
+    case OnnxPrecision::q4:
+      return "q4";
+    case OnnxPrecision::q4f16:
+      return "q4f16";
+  }
+  return "?";
 }
 
 OnnxVariant parse_onnx_variant(const std::string& name) {
@@ -44,28 +55,71 @@ OnnxVariant parse_onnx_variant(const std::string& name) {
 OnnxPrecision parse_onnx_precision(const std::string& name) {
   if (name == "fp32") return OnnxPrecision::fp32;
   if (name == "fp16") return OnnxPrecision::fp16;
+  if (name == "int8") return OnnxPrecision::int8;
+  if (name == "q4") return OnnxPrecision::q4;
+  if (name == "q4f16") return OnnxPrecision::q4f16;
   fail_unsupported(
-      "ONNX export: precision '{}' is not supported (supported: fp32, fp16; int8, q4 and q4f16 are "
-      "not implemented yet)",
+      "ONNX export: precision '{}' is not supported (supported: fp32, fp16, int8, q4, "
+      "q4f16)",
       name);
 }
 
+namespace {
+
+// Moves the raw data of initializers of at least `min_bytes` into one file beside the graph and
+// points the tensors at it (ONNX external data: location, offset, length; 64-byte aligned).
+std::string externalize(onnx::ModelProto& proto, uint64_t min_bytes, const std::string& location) {
+  std::string data;
+  for (onnx::TensorProto& t : *proto.mutable_graph()->mutable_initializer()) {
+    if (t.raw_data().size() < min_bytes) continue;
+    data.resize((data.size() + 63) / 64 * 64, '\0');
+    const size_t offset = data.size();
+    data += t.raw_data();
+    t.clear_raw_data();
+    t.set_data_location(onnx::TensorProto::EXTERNAL);
+    auto add = [&](const char* key, const std::string& value) {
+      onnx::StringStringEntryProto* e = t.add_external_data();
+      e->set_key(key);
+      e->set_value(value);
+    };
+    add("location", location);
+    add("offset", std::to_string(offset));
+    add("length", std::to_string(data.size() - offset));
+  }
+  return data;
+}
+
+}  // namespace
+
 void write_onnx_graph(const Model& model, const OnnxGraphOptions& options, const fs::path& path) {
   onnx::ModelProto proto = onnx_export::build_decoder(model, options);
-  const size_t n_bytes = proto.ByteSizeLong();
-  // protobuf refuses messages of 2 GiB and more; external data files are not written yet.
-  if (n_bytes >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    fail_unsupported(
-        "ONNX export: {} would be {} bytes, over protobuf's 2 GiB limit (external "
-        "data files are not supported yet)",
-        path.string(), n_bytes);
-  }
+  // protobuf refuses messages of 2 GiB and more; leave room for the graph itself.
+  constexpr uint64_t kProtobufLimit = uint64_t{1} << 31;
+  // Checked while the weights are inline: ONNX 1.12's checker looks for external data files
+  // relative to the working directory.
   if (options.check) {
     onnx_export::check_onnx_model(proto, path.filename().string());
+  }
+  uint64_t min_bytes = options.external_data_min_bytes;
+  if (min_bytes == 0 && proto.ByteSizeLong() >= kProtobufLimit - (uint64_t{64} << 20)) {
+    min_bytes = 1024;
+  }
+  const std::string location = path.filename().string() + "_data";
+  const std::string data = min_bytes > 0 ? externalize(proto, min_bytes, location) : "";
+  if (proto.ByteSizeLong() >= kProtobufLimit) {
+    fail_unsupported(
+        "ONNX export: {} would be {} bytes even with its weights in external data, "
+        "over protobuf's 2 GiB limit",
+        path.string(), proto.ByteSizeLong());
   }
   std::string bytes;
   if (!proto.SerializeToString(&bytes)) {
     fail(ErrorKind::internal, "ONNX export: protobuf could not serialize {}", path.string());
+  }
+  if (!data.empty()) {
+    AtomicFile side(path.parent_path() / location);
+    side.write(data);
+    side.commit();
   }
   AtomicFile out(path);
   out.write(bytes);
@@ -139,9 +193,17 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
       g.precision = p;
       g.max_length = options.max_length;
       g.check = options.check;
+      g.int8_per_channel = options.int8_per_channel;
+      g.int8_reduce_range = options.int8_reduce_range;
+      g.external_data_min_bytes = options.external_data_min_bytes;
+      g.q4_block_size = options.q4_block_size;
+      g.q4_symmetric = options.q4_symmetric;
+      g.q4_accuracy_level = options.q4_accuracy_level;
       const fs::path rel = fs::path("onnx") / file_name(v, p);
       write_onnx_graph(model, g, temp / rel);
       result.files.push_back({rel, fs::file_size(temp / rel)});
+      const fs::path data = fs::path(rel.string() + "_data");
+      if (fs::exists(temp / data)) result.files.push_back({data, fs::file_size(temp / data)});
     }
   }
   if (fs::exists(dir)) {

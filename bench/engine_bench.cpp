@@ -1,0 +1,214 @@
+// Prefill and decode tokens/s of slmkit's engine next to llama.cpp's, on the same GGUF files with
+// the same number of threads, measured the way llama-bench does: pp<N> clears the KV cache and
+// evaluates N random tokens (only the last logits wanted); tg<N> clears it and decodes N tokens
+// one at a time. Then a side-by-side table of the medians and their ratio.
+//
+//   build/bench/engine_bench [--benchmark_filter=REGEX]
+//
+// Environment: SLMKIT_BENCH_DIR (default /tmp/slmkit-bench) holds tinyllama-1.1b-f16.gguf and
+// distilgpt2-f16.gguf, written by `slmkit synth` (done here when missing);
+// SLMKIT_BENCH_THREADS (2), SLMKIT_BENCH_PP (128), SLMKIT_BENCH_TG (32), SLMKIT_BENCH_REPS (3).
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bench/llama_cpp_peer.h"
+#include "kernels/kernels.h"
+#include "slmkit/engine.h"
+#include "slmkit/model.h"
+#include "slmkit/synth.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using slmkit::bench::LlamaCppContext;
+using slmkit::bench::LlamaCppModel;
+using slmkit::bench::LlamaCppPeer;
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+struct BenchModel {
+  std::string name;  // "tinyllama-1.1b"
+  std::string arch;
+  fs::path path;
+};
+
+// Random ids as llama-bench uses (BOS first where the model has one).
+std::vector<int32_t> random_tokens(int n, int64_t vocab, int32_t bos, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(vocab - 1));
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& v : t) v = id(rng);
+  if (bos >= 0 && !t.empty()) t[0] = bos;
+  return t;
+}
+
+// Median tokens/s of each benchmark, by name.
+class MedianCollector : public benchmark::ConsoleReporter {
+ public:
+  std::map<std::string, double> tokens_per_second;
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      if (r.aggregate_name == "median") {
+        auto it = r.counters.find("tok/s");
+        if (it != r.counters.end()) tokens_per_second[r.run_name.function_name] = it->second;
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  const char* dir_env = std::getenv("SLMKIT_BENCH_DIR");
+  const fs::path dir = dir_env && *dir_env ? fs::path(dir_env) : fs::path("/tmp/slmkit-bench");
+  const int threads = env_int("SLMKIT_BENCH_THREADS", 2);
+  const int n_pp = env_int("SLMKIT_BENCH_PP", 128);
+  const int n_tg = env_int("SLMKIT_BENCH_TG", 32);
+  const int reps = env_int("SLMKIT_BENCH_REPS", 3);
+
+  std::vector<BenchModel> models = {{"tinyllama-1.1b", "llama", dir / "tinyllama-1.1b-f16.gguf"},
+                                    {"distilgpt2", "gpt2", dir / "distilgpt2-f16.gguf"}};
+  fs::create_directories(dir);
+  for (const BenchModel& m : models) {
+    if (fs::exists(m.path)) continue;
+    std::fprintf(stderr, "engine_bench: writing %s\n", m.path.c_str());
+    slmkit::SynthOptions o;
+    o.arch = m.arch;
+    o.shape = m.name;
+    o.dtype = slmkit::DType::F16;
+    o.tokenizer_dirs = {fs::path(SLMKIT_SOURCE_DIR) / "../shared/fixtures/tokenizers"};
+    slmkit::save_model(slmkit::synthesize_model(o), m.path, slmkit::ModelFormat::gguf);
+  }
+  const bool have_peer = LlamaCppPeer::available();
+  if (!have_peer) {
+    std::fprintf(stderr, "engine_bench: llama.cpp unavailable (%s); timing slmkit only\n",
+                 LlamaCppPeer::unavailable_reason().c_str());
+  }
+  std::fprintf(stderr, "engine_bench: %d threads, pp%d, tg%d, %d repetitions, kernels: %s\n",
+               threads, n_pp, n_tg, reps, slmkit::kernels::current_isa().c_str());
+
+  for (const BenchModel& m : models) {
+    auto engine = std::make_shared<slmkit::Engine>(slmkit::load_model(m.path));
+    slmkit::SessionOptions so;
+    so.n_ctx = n_pp + n_tg + 1;
+    so.n_threads = threads;
+    auto session = std::make_shared<slmkit::Session>(*engine, so);
+    const int32_t bos = engine->config().bos_id;
+    const int64_t vocab = engine->config().vocab_size;
+    // Touch every weight page once so that neither side pays the first read from disk.
+    session->eval(random_tokens(4, vocab, bos, 1));
+
+    benchmark::RegisterBenchmark(
+        fmt::format("{}/pp{}/slmkit", m.name, n_pp).c_str(),
+        [engine, session, n_pp, vocab, bos](benchmark::State& state) {
+          const auto tokens = random_tokens(n_pp, vocab, bos, 42);
+          for (auto _ : state) {
+            session->clear();
+            const auto t0 = std::chrono::steady_clock::now();
+            benchmark::DoNotOptimize(session->eval(tokens).data());
+            state.SetIterationTime(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+          }
+          state.counters["tok/s"] = benchmark::Counter(
+              static_cast<double>(n_pp) * static_cast<double>(state.iterations()),
+              benchmark::Counter::kIsRate);
+        })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1)
+        ->Repetitions(reps)
+        ->ReportAggregatesOnly(true);
+    benchmark::RegisterBenchmark(
+        fmt::format("{}/tg{}/slmkit", m.name, n_tg).c_str(),
+        [engine, session, n_tg, vocab, bos](benchmark::State& state) {
+          const auto tokens = random_tokens(n_tg, vocab, bos, 43);
+          for (auto _ : state) {
+            session->clear();
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < n_tg; ++i) {
+              benchmark::DoNotOptimize(
+                  session->eval(std::span<const int32_t>(&tokens[static_cast<size_t>(i)], 1))
+                      .data());
+            }
+            state.SetIterationTime(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+          }
+          state.counters["tok/s"] = benchmark::Counter(
+              static_cast<double>(n_tg) * static_cast<double>(state.iterations()),
+              benchmark::Counter::kIsRate);
+        })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1)
+        ->Repetitions(reps)
+        ->ReportAggregatesOnly(true);
+
+    if (!have_peer) continue;
+    auto peer_model = std::make_shared<LlamaCppModel>(LlamaCppModel::load(m.path));
+    slmkit::bench::LlamaCppContextOptions co;
+    co.n_ctx = static_cast<uint32_t>(n_pp + n_tg + 1);
+    co.n_threads = threads;
+    auto peer = std::make_shared<LlamaCppContext>(*peer_model, co);
+    for (const bool prompt : {true, false}) {
+      const int n = prompt ? n_pp : n_tg;
+      benchmark::RegisterBenchmark(
+          fmt::format("{}/{}{}/llama.cpp", m.name, prompt ? "pp" : "tg", n).c_str(),
+          [peer_model, peer, prompt, n](benchmark::State& state) {
+            slmkit::bench::LlamaCppBenchOptions bo;
+            bo.reps = 1;
+            bo.warmup = false;
+            for (auto _ : state) {
+              const auto timing = prompt ? peer->bench_prompt(n, bo) : peer->bench_generate(n, bo);
+              state.SetIterationTime(static_cast<double>(timing.samples_ns.at(0)) * 1e-9);
+            }
+            state.counters["tok/s"] =
+                benchmark::Counter(static_cast<double>(n) * static_cast<double>(state.iterations()),
+                                   benchmark::Counter::kIsRate);
+          })
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(1)
+          ->Repetitions(reps)
+          ->ReportAggregatesOnly(true);
+    }
+  }
+
+  MedianCollector reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  std::printf("\nMedian tokens/s, %d threads, F16 weights, F16 KV cache:\n", threads);
+  std::printf("%-16s %-7s %12s %12s %8s\n", "model", "test", "slmkit", "llama.cpp", "ratio");
+  for (const BenchModel& m : models) {
+    for (const std::string& test : {fmt::format("pp{}", n_pp), fmt::format("tg{}", n_tg)}) {
+      const auto& t = reporter.tokens_per_second;
+      auto ours = t.find(m.name + "/" + test + "/slmkit");
+      auto theirs = t.find(m.name + "/" + test + "/llama.cpp");
+      if (ours == t.end()) continue;
+      if (theirs == t.end()) {
+        std::printf("%-16s %-7s %12.2f %12s %8s\n", m.name.c_str(), test.c_str(), ours->second, "-",
+                    "-");
+      } else {
+        std::printf("%-16s %-7s %12.2f %12.2f %7.2fx\n", m.name.c_str(), test.c_str(), ours->second,
+                    theirs->second, ours->second / theirs->second);
+      }
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,117 @@
+// The ONNX folder layout, the checker on every variant and precision, and clear errors.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "slmkit/error.h"
+#include "slmkit/export_onnx.h"
+#include "slmkit/synth.h"
+#include "support/fixtures.h"
+
+namespace slmkit {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(OnnxExport, FolderHasOptimumLayoutAndNoLeftovers) {
+  SynthOptions so;
+  so.arch = "llama";
+  const Model model = synthesize_model(so);
+  const fs::path root = slmkit::testing::temp_dir("onnx_folder");
+  const fs::path dir = root / "out";
+  OnnxExportOptions o;
+  o.variants = {OnnxVariant::plain, OnnxVariant::decode};
+  o.precisions = {OnnxPrecision::fp32, OnnxPrecision::fp16};
+  o.max_length = 16;
+  const OnnxExportResult r = export_onnx(model, dir, o);
+  ASSERT_EQ(r.files.size(), 4u);
+  EXPECT_EQ(r.files[0].path, fs::path("onnx/model.onnx"));
+  EXPECT_EQ(r.files[3].path, fs::path("onnx/decode_fp16.onnx"));
+  for (const OnnxExportedFile& f : r.files) {
+    EXPECT_EQ(fs::file_size(dir / f.path), f.bytes);
+  }
+  // fp16 weights: the fp16 graph is about half the fp32 one (embedding 32000 x 64 dominates).
+  EXPECT_LT(r.files[2].bytes, r.files[0].bytes * 6 / 10);
+  EXPECT_TRUE(fs::exists(dir / "config.json"));
+  const auto gen =
+      nlohmann::json::parse(slmkit::testing::read_text(dir / "generation_config.json"));
+  EXPECT_EQ(gen["max_length"], model.config.context_length);
+  EXPECT_FALSE(fs::exists(dir / "model.safetensors"));
+  size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(root)) {
+    ++entries;
+    EXPECT_EQ(e.path().filename(), "out");
+  }
+  EXPECT_EQ(entries, 1u);
+}
+
+TEST(OnnxExport, EveryFamilyPassesCheckerInFp16AndQ4f16) {
+  for (const char* arch : {"gpt2", "llama", "gemma3", "qwen2"}) {
+    SynthOptions so;
+    so.arch = arch;
+    const Model model = synthesize_model(so);
+    const fs::path dir = slmkit::testing::temp_dir(std::string("onnx_fp16_") + arch);
+    for (OnnxVariant v : {OnnxVariant::with_past, OnnxVariant::prefill}) {
+      OnnxGraphOptions go;
+      go.variant = v;
+      go.precision = v == OnnxVariant::prefill ? OnnxPrecision::q4f16 : OnnxPrecision::fp16;
+      go.max_length = 8;
+      EXPECT_NO_THROW(write_onnx_graph(model, go, dir / "m.onnx")) << arch;
+    }
+  }
+}
+
+TEST(OnnxExport, UnsupportedOptionsNameWhatIsSupported) {
+  try {
+    parse_onnx_precision("int3");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::unsupported);
+    EXPECT_NE(std::string(e.what()).find("fp32, fp16"), std::string::npos) << e.what();
+  }
+  try {
+    SynthOptions so;
+    so.arch = "llama";
+    OnnxGraphOptions go;
+    go.precision = OnnxPrecision::q4;
+    go.q4_block_size = 48;
+    write_onnx_graph(synthesize_model(so), go,
+                     slmkit::testing::temp_dir("onnx_bad_block") / "m.onnx");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::unsupported);
+    EXPECT_NE(std::string(e.what()).find("32, 64, 128"), std::string::npos) << e.what();
+  }
+  try {
+    parse_onnx_variant("merged");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+    EXPECT_NE(std::string(e.what()).find("plain, with_past, prefill, decode"), std::string::npos);
+  }
+}
+
+TEST(OnnxExport, CliWritesFolderAndPrintsSizes) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const fs::path dir = slmkit::testing::temp_dir("onnx_cli") / "stories";
+  std::string out;
+  const int rc = slmkit::testing::run_command(
+      slmkit::testing::cli_path().string() + " export onnx " +
+          slmkit::testing::fixture("models/gguf-stories260K/stories260K.gguf").string() + " -o " +
+          dir.string() + " --variant plain,with_past",
+      &out);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("onnx/model_with_past.onnx"), std::string::npos) << out;
+  EXPECT_NE(out.find("opset 17, IR 8"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(dir / "onnx/model.onnx"));
+  const int bad = slmkit::testing::run_command(
+      slmkit::testing::cli_path().string() + " export onnx " +
+          slmkit::testing::fixture("models/gguf-stories260K/stories260K.gguf").string() + " -o " +
+          dir.string() + "2 --precision int4",
+      &out);
+  EXPECT_EQ(bad, 2) << out;
+  EXPECT_NE(out.find("supported: fp32, fp16"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace slmkit
