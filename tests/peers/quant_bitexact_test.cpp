@@ -42,8 +42,9 @@ struct Case {
 };
 
 // Keeps gtest from printing the struct's raw bytes into the listed test names.
-void PrintTo(const Case& c, std::ostream* os) { *os << c.ftype_name; }
-
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.ftype_name;
+}
 
 const Case kCases[] = {
     {"Q8_0", DType::Q8_0}, {"Q4_0", DType::Q4_0}, {"Q4_1", DType::Q4_1}, {"Q5_0", DType::Q5_0},

@@ -33,8 +33,9 @@ struct Case {
 };
 
 // Keeps gtest from printing the struct's raw bytes into the listed test names.
-void PrintTo(const Case& c, std::ostream* os) { *os << c.tag; }
-
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.tag;
+}
 
 const char* const k3M = "models/stories3M/stories3M.gguf";
 const char* const k260K = "models/gguf-stories260K/stories260K.gguf";

@@ -35,7 +35,9 @@ struct Case {
 };
 
 // Without this gtest prints the struct's raw bytes (pointers) into the listed test names.
-void PrintTo(const Case& c, std::ostream* os) { *os << (c.tag ? c.tag : c.name); }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << (c.tag ? c.tag : c.name);
+}
 
 // stories260K: rows of 64 (fit 32, not 256) and ffn_down rows of 172 (fit neither), so every
 // K-quant matrix takes a fallback and ffn_down goes to F16, in llama.cpp as here.

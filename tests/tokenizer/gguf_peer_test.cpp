@@ -29,7 +29,9 @@ struct Case {
 };
 
 // Names the case in test listings instead of dumping the struct's bytes.
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name << " from " << c.source; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name << " from " << c.source;
+}
 
 class WrittenGguf : public ::testing::TestWithParam<Case> {};
 

@@ -10,7 +10,9 @@ std::map<const CLI::App*, Action>& actions() {
 }
 }  // namespace
 
-void add_command(CLI::App* sub, Action action) { actions()[sub] = std::move(action); }
+void add_command(CLI::App* sub, Action action) {
+  actions()[sub] = std::move(action);
+}
 
 void register_commands(CLI::App& app) {
   register_inspect(app);
