@@ -51,11 +51,15 @@ struct SessionOptions {
   DType kv_type = DType::F16;
   // Keep logits for every position (n_ctx x vocab floats), for perplexity and parity checks.
   bool all_logits = false;
+  // GELU (tanh form) through llama.cpp's f16 table, as its CPU backend does (input and output
+  // rounded to f16): on a tiny GPT-2, logits 1.5e-4 of their range from llama.cpp's become
+  // 2e-5, and move that much away from the exact function. For parity checks.
+  bool llama_cpp_gelu = false;
 };
 
 class Session {
  public:
-  // The engine must outlive the session.
+  // The engine must outlive the session and stay where it is (not be moved from).
   explicit Session(const Engine& engine, const SessionOptions& options = {});
   ~Session();
   Session(Session&&) noexcept;

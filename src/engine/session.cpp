@@ -3,7 +3,6 @@
 // prefill), a decode step is the same code with one token.
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
 #include "core/fail.h"
 #include "engine/rope_angles.h"
@@ -101,11 +100,13 @@ void Session::Impl::normalize(const Norm& norm, const float* in, float* out, int
 void Session::Impl::run_matmuls(std::span<const MatmulJob> jobs, const float* in, int64_t in_stride,
                                 int64_t n_tokens) {
   // Convert the input once per distinct activation format (F32 needs no copy).
-  const void* job_act[8];
-  int64_t job_act_stride[8];
+  constexpr size_t kMaxJobs = 4;
+  if (jobs.size() > kMaxJobs) fail(ErrorKind::internal, "engine: {} matmul jobs", jobs.size());
+  const void* job_act[kMaxJobs];
+  int64_t job_act_stride[kMaxJobs];
   const kernels::WeightKernels* slot_kind[kActSlots] = {};
   int slots_used = 0;
-  for (size_t j = 0; j < jobs.size() && j < 8; ++j) {
+  for (size_t j = 0; j < jobs.size(); ++j) {
     const Linear& lin = *jobs[j].linear;
     if (lin.kernels->activation == DType::F32) {
       job_act[j] = in;
@@ -159,13 +160,9 @@ void Session::Impl::run_matmuls(std::span<const MatmulJob> jobs, const float* in
   }
 }
 
-void Session::Impl::forward(const int32_t* tokens, int64_t n, int64_t pos0, bool all,
-                            float* logits_out) {
-  const ModelConfig& c = e->model.config;
+void Session::Impl::embed(const int32_t* tokens, int64_t n, int64_t pos0) {
   const int64_t E = e->n_embd;
-
-  // Token (and learned position) embeddings.
-  const auto embed_scale = static_cast<float>(c.embed_scale);
+  const auto embed_scale = static_cast<float>(e->model.config.embed_scale);
   for_tokens(n, E, [&](int64_t t) {
     float* xt = x.data() + t * E;
     const Linear& emb = e->token_embd;
@@ -177,122 +174,141 @@ void Session::Impl::forward(const int32_t* tokens, int64_t n, int64_t pos0, bool
       kernels::add(xt, tmp, xt, E);
     }
   });
+}
 
-  // RoPE angles of these positions, once for each frequency base in use.
-  if (e->rope_dims > 0) {
-    engine::RopeFrequencies global;
-    global.n_dims = e->rope_dims;
-    global.freq_base = static_cast<float>(c.rope.freq_base);
-    if (c.rope.scaling == RopeScaling::linear) {
-      global.freq_scale = static_cast<float>(1.0 / c.rope.scaling_factor);
-    }
-    global.factors = e->rope_freq_factors;
-    engine::rope_angles(global, pos0, n, rope_cos[0].data(), rope_sin[0].data());
-    const bool any_sliding = std::any_of(e->layers.begin(), e->layers.end(),
-                                         [](const engine::LayerWeights& L) { return L.sliding; });
-    if (any_sliding) {
-      engine::RopeFrequencies local;  // sliding layers: their own base, no scaling (Gemma 3)
-      local.n_dims = e->rope_dims;
-      local.freq_base = static_cast<float>(c.rope.freq_base_local);
-      engine::rope_angles(local, pos0, n, rope_cos[1].data(), rope_sin[1].data());
-    }
+void Session::Impl::rope_tables(int64_t n, int64_t pos0) {
+  if (e->rope_dims == 0) return;
+  const ModelConfig& c = e->model.config;
+  engine::RopeFrequencies global;
+  global.n_dims = e->rope_dims;
+  global.freq_base = static_cast<float>(c.rope.freq_base);
+  if (c.rope.scaling == RopeScaling::linear) {
+    global.freq_scale = static_cast<float>(1.0 / c.rope.scaling_factor);
   }
+  global.factors = e->rope_freq_factors;
+  engine::rope_angles(global, pos0, n, rope_cos[0].data(), rope_sin[0].data());
+  const bool any_sliding = std::any_of(e->layers.begin(), e->layers.end(),
+                                       [](const engine::LayerWeights& L) { return L.sliding; });
+  if (any_sliding) {
+    engine::RopeFrequencies local;  // sliding layers: their own base, no scaling (Gemma 3)
+    local.n_dims = e->rope_dims;
+    local.freq_base = static_cast<float>(c.rope.freq_base_local);
+    engine::rope_angles(local, pos0, n, rope_cos[1].data(), rope_sin[1].data());
+  }
+}
 
-  const int64_t q_off = 0, k_off = e->q_dim, v_off = e->q_dim + e->kv_dim;
-  for (size_t l = 0; l < e->layers.size(); ++l) {
-    const engine::LayerWeights& L = e->layers[l];
+void Session::Impl::add_to_residual(int64_t n) {
+  const int64_t E = e->n_embd;
+  for_tokens(n, E, [&](int64_t t) {
+    kernels::add(x.data() + t * E, proj.data() + t * E, x.data() + t * E, E);
+  });
+}
 
-    // Attention block.
-    normalize(L.attn_norm, x.data(), xn.data(), n);
-    if (L.qkv.present()) {
-      const MatmulJob jobs[] = {{&L.qkv, qkv.data(), qkv_dim}};
-      run_matmuls(jobs, xn.data(), E, n);
-    } else {
-      const MatmulJob jobs[] = {{&L.q, qkv.data() + q_off, qkv_dim},
-                                {&L.k, qkv.data() + k_off, qkv_dim},
-                                {&L.v, qkv.data() + v_off, qkv_dim}};
-      run_matmuls(jobs, xn.data(), E, n);
-    }
-    const auto eps = static_cast<float>(c.norm_eps);
-    const int rope_table = L.sliding ? 1 : 0;
-    const bool neox = c.rope.style == RopeStyle::neox;
-    const int64_t hd = e->head_dim;
-    for_tokens(n, qkv_dim, [&](int64_t t) {
-      float* q = qkv.data() + t * qkv_dim + q_off;
-      float* k = qkv.data() + t * qkv_dim + k_off;
-      if (L.q_norm) {
-        for (int64_t h = 0; h < e->n_head; ++h)
-          kernels::rms_norm(q + h * hd, L.q_norm, eps, q + h * hd, hd);
-        for (int64_t h = 0; h < e->n_head_kv; ++h)
-          kernels::rms_norm(k + h * hd, L.k_norm, eps, k + h * hd, hd);
+void Session::Impl::attention_block(int64_t layer, int64_t n, int64_t pos0) {
+  const ModelConfig& c = e->model.config;
+  const engine::LayerWeights& L = e->layers[static_cast<size_t>(layer)];
+  const int64_t E = e->n_embd;
+  const int64_t k_off = e->q_dim, v_off = e->q_dim + e->kv_dim;
+  normalize(L.attn_norm, x.data(), xn.data(), n);
+  if (L.qkv.present()) {
+    const MatmulJob jobs[] = {{&L.qkv, qkv.data(), qkv_dim}};
+    run_matmuls(jobs, xn.data(), E, n);
+  } else {
+    const MatmulJob jobs[] = {{&L.q, qkv.data(), qkv_dim},
+                              {&L.k, qkv.data() + k_off, qkv_dim},
+                              {&L.v, qkv.data() + v_off, qkv_dim}};
+    run_matmuls(jobs, xn.data(), E, n);
+  }
+  // QK-norm, then RoPE, on each token's query and key heads.
+  const auto eps = static_cast<float>(c.norm_eps);
+  const int rope_table = L.sliding ? 1 : 0;
+  const bool neox = c.rope.style == RopeStyle::neox;
+  const int64_t hd = e->head_dim;
+  for_tokens(n, qkv_dim, [&](int64_t t) {
+    float* q = qkv.data() + t * qkv_dim;
+    float* k = q + k_off;
+    if (L.q_norm) {
+      for (int64_t h = 0; h < e->n_head; ++h) {
+        kernels::rms_norm(q + h * hd, L.q_norm, eps, q + h * hd, hd);
       }
-      if (e->rope_dims > 0) {
-        const float* cs = rope_cos[rope_table].data() + t * (e->rope_dims / 2);
-        const float* sn = rope_sin[rope_table].data() + t * (e->rope_dims / 2);
-        kernels::rope(q, e->n_head, hd, e->rope_dims, cs, sn, neox);
-        kernels::rope(k, e->n_head_kv, hd, e->rope_dims, cs, sn, neox);
+      for (int64_t h = 0; h < e->n_head_kv; ++h) {
+        kernels::rms_norm(k + h * hd, L.k_norm, eps, k + h * hd, hd);
       }
-    });
-    store_kv(static_cast<int64_t>(l), n, pos0);
-    attention(static_cast<int64_t>(l), n, pos0);
-    {
-      const MatmulJob jobs[] = {{&L.attn_output, proj.data(), E}};
-      run_matmuls(jobs, att.data(), e->q_dim, n);
     }
-    if (L.post_attention_norm.present())
-      normalize(L.post_attention_norm, proj.data(), proj.data(), n);
-    for_tokens(n, E, [&](int64_t t) {
-      kernels::add(x.data() + t * E, proj.data() + t * E, x.data() + t * E, E);
-    });
+    if (e->rope_dims > 0) {
+      const float* cs = rope_cos[rope_table].data() + t * (e->rope_dims / 2);
+      const float* sn = rope_sin[rope_table].data() + t * (e->rope_dims / 2);
+      kernels::rope(q, e->n_head, hd, e->rope_dims, cs, sn, neox);
+      kernels::rope(k, e->n_head_kv, hd, e->rope_dims, cs, sn, neox);
+    }
+  });
+  store_kv(layer, n, pos0);
+  attention(layer, n, pos0);
+  const MatmulJob jobs[] = {{&L.attn_output, proj.data(), E}};
+  run_matmuls(jobs, att.data(), e->q_dim, n);
+  if (L.post_attention_norm.present()) {
+    normalize(L.post_attention_norm, proj.data(), proj.data(), n);
+  }
+  add_to_residual(n);
+}
 
-    // Feed-forward block.
-    normalize(L.ffn_norm, x.data(), xn.data(), n);
-    const int64_t F = e->n_ff;
-    if (L.ffn_gate.present()) {
-      const MatmulJob jobs[] = {{&L.ffn_gate, ff_a.data(), F}, {&L.ffn_up, ff_b.data(), F}};
-      run_matmuls(jobs, xn.data(), E, n);
-    } else {
-      const MatmulJob jobs[] = {{&L.ffn_up, ff_a.data(), F}};
-      run_matmuls(jobs, xn.data(), E, n);
-    }
-    const Activation activation = c.activation;
-    const bool gated = L.ffn_gate.present();
-    for_tokens(n, F, [&](int64_t t) {
-      float* a = ff_a.data() + t * F;
-      switch (activation) {
-        case Activation::silu:
-          kernels::silu(a, a, F);
-          break;
-        case Activation::gelu_tanh:
+void Session::Impl::ffn_block(int64_t layer, int64_t n) {
+  const engine::LayerWeights& L = e->layers[static_cast<size_t>(layer)];
+  const int64_t E = e->n_embd, F = e->n_ff;
+  normalize(L.ffn_norm, x.data(), xn.data(), n);
+  const bool gated = L.ffn_gate.present();
+  if (gated) {
+    const MatmulJob jobs[] = {{&L.ffn_gate, ff_a.data(), F}, {&L.ffn_up, ff_b.data(), F}};
+    run_matmuls(jobs, xn.data(), E, n);
+  } else {
+    const MatmulJob jobs[] = {{&L.ffn_up, ff_a.data(), F}};
+    run_matmuls(jobs, xn.data(), E, n);
+  }
+  const Activation activation = e->model.config.activation;
+  for_tokens(n, F, [&](int64_t t) {
+    float* a = ff_a.data() + t * F;
+    switch (activation) {
+      case Activation::silu:
+        kernels::silu(a, a, F);
+        break;
+      case Activation::gelu_tanh:
+        if (options.llama_cpp_gelu) {
+          kernels::gelu_tanh_f16_table(a, a, F);
+        } else {
           kernels::gelu_tanh(a, a, F);
-          break;
-        case Activation::gelu_erf:
-          kernels::gelu_erf(a, a, F);
-          break;
-      }
-      if (gated) kernels::mul(a, ff_b.data() + t * F, a, F);
-    });
-    {
-      const MatmulJob jobs[] = {{&L.ffn_down, proj.data(), E}};
-      run_matmuls(jobs, ff_a.data(), F, n);
+        }
+        break;
+      case Activation::gelu_erf:
+        kernels::gelu_erf(a, a, F);
+        break;
     }
-    if (L.post_ffw_norm.present()) normalize(L.post_ffw_norm, proj.data(), proj.data(), n);
-    for_tokens(n, E, [&](int64_t t) {
-      kernels::add(x.data() + t * E, proj.data() + t * E, x.data() + t * E, E);
-    });
-  }
+    if (gated) kernels::mul(a, ff_b.data() + t * F, a, F);
+  });
+  const MatmulJob jobs[] = {{&L.ffn_down, proj.data(), E}};
+  run_matmuls(jobs, ff_a.data(), F, n);
+  if (L.post_ffw_norm.present()) normalize(L.post_ffw_norm, proj.data(), proj.data(), n);
+  add_to_residual(n);
+}
 
+void Session::Impl::forward(const int32_t* tokens, int64_t n, int64_t pos0, bool all,
+                            float* logits_out) {
+  embed(tokens, n, pos0);
+  rope_tables(n, pos0);
+  for (size_t l = 0; l < e->layers.size(); ++l) {
+    attention_block(static_cast<int64_t>(l), n, pos0);
+    ffn_block(static_cast<int64_t>(l), n);
+  }
   // Output head, only for the tokens whose logits are wanted.
+  const int64_t E = e->n_embd, V = e->n_vocab;
   const int64_t first = all ? 0 : n - 1;
   const int64_t n_out = n - first;
   normalize(e->output_norm, x.data() + first * E, xn.data(), n_out);
-  const int64_t V = e->n_vocab;
   const MatmulJob jobs[] = {{&e->output, logits_out, V}};
   run_matmuls(jobs, xn.data(), E, n_out);
-  if (c.final_logit_softcap > 0) {
-    const auto cap = static_cast<float>(c.final_logit_softcap);
+  const double cap = e->model.config.final_logit_softcap;
+  if (cap > 0) {
     for_tokens(n_out, V, [&](int64_t t) {
-      kernels::softcap(logits_out + t * V, cap, logits_out + t * V, V);
+      kernels::softcap(logits_out + t * V, static_cast<float>(cap), logits_out + t * V, V);
     });
   }
 }

@@ -66,6 +66,11 @@ struct Session::Impl {
   };
   void run_matmuls(std::span<const MatmulJob> jobs, const float* in, int64_t in_stride,
                    int64_t n_tokens);
+  void embed(const int32_t* tokens, int64_t n_tokens, int64_t pos0);
+  void rope_tables(int64_t n_tokens, int64_t pos0);
+  void attention_block(int64_t layer, int64_t n_tokens, int64_t pos0);
+  void ffn_block(int64_t layer, int64_t n_tokens);
+  void add_to_residual(int64_t n_tokens);  // x += proj
   void normalize(const engine::Norm& norm, const float* in, float* out, int64_t n_tokens);
   // fn(t) for every token, on the pool when there is enough work (work_per_token is a rough
   // count of the elements fn touches). A template, not std::function: nothing is allocated.

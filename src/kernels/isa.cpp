@@ -8,11 +8,12 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "hwy/highway.h"
-#include "hwy/targets.h"
+#include "core/fail.h"
+
 #include "kernels/hwy_config.h"  // must precede Highway
 
-#include "core/fail.h"
+#include "hwy/highway.h"
+#include "hwy/targets.h"
 
 namespace slmkit::kernels {
 namespace {

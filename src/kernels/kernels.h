@@ -79,6 +79,9 @@ void gelu_tanh(const float* x, float* y,
                int64_t n);  // 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))
 void gelu_erf(const float* x, float* y, int64_t n);  // 0.5 x (1 + erf(x / sqrt(2)))
 void silu(const float* x, float* y, int64_t n);      // x / (1 + exp(-x))
+// gelu_tanh the way llama.cpp's CPU backend evaluates it: through an f16 table (input and
+// output rounded to f16; 0 below -10, x above 10). For parity with llama.cpp, not accuracy.
+void gelu_tanh_f16_table(const float* x, float* y, int64_t n);
 void mul(const float* a, const float* b, float* y, int64_t n);
 void add(const float* a, const float* b, float* y, int64_t n);
 void scale(const float* x, float s, float* y, int64_t n);

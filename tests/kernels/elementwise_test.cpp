@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/half.h"
 #include "kernel_test_util.h"
 #include "kernels/reference.h"
 
@@ -238,6 +239,48 @@ TEST_P(ElementwiseTest, Softcap) {
       ASSERT_LE(std::fabs(got[i] - want[i]), tol) << "x=" << x[i];
     }
   }
+}
+
+// llama.cpp's table GELU, rebuilt from its definition for every f16 input in (-10, 10): the
+// table entry is f16(gelu(f)) with gelu in f32 and tanhf. Our tanh is within 4 ulp of tanhf, so
+// an entry may land a step away where the f32 value sits near a rounding boundary; 99% match.
+TEST_P(ElementwiseTest, GeluF16TableMatchesLlamaCppsTable) {
+  std::vector<float> x;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float f = f16_to_f32(static_cast<uint16_t>(h));
+    if (std::isfinite(f) && f > -10.0f && f < 10.0f) x.push_back(f);
+  }
+  for (float v : {-1e4f, -10.0f, 10.0f, 10.5f, 1e4f}) x.push_back(v);
+  const auto n = static_cast<int64_t>(x.size());
+  Buffer<float> got(x.size(), 4);
+  kernels::gelu_tanh_f16_table(x.data(), got.data(), n);
+  int64_t exact = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float f = x[i];
+    float want;
+    if (f <= -10.0f) {
+      want = 0.0f;
+    } else if (f >= 10.0f) {
+      want = f;
+    } else {
+      const float g =
+          0.5f * f * (1.0f + std::tanh(0.79788456080286535588f * f * (1.0f + 0.044715f * f * f)));
+      want = f16_to_f32(f32_to_f16(g));
+    }
+    if (got[i] == want) {
+      ++exact;
+      continue;
+    }
+    // One f16 step, plus the f32 GELUs' own disagreement before rounding: where 1 + tanh
+    // cancels (x < -3) both are off by a few ulp of 1 times |x| / 2 (see GeluTanh above).
+    const double step = std::fabs(f16_to_f32(static_cast<uint16_t>(f32_to_f16(want) + 1)) - want);
+    const double g = 0.7978845608 * (f + 0.044715 * f * f * f);
+    ASSERT_LE(std::fabs(got[i] - want), step + std::fabs(f) * (4 * std::fabs(g) + 8) * kU)
+        << "x=" << f;
+  }
+  EXPECT_GT(static_cast<double>(exact) / n, 0.99);
+  kernels::gelu_tanh_f16_table(x.data(), x.data(), n);  // in place
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(x[i], got[i]);
 }
 
 // Single correctly rounded operations: bit-exact.

@@ -110,7 +110,7 @@ TEST_P(MatmulTest, MatmulMatchesReferenceOverShapes) {
   auto gen = [&] { return normal(rng); };
   const int64_t row_counts[] = {1, 2, 3, 4, 5, 7, 8, 13, 67};
   const int64_t col_counts[] = {1, 3, 8, 15, 16, 17, 33, 64, 67, 300};
-  const int64_t token_counts[] = {1, 2, 3, 4, 5, 9};
+  const int64_t token_counts[] = {1, 2, 3, 4, 5, 6, 7, 9, 13};
   for (DType type : kTypes) {
     for (int64_t rows : row_counts) {
       for (int64_t cols : col_counts) {
