@@ -96,7 +96,12 @@ struct Tokenizer::Impl {
 Tokenizer::Impl::Impl(Vocab v) : vocab(std::move(v)) {
   const std::string where = vocab.source.empty() ? "vocabulary" : vocab.source;
   const size_t n = vocab.tokens.size();
-  if (n == 0) fail_invalid("{}: the vocabulary has no tokens", where);
+  if (n == 0) {
+    fail_invalid(
+        "{}: no tokens: the model carries no vocabulary (a llama2.c checkpoint needs its "
+        "tokenizer.bin or tok<vocab>.bin beside it, or pass --tokenizer)",
+        where);
+  }
   if (n > static_cast<size_t>(INT32_MAX)) fail_invalid("{}: {} tokens is too many", where, n);
   if (!vocab.scores.empty() && vocab.scores.size() < n) {
     fail_invalid("{}: {} scores for {} tokens", where, vocab.scores.size(), n);
