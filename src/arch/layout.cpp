@@ -85,10 +85,25 @@ void check_config(const ModelConfig& c, const std::string& where) {
     fail_invalid("{}: {} per-layer attention kinds for {} layers", where, c.layer_attention.size(),
                  c.n_layer);
   }
-  if (c.rope.style != RopeStyle::none &&
-      (c.rope.n_dims <= 0 || c.rope.n_dims > c.head_dim || c.rope.n_dims % 2 != 0)) {
-    fail_invalid("{}: RoPE dimension count {} must be even and within the head dim {}", where,
-                 c.rope.n_dims, c.head_dim);
+  if (c.rope.style != RopeStyle::none) {
+    if (c.rope.n_dims <= 0 || c.rope.n_dims > c.head_dim || c.rope.n_dims % 2 != 0) {
+      fail_invalid("{}: RoPE dimension count {} must be even and within the head dim {}", where,
+                   c.rope.n_dims, c.head_dim);
+    }
+    if (!(c.rope.freq_base > 0) || !(c.rope.freq_base_local > 0)) {
+      fail_invalid("{}: RoPE frequency bases must be positive, found {} and {}", where,
+                   c.rope.freq_base, c.rope.freq_base_local);
+    }
+    if (c.rope.scaling == RopeScaling::linear && !(c.rope.scaling_factor > 0)) {
+      fail_invalid("{}: linear RoPE scaling factor must be positive, found {}", where,
+                   c.rope.scaling_factor);
+    }
+  }
+  for (AttentionKind k : c.layer_attention) {
+    if (k == AttentionKind::sliding && c.sliding_window <= 0) {
+      fail_invalid("{}: sliding-window layers need a sliding window > 0, found {}", where,
+                   c.sliding_window);
+    }
   }
   if (!(c.norm_eps > 0 && c.norm_eps < 1))
     fail_invalid("{}: norm epsilon {} is out of range", where, c.norm_eps);

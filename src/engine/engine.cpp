@@ -2,6 +2,7 @@
 // shape and storage type once, so the forward pass never has to.
 #include <cmath>
 
+#include "arch/arch.h"
 #include "core/fail.h"
 #include "engine/engine_impl.h"
 
@@ -95,55 +96,13 @@ class Binder {
   const Model& m_;
 };
 
-void check_config(const ModelConfig& c, const std::string& where) {
-  auto positive = [&](int64_t v, const char* name) {
-    if (v <= 0) fail_invalid("{}: config {} is {}, expected a positive number", where, name, v);
-  };
-  positive(c.vocab_size, "vocab_size");
-  positive(c.n_embd, "n_embd");
-  positive(c.n_layer, "n_layer");
-  positive(c.n_head, "n_head");
-  positive(c.n_head_kv, "n_head_kv");
-  positive(c.head_dim, "head_dim");
-  positive(c.n_ff, "n_ff");
-  if (c.n_head % c.n_head_kv != 0) {
-    fail_invalid("{}: n_head {} is not a multiple of n_head_kv {}", where, c.n_head, c.n_head_kv);
-  }
-  if (!c.layer_attention.empty() && static_cast<int64_t>(c.layer_attention.size()) != c.n_layer) {
-    fail_invalid("{}: layer_attention has {} entries for {} layers", where,
-                 c.layer_attention.size(), c.n_layer);
-  }
-  for (AttentionKind k : c.layer_attention) {
-    if (k == AttentionKind::sliding && c.sliding_window <= 0) {
-      fail_invalid("{}: sliding-window layers need sliding_window > 0, found {}", where,
-                   c.sliding_window);
-    }
-  }
-  if (c.rope.style != RopeStyle::none) {
-    const int64_t dims = c.rope.n_dims > 0 ? c.rope.n_dims : c.head_dim;
-    if (dims % 2 != 0 || dims > c.head_dim) {
-      fail_invalid("{}: rope n_dims {} must be even and at most head_dim {}", where, dims,
-                   c.head_dim);
-    }
-    if (!(c.rope.freq_base > 0) || !(c.rope.freq_base_local > 0)) {
-      fail_invalid("{}: rope frequency bases must be positive, found {} and {}", where,
-                   c.rope.freq_base, c.rope.freq_base_local);
-    }
-    if (c.rope.scaling == RopeScaling::linear && !(c.rope.scaling_factor > 0)) {
-      fail_invalid("{}: linear rope scaling factor must be positive, found {}", where,
-                   c.rope.scaling_factor);
-    }
-  }
-  if (!(c.norm_eps >= 0)) fail_invalid("{}: norm_eps {} is negative", where, c.norm_eps);
-}
-
 }  // namespace
 
 Engine::Impl::Impl(Model m) : model(std::move(m)) {
   const ModelConfig& c = model.config;
   where = model.source.path.empty() ? (c.name.empty() ? std::string("model") : c.name)
                                     : model.source.path.string();
-  check_config(c, where);
+  arch::check_model(model, where);  // config consistency, every tensor's presence and shape
   n_embd = c.n_embd;
   n_head = c.n_head;
   n_head_kv = c.n_head_kv;
