@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "slmkit/error.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 
 namespace slmkit::llama2c {
@@ -18,19 +19,8 @@ using testing::fixture;
 const char* k260K = "models/llama2c-stories260K/stories260K.bin";
 const char* k3M = "models/stories3M/stories3M.bin";
 
-Error expect_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected an slmkit::Error";
-  return Error(ErrorKind::internal, "");
-}
-
-bool contains(const Error& e, const std::string& piece) {
-  return std::string(e.what()).find(piece) != std::string::npos;
-}
+using testing::contains;
+using testing::expect_error;
 
 float f32_at(const Tensor& t, size_t i) {
   float v;

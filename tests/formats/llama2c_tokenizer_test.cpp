@@ -7,6 +7,7 @@
 
 #include "formats/llama2c.h"
 #include "slmkit/error.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 
 namespace slmkit::llama2c {
@@ -17,19 +18,8 @@ using testing::fixture;
 const char* kTok512 = "models/llama2c-stories260K/tok512.bin";
 const char* kLlama2 = "tokenizers/llama2-spm/tokenizer.llama2c.bin";
 
-Error expect_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected an slmkit::Error";
-  return Error(ErrorKind::internal, "");
-}
-
-bool contains(const Error& e, const std::string& piece) {
-  return std::string(e.what()).find(piece) != std::string::npos;
-}
+using testing::contains;
+using testing::expect_error;
 
 uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
   const auto* p = static_cast<const uint8_t*>(data);

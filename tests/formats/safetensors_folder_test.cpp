@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "formats/safetensors.h"
 #include "slmkit/error.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 
 namespace slmkit::safetensors {
@@ -20,19 +21,8 @@ const char* kGpt2Dir = "models/hf-gpt2-tiny-random";
 const char* kShard1 = "model-00001-of-00002.safetensors";
 const char* kShard2 = "model-00002-of-00002.safetensors";
 
-Error expect_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected an slmkit::Error";
-  return Error(ErrorKind::internal, "");
-}
-
-bool contains(const Error& e, const std::string& piece) {
-  return std::string(e.what()).find(piece) != std::string::npos;
-}
+using testing::contains;
+using testing::expect_error;
 
 void expect_same_tensors(const Folder& a, const Folder& b) {
   ASSERT_EQ(a.tensors.size(), b.tensors.size());

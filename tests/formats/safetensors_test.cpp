@@ -9,6 +9,7 @@
 
 #include "core/half.h"
 #include "slmkit/error.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 
 namespace slmkit::safetensors {
@@ -18,15 +19,7 @@ using testing::fixture;
 
 const char* kGpt2 = "models/hf-gpt2-tiny-random/model.safetensors";
 
-Error expect_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected an slmkit::Error";
-  return Error(ErrorKind::internal, "");
-}
+using testing::expect_error;
 
 std::vector<std::byte> as_bytes(std::string_view s) {
   std::vector<std::byte> out(s.size());
