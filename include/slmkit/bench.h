@@ -1,0 +1,74 @@
+// Benchmarks in llama-bench's shape: a prompt-processing test (pp: n_prompt tokens in one pass
+// from an empty cache) and a text-generation test (tg: n_gen single-token passes), each repeated
+// and reported as mean +- std tokens/s, for our engine and, on the same files, for llama.cpp
+// (prebuilt libllama from npm) and ONNX Runtime (npm onnxruntime-node, on our ONNX export).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "slmkit/dtype.h"
+
+namespace slmkit {
+
+enum class BenchBackend { slmkit, llama_cpp, onnxruntime };
+const char* bench_backend_name(BenchBackend backend);  // "slmkit", "llama.cpp", "onnxruntime"
+
+struct BenchOptions {
+  int64_t n_prompt = 512;  // 0: no pp test
+  int64_t n_gen = 128;     // 0: no tg test
+  int repetitions = 5;
+  int n_threads = 0;  // 0: hardware concurrency
+  DType kv_type = DType::F16;
+  bool warmup = true;  // one untimed run of each test first, as llama-bench does
+};
+
+// One test of one model on one backend; field names follow llama-bench's JSON output.
+struct BenchRow {
+  BenchBackend backend = BenchBackend::slmkit;
+  std::string model_filename;
+  std::string model_type;   // llama-bench style: "llama ?B Q4_K - Medium"
+  uint64_t model_size = 0;  // bytes of tensor data
+  uint64_t model_n_params = 0;
+  int64_t n_prompt = 0;
+  int64_t n_gen = 0;
+  int n_threads = 0;
+  std::string type_k = "f16";
+  std::vector<double> samples_ns;  // one per repetition
+  std::vector<double> samples_ts;
+  double avg_ns = 0, stddev_ns = 0, avg_ts = 0, stddev_ts = 0;
+  // Ours, beyond llama-bench:
+  double ms_per_token = 0;
+  double ttft_ms = 0;  // pp: time to the first token's logits (whole prompt pass); tg: one token
+  uint64_t peak_rss_bytes = 0;  // of the process after the test (VmHWM), or the ORT child's
+  std::string test() const;     // "pp512", "tg128"
+
+  nlohmann::ordered_json to_json() const;
+};
+
+// Our engine on a model file/folder (any input format).
+std::vector<BenchRow> bench_slmkit(const std::filesystem::path& model, const BenchOptions& options);
+// llama.cpp on a GGUF; Error(unsupported) with the reason when the peer library is absent.
+std::vector<BenchRow> bench_llama_cpp(const std::filesystem::path& gguf,
+                                      const BenchOptions& options);
+// ONNX Runtime on an exported folder (its onnx/model_with_past*.onnx, precision chosen by
+// `precision`: "fp32", "fp16", "int8", "q4", "q4f16"); Error(unsupported) when node or
+// onnxruntime-node is absent.
+std::vector<BenchRow> bench_onnxruntime(const std::filesystem::path& onnx_dir,
+                                        const std::string& precision, const BenchOptions& options);
+
+// Markdown table (llama-bench's columns: model, size, params, backend, threads, test, t/s),
+// CSV, or JSON array of rows.
+std::string format_bench_markdown(const std::vector<BenchRow>& rows);
+std::string format_bench_csv(const std::vector<BenchRow>& rows);
+nlohmann::ordered_json bench_rows_json(const std::vector<BenchRow>& rows);
+
+// Memory-copy bandwidth in bytes/s (median of several copies of a buffer much larger than the
+// last-level cache), for the bandwidth bound of decode.
+double measure_copy_bandwidth(int n_threads);
+
+}  // namespace slmkit

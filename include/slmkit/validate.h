@@ -1,0 +1,62 @@
+// Validating a deployable artifact (a GGUF file, or an ONNX file / optimum-style folder): format
+// checks on the bytes, then functional checks that run it (GGUF in our engine, ONNX in ONNX
+// Runtime) against the FP32 reference of the same model. Every check records its measured number
+// and its bound, so a report says not only that something failed but by how much.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace slmkit {
+
+struct ValidationCheck {
+  std::string name;      // "gguf.magic", "logits.max_abs_diff_rel", "tokens_per_second", ...
+  std::string category;  // "format" or "functional"
+  bool passed = false;
+  std::optional<double> value;  // what was measured, where it is a number
+  std::optional<double> bound;  // the limit it was held to
+  std::string comparison;       // "<=", ">=", "==" (value against bound), "" when not numeric
+  std::string detail;           // why it failed, or what was looked at
+};
+
+struct ValidationReport {
+  std::string artifact;   // file or folder name as given
+  std::string format;     // "gguf" or "onnx"
+  std::string precision;  // "F16", "Q4_K_M", "fp32", "int8", ...
+  std::vector<ValidationCheck> checks;
+  double seconds = 0;
+
+  bool passed() const;  // every check passed
+  const ValidationCheck* first_failure() const;
+  nlohmann::ordered_json to_json() const;
+};
+
+struct ValidateOptions {
+  // The FP32 reference (any input format: HF folder, GGUF, llama2.c). Without one the functional
+  // checks compare against the artifact itself dequantized to F32, which only shows it runs.
+  std::optional<std::filesystem::path> reference;
+  bool functional = true;  // false: format checks only
+  std::string prompt = "Once upon a time";
+  int64_t n_compare = 32;  // greedy tokens compared with the reference
+  double min_tokens_per_second = 10.0;
+  int n_threads = 0;
+  // Logit bound (max |diff| / reference logit range) per precision; unset: the built-in table
+  // (1e-2 for fp16/F16/BF16, measured bounds for the integer types, documented in validate.cpp).
+  std::optional<double> logits_tolerance;
+};
+
+// Throws Error only when `path` cannot be read at all; every problem inside it is a failed check.
+ValidationReport validate_artifact(const std::filesystem::path& path,
+                                   const ValidateOptions& options = {});
+
+// Writes DIR/NAME_{gguf,onnx}_validation.json atomically (NAME: the artifact's stem) and returns
+// its path.
+std::filesystem::path write_validation_report(const ValidationReport& report,
+                                              const std::filesystem::path& dir);
+
+}  // namespace slmkit
