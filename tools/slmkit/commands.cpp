@@ -22,6 +22,9 @@ void register_commands(CLI::App& app) {
   register_perplexity(app);
   register_export(app);
   register_quantize(app);
+  register_validate(app);
+  register_manifest(app);
+  register_verify(app);
 }
 
 void run_selected(CLI::App& app) {

@@ -21,5 +21,8 @@ void register_run(CLI::App& app);
 void register_perplexity(CLI::App& app);
 void register_export(CLI::App& app);
 void register_quantize(CLI::App& app);
+void register_validate(CLI::App& app);
+void register_manifest(CLI::App& app);
+void register_verify(CLI::App& app);
 
 }  // namespace slmkit::cli
