@@ -74,7 +74,10 @@ bool gguf_format_checks(const fs::path& path, Checks& checks) {
     // The parser stops at the first problem; truncated tensor data is the one a copy or a
     // download most often produces, so it gets its own name.
     const std::string what = e.what();
-    const bool truncated = what.find("truncated") != std::string::npos;
+    // The parser's two messages about the data section (gguf_read.cpp place_tensors); a file
+    // cut inside its header reads "truncated at offset", which is a structure problem.
+    const bool truncated = what.find("truncated: tensor '") != std::string::npos ||
+                           what.find("the data section should start") != std::string::npos;
     checks.expect(truncated ? "gguf.tensor_data" : "gguf.structure", false, what);
     return false;
   }

@@ -106,6 +106,17 @@ TEST(Validate, TruncatedTensorDataFails) {
   EXPECT_EQ(find_check(r, "functional.loads"), nullptr);  // nothing broken is run
 }
 
+TEST(Validate, FileCutInsideItsHeaderFailsTheStructure) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const fs::path dir = slmkit::testing::temp_dir("validate_header_cut");
+  const fs::path p = dir / "cut.gguf";
+  fs::copy_file(stories(), p);
+  fs::resize_file(p, 4000);  // inside the vocabulary's key-values
+  const ValidationReport r = validate_artifact(p);
+  expect_fails_at(r, "gguf.structure");
+  EXPECT_NE(find_check(r, "gguf.structure")->detail.find("offset"), std::string::npos);
+}
+
 TEST(Validate, TrailingGarbageFails) {
   SLMKIT_REQUIRE_FIXTURES();
   const fs::path dir = slmkit::testing::temp_dir("validate_trailing");
@@ -219,6 +230,42 @@ TEST(Validate, OnnxTruncatedExternalDataFails) {
   expect_fails_at(r, "onnx.external_data:model_with_past.onnx");
   EXPECT_NE(find_check(r, "onnx.external_data:model_with_past.onnx")->detail.find("past the end"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace slmkit
+
+namespace slmkit {
+namespace {
+
+TEST(ValidateCli, ExitStatusAndReportFile) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const std::filesystem::path dir = slmkit::testing::temp_dir("validate_cli");
+  const std::string cli = slmkit::testing::cli_path().string();
+  std::filesystem::copy_file(stories(), dir / "good.gguf");
+  std::string out;
+  // No --reference: compared with itself widened to F32, which only shows that it runs.
+  EXPECT_EQ(
+      slmkit::testing::run_command(
+          "cd '" + dir.string() + "' && " + cli + " validate good.gguf -t 1 --n-compare 8", &out),
+      0)
+      << out;
+  EXPECT_NE(out.find("PASS"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::exists(dir / "validation_reports/good_gguf_validation.json"));
+
+  std::filesystem::copy_file(stories(), dir / "bad.gguf");
+  std::ofstream(dir / "bad.gguf", std::ios::app) << "garbage";
+  EXPECT_EQ(slmkit::testing::run_command(cli + " validate '" + (dir / "bad.gguf").string() +
+                                             "' --format-only --json --out '" +
+                                             (dir / "reports").string() + "'",
+                                         &out),
+            1)
+      << out;
+  const auto j =
+      nlohmann::json::parse(slmkit::testing::read_text(dir / "reports/bad_gguf_validation.json"));
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_EQ(j["n_failed"].get<int>(), 1);
+  EXPECT_NE(out.find("\"gguf.trailing_bytes\""), std::string::npos);
 }
 
 }  // namespace
