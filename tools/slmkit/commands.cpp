@@ -25,6 +25,7 @@ void register_commands(CLI::App& app) {
   register_validate(app);
   register_manifest(app);
   register_verify(app);
+  register_bench(app);
 }
 
 void run_selected(CLI::App& app) {

@@ -24,5 +24,6 @@ void register_quantize(CLI::App& app);
 void register_validate(CLI::App& app);
 void register_manifest(CLI::App& app);
 void register_verify(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace slmkit::cli
