@@ -295,10 +295,17 @@ void onnx_functional_checks(const artifact::Info& info, const std::string& preci
   bench::OrtRunRequest req;
   try {
     // The folder's own tokenizer; a bare graph falls back to the reference's.
-    const fs::path tok_source = !info.root.empty() && (fs::exists(info.root / "tokenizer.json") ||
-                                                       fs::exists(info.root / "tokenizer.model"))
-                                    ? info.root
-                                    : options.reference.value_or(info.root);
+    const bool own = !info.root.empty() && (fs::exists(info.root / "tokenizer.json") ||
+                                            fs::exists(info.root / "tokenizer.model"));
+    if (!own && !options.reference) {
+      checks.expect(
+          "functional.loads" + suffix, false,
+          fmt::format("no tokenizer.json or tokenizer.model in {} to encode the prompt "
+                      "with; give --reference to use the reference's",
+                      info.root.empty() ? info.path.parent_path().string() : info.root.string()));
+      return;
+    }
+    const fs::path tok_source = own ? info.root : *options.reference;
     prompt = Tokenizer::from_path(tok_source).encode(options.prompt);
     req.mode = graph->variant == "with_past" ? bench::OrtMode::past : bench::OrtMode::plain;
     req.model = graph->path;
