@@ -11,6 +11,7 @@
 #include "slmkit/quantize.h"
 #include "slmkit/validate.h"
 #include "support/fixtures.h"
+#include "support/ort.h"
 
 namespace slmkit {
 namespace {
@@ -187,12 +188,6 @@ TEST(Validate, NotAGgufFailsTheMagic) {
   expect_fails_at(r, "gguf.magic");
   EXPECT_THROW(validate_artifact(dir / "absent.gguf"), Error);
 }
-
-#define SLMKIT_REQUIRE_ORT()                                                                       \
-  do {                                                                                             \
-    if (!bench::OrtPeer::available())                                                              \
-      GTEST_SKIP() << "ONNX Runtime peer not available: " << bench::OrtPeer::unavailable_reason(); \
-  } while (0)
 
 fs::path onnx_export(const std::string& name, OnnxPrecision p, uint64_t external_min = 0) {
   const fs::path dir = slmkit::testing::temp_dir("validate_" + name) / name;
