@@ -293,3 +293,27 @@ TEST(ValidateCli, ExitStatusAndReportFile) {
 
 }  // namespace
 }  // namespace slmkit
+
+namespace slmkit {
+namespace {
+
+// A config.json that disagrees with the graphs (another vocabulary size): the logits output's
+// fixed dimension no longer matches, and onnx.io names it.
+TEST(Validate, OnnxGraphDisagreeingWithConfigFailsIo) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const std::filesystem::path dir = onnx_export("onnx_io", OnnxPrecision::fp32);
+  auto cfg = nlohmann::json::parse(slmkit::testing::read_text(dir / "config.json"));
+  cfg["vocab_size"] = 500;
+  std::ofstream(dir / "config.json") << cfg.dump(2);
+  ValidateOptions o;
+  o.functional = false;
+  const ValidationReport r = validate_artifact(dir, o);
+  expect_fails_at(r, "onnx.io:model_with_past.onnx");
+  const ValidationCheck* c = find_check(r, "onnx.io:model_with_past.onnx");
+  EXPECT_EQ(*c->value, 1);
+  EXPECT_NE(c->detail.find("output logits: dim 2 is 512, expected 500"), std::string::npos)
+      << c->detail;
+}
+
+}  // namespace
+}  // namespace slmkit
