@@ -39,6 +39,7 @@ struct Args {
   bool no_warmup = false;
   bool bandwidth = false;
   bool in_process = false;
+  bool kv_vs_recompute = false;
   std::string backend;  // child mode: this backend only, in this process, JSON out
 };
 
@@ -144,6 +145,9 @@ void register_bench(CLI::App& app) {
                 "Measure memory-copy bandwidth and print each tg test against its bound");
   sub->add_flag("--in-process", args->in_process,
                 "Run every backend in this process (peak RSS then covers all before it)");
+  sub->add_flag("--kv-vs-recompute", args->kv_vs_recompute,
+                "Time generating -n tokens after a -p prompt with the KV cache and by recomputing "
+                "the prefix for every token (slmkit only)");
   sub->add_option("--backend", args->backend, "Run only this backend, here (used for children)")
       ->check(CLI::IsMember({"slmkit", "llama.cpp"}))
       ->group("");
@@ -152,6 +156,23 @@ void register_bench(CLI::App& app) {
     const BenchOptions o = options_of(a);
     const auto models = split_commas(a.models);
     if (models.empty()) throw Error(ErrorKind::invalid_input, "-m: no model given");
+    if (a.kv_vs_recompute) {
+      for (const auto& m : models) {
+        const KvCacheComparison c = bench_kv_cache_vs_recompute(m, o);
+        if (a.output == "json") {
+          auto j = c.to_json();
+          j["model_filename"] = m;
+          std::printf("%s\n", j.dump(2).c_str());
+        } else {
+          std::printf(
+              "%s: prompt %lld + %lld generated tokens, %d threads: KV cache %.2f ms, recomputing "
+              "the prefix %.2f ms, speedup %.2fx\n",
+              m.c_str(), static_cast<long long>(c.n_prompt), static_cast<long long>(c.n_gen),
+              c.n_threads, c.cached_ns * 1e-6, c.recompute_ns * 1e-6, c.speedup());
+        }
+      }
+      return;
+    }
     if (!a.backend.empty()) {
       std::vector<BenchRow> rows;
       try {
@@ -183,6 +204,7 @@ void register_bench(CLI::App& app) {
       }
     }
     const double bandwidth = a.bandwidth ? measure_copy_bandwidth(o.n_threads) : 0.0;
+    for (BenchRow& r : rows) r.copy_bandwidth = bandwidth;
     std::fputs(render(rows, a.output, bandwidth).c_str(), stdout);
   });
 }
