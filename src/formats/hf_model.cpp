@@ -136,7 +136,7 @@ Model model_from_hf_folder(const fs::path& dir) {
 
 namespace {
 
-void copy_tokenizer_files(const Vocab& vocab, const fs::path& out) {
+void copy_source_tokenizer_files(const Vocab& vocab, const fs::path& out) {
   if (vocab.source.empty()) return;
   const fs::path src = vocab.source;
   if (!fs::is_regular_file(src)) return;
@@ -153,6 +153,20 @@ void copy_tokenizer_files(const Vocab& vocab, const fs::path& out) {
     copy(src, "vocab.json");
     copy(from / "merges.txt", "merges.txt");
     copy(from / "vocab.bpe", "merges.txt");
+  }
+}
+
+// The source's own tokenizer files as they are; tokenizer.json (+ tokenizer_config.json) written
+// from the vocabulary when the source had none (GGUF, llama2.c, tokenizer.model, vocab.json), as
+// transformers.js and the fast tokenizers load only that file.
+void copy_tokenizer_files(const Vocab& vocab, const fs::path& out, int64_t context_length) {
+  copy_source_tokenizer_files(vocab, out);
+  if (!vocab.empty() && !fs::exists(out / "tokenizer.json")) {
+    write_file_atomic(out / "tokenizer.json", tokenizer_json_from_vocab(vocab));
+    if (!fs::exists(out / "tokenizer_config.json")) {
+      write_file_atomic(out / "tokenizer_config.json",
+                        tokenizer_config_from_vocab(vocab, context_length));
+    }
   }
 }
 
@@ -211,7 +225,7 @@ void write_hf_folder(const Model& model, const fs::path& dir) {
   std::map<std::string, std::string> metadata{{"format", "pt"}};
   if (m.source.synthetic) metadata["slmkit.synthetic"] = "true";
   safetensors::write_file(temp / "model.safetensors", tensors, metadata);
-  copy_tokenizer_files(m.vocab, temp);
+  copy_tokenizer_files(m.vocab, temp, c.context_length);
 
   if (fs::exists(dir)) {
     // Replace only what looks like a model folder; never delete an unrelated directory.
