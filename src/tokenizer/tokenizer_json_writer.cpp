@@ -15,7 +15,6 @@
 
 #include "core/atomic_file.h"
 #include "core/fail.h"
-#include "slmkit/tokenizer.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/vocab_sources.h"
@@ -43,8 +42,10 @@ bool is_added(TokenType t) {
          t == TokenType::user_defined;
 }
 
-// The BOS/EOS policy the vocabulary resolves to (llama.cpp's defaults included), read off the
-// tokenizer itself so that the file says what our encoder does.
+// The BOS/EOS policy the vocabulary resolves to, with the defaults Tokenizer applies when the
+// vocabulary states none (llama.cpp's); the round-trip tests hold the two together. Not read
+// off a Tokenizer: building one costs seconds for large vocabularies and refuses a byte-level
+// vocabulary without merges, which tokenizer.json allows.
 struct SpecialPolicy {
   bool add_bos = false;
   bool add_eos = false;
@@ -53,14 +54,25 @@ struct SpecialPolicy {
 };
 
 SpecialPolicy special_policy(const Vocab& vocab) {
-  const Tokenizer tok{Vocab(vocab)};
+  const int32_t n = static_cast<int32_t>(vocab.size());
+  auto in_range = [&](int32_t id) { return id >= 0 && id < n ? id : -1; };
   SpecialPolicy p;
-  p.bos_id = tok.bos_id();
-  p.eos_id = tok.eos_id();
-  const std::vector<int32_t> plain = tok.encode("a", false);
-  const std::vector<int32_t> with = tok.encode("a", true);
-  p.add_bos = with.size() > plain.size() && p.bos_id >= 0 && with.front() == p.bos_id;
-  p.add_eos = with.size() > plain.size() && p.eos_id >= 0 && with.back() == p.eos_id;
+  p.bos_id = vocab.bos_id;
+  p.eos_id = vocab.eos_id;
+  if (vocab.model == "llama") {
+    if (p.bos_id < 0) p.bos_id = 1;
+    if (p.eos_id < 0) p.eos_id = 2;
+    p.add_bos = vocab.add_bos.value_or(true);
+  } else if (vocab.model == "gemma4") {
+    p.add_bos = true;
+  } else {
+    p.add_bos = vocab.add_bos.value_or(tok::pre_tokenizer_spec(vocab.pre).add_bos);
+  }
+  p.add_eos = vocab.add_eos.value_or(false);
+  p.bos_id = in_range(p.bos_id);
+  p.eos_id = in_range(p.eos_id);
+  p.add_bos = p.add_bos && p.bos_id >= 0;
+  p.add_eos = p.add_eos && p.eos_id >= 0;
   return p;
 }
 
