@@ -1,6 +1,6 @@
 // slmkit's ONNX exports run in ONNX Runtime 1.30 (npm onnxruntime-node, through
-// tests/peers/ort_run.mjs) against our engine on the same weights: every family's tiny synthetic
-// shape in each fp32 variant, and greedy generation on the real stories260K.
+// the ORT peer, src/bench/ort_peer.h) against our engine on the same weights: every family's tiny
+// synthetic shape in each fp32 variant, and greedy generation on the real stories260K.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,8 +8,7 @@
 #include <cstring>
 #include <numeric>
 
-#include <nlohmann/json.hpp>
-
+#include "bench/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/synth.h"
@@ -20,53 +19,20 @@ namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-using slmkit::testing::run_command;
 
-fs::path ort_script() {
-  return fs::path(SLMKIT_SOURCE_DIR) / "tests/peers/ort_run.mjs";
-}
-
-// Empty when node and the onnxruntime-node peer are there, else why not.
-std::string ort_unavailable() {
-  const fs::path peer =
-      fs::path(SLMKIT_SOURCE_DIR) / "third_party/peers/node_modules/onnxruntime-node";
-  if (!fs::exists(peer)) return "onnxruntime-node not installed at " + peer.string();
-  std::string out;
-  if (run_command("node --version", &out) != 0) return "node not found: " + out;
-  return "";
-}
-
-#define SLMKIT_REQUIRE_ORT()                                                      \
-  do {                                                                            \
-    const std::string why = ort_unavailable();                                    \
-    if (!why.empty()) GTEST_SKIP() << "ONNX Runtime peer not available: " << why; \
+#define SLMKIT_REQUIRE_ORT()                                                                       \
+  do {                                                                                             \
+    if (!bench::OrtPeer::available())                                                              \
+      GTEST_SKIP() << "ONNX Runtime peer not available: " << bench::OrtPeer::unavailable_reason(); \
   } while (0)
 
-struct OrtResult {
-  std::vector<float> logits;  // [positions, vocab]
-  std::vector<int32_t> generated;
-};
-
-OrtResult run_ort(nlohmann::json request, const fs::path& dir) {
-  const fs::path req = dir / "request.json";
-  const fs::path logits = dir / "logits.f32";
-  request["logits_out"] = logits.string();
-  slmkit::testing::write_bytes(req, [&] {
-    const std::string s = request.dump();
-    std::vector<std::byte> b(s.size());
-    std::memcpy(b.data(), s.data(), s.size());
-    return b;
-  }());
-  std::string out;
-  const int rc = run_command("node " + ort_script().string() + " " + req.string(), &out);
-  EXPECT_EQ(rc, 0) << out;
-  OrtResult r;
-  const std::vector<std::byte> bytes = slmkit::testing::read_bytes(logits);
-  r.logits.resize(bytes.size() / sizeof(float));
-  std::memcpy(r.logits.data(), bytes.data(), r.logits.size() * sizeof(float));
-  const auto json = nlohmann::json::parse(out.substr(out.rfind('{')));
-  for (const auto& t : json["generated"]) r.generated.push_back(t.get<int32_t>());
-  return r;
+bench::OrtModelShape shape_of(const ModelConfig& c, int64_t max_length = 0) {
+  bench::OrtModelShape s;
+  s.n_layer = c.n_layer;
+  s.kv_heads = c.n_head_kv;
+  s.head_dim = c.head_dim;
+  s.max_length = max_length;
+  return s;
 }
 
 std::vector<int32_t> top_k(const float* row, int64_t vocab, int k) {
@@ -147,29 +113,27 @@ TEST_P(OnnxParity, Fp32VariantsMatchEngine) {
     go.max_length = 32;
     write_onnx_graph(model, go, dir / (std::string(onnx_variant_name(v)) + ".onnx"));
   }
-  nlohmann::json base = {{"tokens", tokens},        {"n_layer", c.n_layer},
-                         {"kv_heads", c.n_head_kv}, {"head_dim", c.head_dim},
-                         {"max_length", 32},        {"kv_type", "float32"}};
+  bench::OrtRunRequest r;
+  r.tokens = tokens;
+  r.shape = shape_of(c, 32);
+  r.want_logits = true;
   {
-    nlohmann::json r = base;
-    r["mode"] = "plain";
-    r["model"] = (dir / "plain.onnx").string();
-    expect_parity(ours, run_ort(r, dir).logits, c.vocab_size, so.arch + " model.onnx");
+    r.mode = bench::OrtMode::plain;
+    r.model = dir / "plain.onnx";
+    expect_parity(ours, bench::ort_run(r).logits, c.vocab_size, so.arch + " model.onnx");
   }
   {
-    nlohmann::json r = base;
-    r["mode"] = "past";
-    r["model"] = (dir / "with_past.onnx").string();
-    r["chunks"] = {17, 1, 6};
-    expect_parity(ours, run_ort(r, dir).logits, c.vocab_size, so.arch + " with past");
+    r.mode = bench::OrtMode::past;
+    r.model = dir / "with_past.onnx";
+    r.chunks = {17, 1, 6};
+    expect_parity(ours, bench::ort_run(r).logits, c.vocab_size, so.arch + " with past");
   }
   {
-    nlohmann::json r = base;
-    r["mode"] = "static";
-    r["prefill"] = (dir / "prefill.onnx").string();
-    r["decode"] = (dir / "decode.onnx").string();
-    r["chunks"] = {17};
-    expect_parity(ours, run_ort(r, dir).logits, c.vocab_size, so.arch + " prefill+decode");
+    r.mode = bench::OrtMode::static_cache;
+    r.prefill = dir / "prefill.onnx";
+    r.decode = dir / "decode.onnx";
+    r.chunks = {17, 7};
+    expect_parity(ours, bench::ort_run(r).logits, c.vocab_size, so.arch + " prefill+decode");
   }
 }
 
@@ -190,15 +154,14 @@ TEST(OnnxParity, ExternalDataLoadsInOrt) {
   // Every matrix is external: what is left is the graph and small vectors.
   EXPECT_LT(fs::file_size(dir / "model.onnx"), 200u * 1024);
   EXPECT_GT(fs::file_size(dir / "model.onnx_data"), static_cast<uintmax_t>(model.n_bytes() / 2));
-  nlohmann::json r = {{"mode", "past"},
-                      {"model", (dir / "model.onnx").string()},
-                      {"tokens", tokens},
-                      {"chunks", {5, 3}},
-                      {"n_layer", model.config.n_layer},
-                      {"kv_heads", model.config.n_head_kv},
-                      {"head_dim", model.config.head_dim},
-                      {"kv_type", "float32"}};
-  expect_parity(engine_logits(model, tokens), run_ort(r, dir).logits, model.config.vocab_size,
+  bench::OrtRunRequest r;
+  r.mode = bench::OrtMode::past;
+  r.model = dir / "model.onnx";
+  r.tokens = tokens;
+  r.chunks = {5, 3};
+  r.shape = shape_of(model.config);
+  r.want_logits = true;
+  expect_parity(engine_logits(model, tokens), bench::ort_run(r).logits, model.config.vocab_size,
                 "qwen2 external data");
 }
 
@@ -235,20 +198,17 @@ TEST(OnnxParity, Stories260KGreedy64WithPastAndStaticCache) {
     go.max_length = 128;
     write_onnx_graph(model, go, dir / (std::string(onnx_variant_name(v)) + ".onnx"));
   }
-  const ModelConfig& c = model.config;
-  nlohmann::json base = {{"tokens", prompt},       {"chunks", {prompt.size()}},
-                         {"n_layer", c.n_layer},   {"kv_heads", c.n_head_kv},
-                         {"head_dim", c.head_dim}, {"max_length", 128},
-                         {"kv_type", "float32"},   {"greedy", 64}};
-  nlohmann::json past = base;
-  past["mode"] = "past";
-  past["model"] = (dir / "with_past.onnx").string();
-  EXPECT_EQ(run_ort(past, dir).generated, ours);
-  nlohmann::json fixed = base;
-  fixed["mode"] = "static";
-  fixed["prefill"] = (dir / "prefill.onnx").string();
-  fixed["decode"] = (dir / "decode.onnx").string();
-  EXPECT_EQ(run_ort(fixed, dir).generated, ours);
+  bench::OrtRunRequest r;
+  r.tokens = prompt;
+  r.shape = shape_of(model.config, 128);
+  r.greedy = 64;
+  r.mode = bench::OrtMode::past;
+  r.model = dir / "with_past.onnx";
+  EXPECT_EQ(bench::ort_run(r).generated, ours);
+  r.mode = bench::OrtMode::static_cache;
+  r.prefill = dir / "prefill.onnx";
+  r.decode = dir / "decode.onnx";
+  EXPECT_EQ(bench::ort_run(r).generated, ours);
   std::printf("stories260K: 64 greedy tokens identical (engine, with-past, prefill+decode): %s\n",
               tok.decode(ours).c_str());
 }
@@ -311,9 +271,12 @@ TEST_P(OnnxReduced, Stories260KTopOneAndKld) {
   go.q4_block_size = rc.q4_block;
   go.q4_symmetric = rc.q4_symmetric;
   write_onnx_graph(model, go, dir / "model.onnx");
-  nlohmann::json r = {
-      {"mode", "plain"}, {"model", (dir / "model.onnx").string()}, {"tokens", tokens}};
-  const std::vector<float> theirs = run_ort(r, dir).logits;
+  bench::OrtRunRequest r;
+  r.mode = bench::OrtMode::plain;
+  r.model = dir / "model.onnx";
+  r.tokens = tokens;
+  r.want_logits = true;
+  const std::vector<float> theirs = bench::ort_run(r).logits;
   ASSERT_EQ(theirs.size(), ours.size());
   const int64_t V = model.config.vocab_size;
   double kld_sum = 0;

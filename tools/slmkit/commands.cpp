@@ -22,6 +22,7 @@ void register_commands(CLI::App& app) {
   register_perplexity(app);
   register_export(app);
   register_quantize(app);
+  register_bench(app);
 }
 
 void run_selected(CLI::App& app) {

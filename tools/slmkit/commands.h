@@ -21,5 +21,6 @@ void register_run(CLI::App& app);
 void register_perplexity(CLI::App& app);
 void register_export(CLI::App& app);
 void register_quantize(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace slmkit::cli
