@@ -1,4 +1,5 @@
 // write_onnx_graph and the optimum / transformers.js style folder.
+#include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -156,6 +157,12 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
   if (options.variants.empty() || options.precisions.empty()) {
     fail_invalid("ONNX export: no variant or no precision selected");
   }
+  if (options.q4_embedding &&
+      std::none_of(options.precisions.begin(), options.precisions.end(), [](OnnxPrecision p) {
+        return p == OnnxPrecision::q4 || p == OnnxPrecision::q4f16;
+      })) {
+    fail_unsupported("ONNX export: q4 embedding needs precision q4 or q4f16 among those selected");
+  }
   const fs::path temp = temporary_name(dir);
   std::error_code ec;
   fs::remove_all(temp, ec);
@@ -199,6 +206,8 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
       g.q4_block_size = options.q4_block_size;
       g.q4_symmetric = options.q4_symmetric;
       g.q4_accuracy_level = options.q4_accuracy_level;
+      g.q4_embedding =
+          options.q4_embedding && (p == OnnxPrecision::q4 || p == OnnxPrecision::q4f16);
       const fs::path rel = fs::path("onnx") / file_name(v, p);
       write_onnx_graph(model, g, temp / rel);
       result.files.push_back({rel, fs::file_size(temp / rel)});
