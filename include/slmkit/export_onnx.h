@@ -91,6 +91,8 @@ struct OnnxExportedFile {
 };
 
 struct OnnxExportResult {
+  // The graphs (and their external data) in the order written, then the folder's other files
+  // (config.json, generation_config.json, tokenizer files) by name.
   std::vector<OnnxExportedFile> files;
   double seconds = 0;
 };

@@ -25,7 +25,10 @@ TEST(OnnxExport, FolderHasOptimumLayoutAndNoLeftovers) {
   o.precisions = {OnnxPrecision::fp32, OnnxPrecision::fp16};
   o.max_length = 16;
   const OnnxExportResult r = export_onnx(model, dir, o);
-  ASSERT_EQ(r.files.size(), 4u);
+  // The four graphs first, then the folder's other files by name.
+  ASSERT_GE(r.files.size(), 4u + 4u);
+  EXPECT_EQ(r.files[4].path, fs::path("config.json"));
+  EXPECT_EQ(r.files[5].path, fs::path("generation_config.json"));
   EXPECT_EQ(r.files[0].path, fs::path("onnx/model.onnx"));
   EXPECT_EQ(r.files[3].path, fs::path("onnx/decode_fp16.onnx"));
   for (const OnnxExportedFile& f : r.files) {
@@ -103,6 +106,8 @@ TEST(OnnxExport, CliWritesFolderAndPrintsSizes) {
       &out);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("onnx/model_with_past.onnx"), std::string::npos) << out;
+  EXPECT_NE(out.find("tokenizer.json"), std::string::npos) << out;
+  EXPECT_NE(out.find("(2 graphs, "), std::string::npos) << out;
   EXPECT_NE(out.find("opset 17, IR 8"), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(dir / "onnx/model.onnx"));
   // The GGUF had no tokenizer.json: the one written from its vocabulary encodes as it does.

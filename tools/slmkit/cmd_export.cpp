@@ -78,12 +78,17 @@ void register_export(CLI::App& app) {
     o.q4_embedding = args->q4_embedding;
     const Model model = load_model(args->model);
     const OnnxExportResult r = export_onnx(model, args->output, o);
+    size_t graphs = 0;
+    uint64_t total = 0;
     for (const OnnxExportedFile& f : r.files) {
       std::printf("%-32s %12s\n", f.path.string().c_str(), human_bytes(f.bytes).c_str());
+      graphs += f.path.extension() == ".onnx";
+      total += f.bytes;
     }
-    std::fprintf(stderr, "export onnx: wrote %s (%zu graphs, opset %lld, IR %lld) in %.1f s\n",
-                 args->output.c_str(), r.files.size(), static_cast<long long>(kOnnxOpset),
-                 static_cast<long long>(kOnnxIrVersion), r.seconds);
+    std::fprintf(
+        stderr, "export onnx: wrote %s (%zu graphs, %s in all, opset %lld, IR %lld) in %.1f s\n",
+        args->output.c_str(), graphs, human_bytes(total).c_str(),
+        static_cast<long long>(kOnnxOpset), static_cast<long long>(kOnnxIrVersion), r.seconds);
   });
 }
 

@@ -215,6 +215,17 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
       if (fs::exists(temp / data)) result.files.push_back({data, fs::file_size(temp / data)});
     }
   }
+  // The folder's other files (config, tokenizer) after the graphs, so that the listing covers
+  // everything written.
+  std::vector<OnnxExportedFile> others;
+  for (const auto& entry : fs::directory_iterator(temp)) {
+    if (entry.is_regular_file()) {
+      others.push_back({entry.path().filename(), fs::file_size(entry.path())});
+    }
+  }
+  std::sort(others.begin(), others.end(),
+            [](const OnnxExportedFile& a, const OnnxExportedFile& b) { return a.path < b.path; });
+  result.files.insert(result.files.end(), others.begin(), others.end());
   if (fs::exists(dir)) {
     if (!fs::is_directory(dir)) fail_io("ONNX export: {} exists and is not a folder", dir.string());
     fs::remove_all(dir);
