@@ -50,7 +50,8 @@ struct BenchRow {
   // Weight bytes one decode step reads (every matrix but the embedding table, which is read one
   // row at a time unless it doubles as the output head); slmkit rows only, else 0.
   uint64_t bytes_per_token = 0;
-  std::string test() const;  // "pp512", "tg128"
+  double copy_bandwidth = 0;  // bytes/s from measure_copy_bandwidth when asked for, else 0
+  std::string test() const;   // "pp512", "tg128"
 
   nlohmann::ordered_json to_json() const;
 };
@@ -82,6 +83,22 @@ std::string format_bench_ratios(const std::vector<BenchRow>& rows);
 // child is Error(unsupported) when it exited with 3 (the backend is absent), else
 // Error(invalid_input), carrying its last stderr line where it printed one.
 std::vector<BenchRow> run_bench_child(const std::vector<std::string>& argv);
+
+// Generating n_gen tokens after an n_prompt-token prompt with the KV cache (one prompt pass, then
+// n_gen - 1 single-token steps) against recomputing the whole prefix for every token (n_gen
+// passes over n_prompt + i tokens from an empty cache), as a model without a cache generates.
+// Both feed the same token ids, so both do the work of the same sequence. Medians over
+// options.repetitions (after one warm-up of each when options.warmup).
+struct KvCacheComparison {
+  int64_t n_prompt = 0, n_gen = 0;
+  int n_threads = 0;
+  double cached_ns = 0;
+  double recompute_ns = 0;
+  double speedup() const { return cached_ns > 0 ? recompute_ns / cached_ns : 0.0; }
+  nlohmann::ordered_json to_json() const;
+};
+KvCacheComparison bench_kv_cache_vs_recompute(const std::filesystem::path& model,
+                                              const BenchOptions& options);
 
 // Memory-copy bandwidth in bytes/s (median of several copies of a buffer much larger than the
 // last-level cache), for the bandwidth bound of decode.

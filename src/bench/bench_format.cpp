@@ -62,6 +62,7 @@ nlohmann::ordered_json BenchRow::to_json() const {
   j["ttft_ms"] = ttft_ms;
   j["peak_rss_bytes"] = peak_rss_bytes;
   j["bytes_per_token"] = bytes_per_token;
+  if (copy_bandwidth > 0) j["copy_bandwidth"] = copy_bandwidth;
   return j;
 }
 
@@ -87,6 +88,7 @@ BenchRow bench_row_from_json(const nlohmann::json& j) {
     r.ttft_ms = j.at("ttft_ms").get<double>();
     r.peak_rss_bytes = j.at("peak_rss_bytes").get<uint64_t>();
     r.bytes_per_token = j.value("bytes_per_token", uint64_t{0});
+    r.copy_bandwidth = j.value("copy_bandwidth", 0.0);
     return r;
   } catch (const nlohmann::json::exception& e) {
     fail_invalid("benchmark row JSON: {}", e.what());
