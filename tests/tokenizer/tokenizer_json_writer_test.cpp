@@ -80,10 +80,11 @@ TEST(TokenizerJsonWriter, Llama2SentencePiece32k) {
                     "llama2_gguf");
 }
 
-// Large vocabularies (128k..262k tokens): over a minute in all, so Slow.
+// Large vocabularies (128k and 262k tokens): over a minute, so Slow. Qwen3 has Llama 3's layout
+// (Split regex + ByteLevel) and is left out to save CI time.
 TEST(TokenizerJsonWriter, SlowHuggingFaceFamilies) {
   SLMKIT_REQUIRE_FIXTURES();
-  for (const char* f : {"llama3", "qwen3", "gemma3"}) {
+  for (const char* f : {"llama3", "gemma3"}) {
     expect_round_trip(vocab_of(std::string("tokenizers/hf/") + f + "/tokenizer.json"), f);
   }
 }
