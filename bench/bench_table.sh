@@ -84,6 +84,20 @@ for entry in $SHAPES; do
     results+=("$shape:$type:$json")
   done
 done
+# The reference study's two distilgpt2 speedups, on our engine: INT8 (Q8_0) vs FP32 weights, and
+# generating with the KV cache vs recomputing the prefix for every token.
+extra_args=()
+if [[ " $SHAPES " == *" gpt2:distilgpt2 "* ]]; then
+  f32="$BENCH_DIR/distilgpt2-F32.gguf"
+  [[ -f "$f32" ]] || "$SLMKIT" synth --arch gpt2 --shape distilgpt2 --seed 1 --dtype f32 -o "$f32" \
+    --tokenizer-dir "$TOKENIZERS" > /dev/null
+  "$SLMKIT" bench -m "$f32,$BENCH_DIR/distilgpt2-Q8_0.gguf" -p "$PP" -n "$TG" -r "$REPS" \
+    -t "$THREADS" -o json > "$BENCH_DIR/results/int8-vs-fp32.json"
+  "$SLMKIT" bench --kv-vs-recompute -m "$BENCH_DIR/distilgpt2-F16.gguf" -p "${KV_PP:-32}" \
+    -n "${KV_TG:-64}" -r "$REPS" -t "$THREADS" -o json > "$BENCH_DIR/results/kv-vs-recompute.json"
+  extra_args=(--int8-vs-fp32 "$BENCH_DIR/results/int8-vs-fp32.json"
+    --kv-vs-recompute "$BENCH_DIR/results/kv-vs-recompute.json")
+fi
 bw_json="$BENCH_DIR/results/bandwidth.json"
 "$SLMKIT" bench -m "$BENCH_DIR/$shape-F16.gguf" -p 0 -n "$TG" -r 1 -t "$THREADS" --bandwidth \
   --in-process -o json > "$bw_json"
@@ -93,5 +107,5 @@ total_s=$(( $(date +%s) - start ))
 python3 bench/bench_table.py --out "$OUT" --threads "$THREADS" --pp "$PP" --tg "$TG" \
   --reps "$REPS" --bandwidth "$bw_json" --prep-seconds "$prep_s" --bench-seconds "$bench_s" \
   --total-seconds "$total_s" --command "bench/bench_table.sh ${1:-}" \
-  --env "THREADS=$THREADS PP=$PP TG=$TG REPS=$REPS" "${results[@]}"
+  --env "THREADS=$THREADS PP=$PP TG=$TG REPS=$REPS" "${extra_args[@]}" "${results[@]}"
 log "wrote $OUT in ${total_s}s (models ${prep_s}s, benchmarks ${bench_s}s)"
