@@ -37,6 +37,7 @@ def main():
     p.add_argument("--tg", type=int)
     p.add_argument("--reps", type=int)
     p.add_argument("--bandwidth")
+    p.add_argument("--notes", help="markdown appended as is (what a run's numbers mean)")
     p.add_argument("--int8-vs-fp32")
     p.add_argument("--kv-vs-recompute")
     p.add_argument("--prep-seconds", type=int)
@@ -172,6 +173,9 @@ def main():
             f"{kv['cached_ns'] / 1e6:.0f} ms with the cache, {kv['recompute_ns'] / 1e6:.0f} ms "
             f"recomputing (F16 distilgpt2, median of {a.reps}) |")
     out.append("")
+    if a.notes:
+        with open(a.notes) as f:
+            out.append(f.read())
     with open(a.out + ".tmp", "w") as f:
         f.write("\n".join(out) + "\n")
     import os
