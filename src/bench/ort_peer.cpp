@@ -287,11 +287,50 @@ OrtTimingResult ort_time(const OrtTimingRequest& request) {
   return out;
 }
 
+namespace {
+
+// n_layer, kv_heads and head_dim from DIR/config.json.
+OrtModelShape shape_from_config(const fs::path& onnx_dir) {
+  const fs::path config = onnx_dir / "config.json";
+  if (!fs::exists(config)) fail_io("ORT peer: {} not found", config.string());
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(read_file_text(config));
+  } catch (const nlohmann::json::exception& e) {
+    fail_invalid("{}: {}", config.string(), e.what());
+  }
+  const ModelConfig c = config_from_hf_json(j, config.string());
+  OrtModelShape s;
+  s.n_layer = c.n_layer;
+  s.kv_heads = c.n_head_kv > 0 ? c.n_head_kv : c.n_head;
+  s.head_dim = c.head_dim > 0 ? c.head_dim : (c.n_head > 0 ? c.n_embd / c.n_head : 0);
+  return s;
+}
+
+}  // namespace
+
+OrtModelShape ort_shape_of_export(const fs::path& onnx_dir) {
+  OrtModelShape s = shape_from_config(onnx_dir);
+  // The static graphs' cache length is not in config.json; the decode graph's inputs hold it.
+  const fs::path decode = onnx_dir / "onnx" / "decode.onnx";
+  if (fs::exists(decode)) {
+    onnx::ModelProto proto;
+    std::ifstream in(decode, std::ios::binary);
+    if (in && proto.ParseFromIstream(&in)) {
+      std::vector<int64_t> dims;
+      int32_t elem = 0;
+      if (graph_input(proto.graph(), "attention_mask", dims, elem) && dims.size() == 2)
+        s.max_length = dims[1];
+    }
+  }
+  return s;
+}
+
 OrtModelShape ort_shape_of_graph(const fs::path& graph) {
   // The config sits beside the graph or one folder up (the optimum layout DIR/onnx/*.onnx).
   fs::path config = graph.parent_path() / "config.json";
   if (!fs::exists(config)) config = graph.parent_path().parent_path() / "config.json";
-  OrtModelShape s = ort_shape_of_export(config.parent_path());
+  OrtModelShape s = shape_from_config(config.parent_path());
   onnx::ModelProto proto;
   {
     std::ifstream in(graph, std::ios::binary);
@@ -311,35 +350,6 @@ OrtModelShape ort_shape_of_graph(const fs::path& graph) {
       s.kv_f16 = t.elem_type() == onnx::TensorProto::FLOAT16;
       if (t.shape().dim_size() == 4 && t.shape().dim(2).has_dim_value())
         s.max_length = t.shape().dim(2).dim_value();
-    }
-  }
-  return s;
-}
-
-OrtModelShape ort_shape_of_export(const fs::path& onnx_dir) {
-  const fs::path config = onnx_dir / "config.json";
-  if (!fs::exists(config)) fail_io("ORT peer: {} not found", config.string());
-  nlohmann::ordered_json j;
-  try {
-    j = nlohmann::ordered_json::parse(read_file_text(config));
-  } catch (const nlohmann::json::exception& e) {
-    fail_invalid("{}: {}", config.string(), e.what());
-  }
-  const ModelConfig c = config_from_hf_json(j, config.string());
-  OrtModelShape s;
-  s.n_layer = c.n_layer;
-  s.kv_heads = c.n_head_kv > 0 ? c.n_head_kv : c.n_head;
-  s.head_dim = c.head_dim > 0 ? c.head_dim : (c.n_head > 0 ? c.n_embd / c.n_head : 0);
-  // The static graphs' cache length is not in config.json; the decode graph's inputs hold it.
-  const fs::path decode = onnx_dir / "onnx" / "decode.onnx";
-  if (fs::exists(decode)) {
-    onnx::ModelProto proto;
-    std::ifstream in(decode, std::ios::binary);
-    if (in && proto.ParseFromIstream(&in)) {
-      std::vector<int64_t> dims;
-      int32_t elem = 0;
-      if (graph_input(proto.graph(), "attention_mask", dims, elem) && dims.size() == 2)
-        s.max_length = dims[1];
     }
   }
   return s;

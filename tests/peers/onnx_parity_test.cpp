@@ -220,9 +220,15 @@ TEST(OnnxParity, Stories260KGreedy64WithPastAndStaticCache) {
 // rows carry outliers, so it lands between Q4_0 and Q2_K there; measured here: per channel 95.7%
 // and KLD 0.0081, per tensor with reduce_range 92.2% and 0.021. The bounds leave ~30% headroom
 // (integer MatMul is exact, so only kernel summation order can move these numbers).
-// q4 (MatMulNBits, 15 or 16 levels per block) on a model this small is lossy: measured 81.6% /
-// KLD 0.171 (block 32, symmetric; q4f16 the same), 79.9% / 0.167 (block 64, zero points). A
-// packing or scale error gives near-random top-1 and KLD > 1, which these bounds catch.
+// q4 (MatMulNBits) uses ONNX Runtime's RTN scheme (scale = signed max / -8, as llama.cpp's
+// Q4_0), and ONNX Runtime agrees with our engine on the same dequantized weights (KLD 5e-7,
+// tests/peers/onnx_q4_test.cpp), where stories3M loses what llama.cpp's Q4_0 loses (KLD 0.008).
+// stories260K is far more fragile (64-wide rows, 260K parameters): measured block 32 symmetric
+// 80.1% / KLD 0.141 (q4f16 the same; the earlier amax / 7 scale gave 0.171), block 128 81.3% /
+// 0.154, block 64 with zero points 79.9% / 0.167, block 32 with zero points 82.0% / 0.113,
+// accuracy_level 4 (int8 activations) 79.7% / 0.139: neither block size nor accuracy_level
+// explains the loss, 4-bit rounding of this model does. Bounds: ~4 points of top-1 (20 of 512
+// positions) and ~20% on KLD.
 struct ReducedCase {
   const char* name;
   OnnxPrecision precision;
@@ -232,6 +238,7 @@ struct ReducedCase {
   double max_kld;
   int64_t q4_block = 32;
   bool q4_symmetric = true;
+  int64_t q4_accuracy_level = 0;
 };
 
 void PrintTo(const ReducedCase& c, std::ostream* os) {
@@ -270,6 +277,7 @@ TEST_P(OnnxReduced, Stories260KTopOneAndKld) {
   go.int8_reduce_range = rc.reduce_range;
   go.q4_block_size = rc.q4_block;
   go.q4_symmetric = rc.q4_symmetric;
+  go.q4_accuracy_level = rc.q4_accuracy_level;
   write_onnx_graph(model, go, dir / "model.onnx");
   bench::OrtRunRequest r;
   r.mode = bench::OrtMode::plain;
@@ -310,9 +318,12 @@ INSTANTIATE_TEST_SUITE_P(
         ReducedCase{"fp16", OnnxPrecision::fp16, true, false, 0.99, 1e-3},
         ReducedCase{"int8_per_channel", OnnxPrecision::int8, true, false, 0.93, 0.012},
         ReducedCase{"int8_per_tensor_reduce_range", OnnxPrecision::int8, false, true, 0.89, 0.03},
-        ReducedCase{"q4_b32_sym", OnnxPrecision::q4, true, false, 0.76, 0.22},
-        ReducedCase{"q4_b64_zp", OnnxPrecision::q4, true, false, 0.74, 0.22, 64, false},
-        ReducedCase{"q4f16_b32", OnnxPrecision::q4f16, true, false, 0.76, 0.22}),
+        ReducedCase{"q4_b32_sym", OnnxPrecision::q4, true, false, 0.76, 0.17},
+        ReducedCase{"q4_b64_zp", OnnxPrecision::q4, true, false, 0.76, 0.2, 64, false},
+        ReducedCase{"q4f16_b32", OnnxPrecision::q4f16, true, false, 0.76, 0.17},
+        ReducedCase{"q4_b128_sym", OnnxPrecision::q4, true, false, 0.77, 0.185, 128},
+        ReducedCase{"q4_b32_zp", OnnxPrecision::q4, true, false, 0.78, 0.14, 32, false},
+        ReducedCase{"q4_b32_acc4", OnnxPrecision::q4, true, false, 0.75, 0.17, 32, true, 4}),
     [](const ::testing::TestParamInfo<ReducedCase>& param_info) {
       return std::string(param_info.param.name);
     });
