@@ -10,6 +10,8 @@
 // slmkit's compute_kl_divergence compares its log-probabilities with the F32 model's, saved
 // once by write_kl_base (llama-perplexity's --kl-divergence-base format). Then stories260K
 // (64- and 172-wide rows): which tensors fall back to which type, and what that costs.
+// A fifth file per type is slmkit's --imatrix-best: each row keeps llama.cpp's weighted result
+// or the reference one, whichever has the smaller imatrix-weighted error.
 // Prints markdown tables on stdout.
 #include <chrono>
 #include <cstdio>
@@ -184,13 +186,14 @@ int main(int argc, char** argv) {
       "| type | quantized by | bytes | bpw | PPL | mean KLD | same top-1 |\n"
       "|---|---|---|---|---|---|---|\n";
   std::string summary =
-      "| type | bytes | KLD llama.cpp | KLD slmkit | KLD slmkit + imatrix | KLD llama.cpp + "
-      "imatrix |\n|---|---|---|---|---|---|\n";
+      "| type | bytes | llama.cpp | slmkit | llama.cpp + imatrix | slmkit + imatrix | slmkit + "
+      "imatrix, best of both |\n|---|---|---|---|---|---|---|\n";
   for (const std::string& type : types) {
     const fs::path theirs = out / ("llama-" + type + ".gguf");
     const fs::path theirs_im = out / ("llama-" + type + "-imatrix.gguf");
     const fs::path ours = out / ("slmkit-" + type + ".gguf");
     const fs::path ours_im = out / ("slmkit-" + type + "-imatrix.gguf");
+    const fs::path ours_best = out / ("slmkit-" + type + "-imatrix-best.gguf");
     bench::LlamaCppQuantizeOptions lq;
     lq.ftype = bench::llama_cpp_ftype_from_name(type).value();
     lq.n_threads = threads;
@@ -203,6 +206,8 @@ int main(int argc, char** argv) {
     save_model(quantize_model(model, q), ours, ModelFormat::gguf);
     q.imatrix = imatrix;
     save_model(quantize_model(model, q), ours_im, ModelFormat::gguf);
+    q.imatrix_best_of_both = true;
+    save_model(quantize_model(model, q), ours_best, ModelFormat::gguf);
     const Measured a = measure(theirs, base, n_vocab, n_params, po);
     const Measured b = measure(ours, base, n_vocab, n_params, po);
     const Measured c = measure(ours_im, base, n_vocab, n_params, po);

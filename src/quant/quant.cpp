@@ -131,7 +131,7 @@ bool can_dequantize(DType type) {
 }
 
 std::vector<std::byte> quantize_rows(DType type, std::span<const float> src, int64_t n_per_row,
-                                     int n_threads, const float* importance) {
+                                     int n_threads, const float* importance, bool best_of_both) {
   const QuantTraits& t = require(type, "quantizer");
   const WeightedFromFloatFn weighted_fn = importance ? weighted_quantizer(type) : nullptr;
   const DTypeTraits& dt = traits(type);
@@ -147,15 +147,31 @@ std::vector<std::byte> quantize_rows(DType type, std::span<const float> src, int
   const uint64_t row_size = *row_bytes(type, static_cast<uint64_t>(n_per_row));
   std::vector<std::byte> out(static_cast<size_t>(row_size) * static_cast<size_t>(n_rows));
 
+  auto weighted_error = [&](const float* x, const float* q) {
+    double e = 0;
+    for (int64_t j = 0; j < n_per_row; ++j) {
+      const double d = static_cast<double>(q[j]) - x[j];
+      e += importance[j] * d * d;
+    }
+    return e;
+  };
   auto run = [&](int64_t first, int64_t last) {
+    std::vector<std::byte> alt(best_of_both && weighted_fn ? row_size : 0);
+    std::vector<float> back(alt.empty() ? 0 : static_cast<size_t>(n_per_row));
     for (int64_t r = first; r < last; ++r) {
       const float* x = src.data() + r * n_per_row;
       void* y = out.data() + static_cast<size_t>(r) * row_size;
-      if (weighted_fn) {
-        weighted_fn(x, y, n_per_row, importance);
-      } else {
+      if (!weighted_fn) {
         t.from_float(x, y, n_per_row);
+        continue;
       }
+      weighted_fn(x, y, n_per_row, importance);
+      if (alt.empty()) continue;
+      t.to_float(y, back.data(), n_per_row);
+      const double e_weighted = weighted_error(x, back.data());
+      t.from_float(x, alt.data(), n_per_row);
+      t.to_float(alt.data(), back.data(), n_per_row);
+      if (weighted_error(x, back.data()) < e_weighted) std::memcpy(y, alt.data(), row_size);
     }
   };
   if (n_threads <= 0)

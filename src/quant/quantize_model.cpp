@@ -128,9 +128,9 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
         tq.imatrix = true;
         ++r.n_imatrix;
       }
-      std::vector<std::byte> bytes =
-          quant::quantize_rows(plan.to, values, n_per_row, options.n_threads,
-                               importance.empty() ? nullptr : importance.data());
+      std::vector<std::byte> bytes = quant::quantize_rows(
+          plan.to, values, n_per_row, options.n_threads,
+          importance.empty() ? nullptr : importance.data(), options.imatrix_best_of_both);
       tq.bytes_out = bytes.size();
       Tensor q = Tensor::owned(t.name(), plan.to, t.shape(), std::move(bytes));
       out.remove(t.name());
