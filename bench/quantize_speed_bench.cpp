@@ -6,7 +6,10 @@
 //
 // Default model: $SLMKIT_BENCH_DIR/tinyllama-1.1b-f16.gguf (SLMKIT_BENCH_DIR defaults to
 // /tmp/slmkit-bench; `slmkit synth --arch llama --shape tinyllama-1.1b --dtype f16` makes it).
-// Prints the median of the runs for each tool and type; timings on a shared machine are noisy.
+// Prints the medians of wall and CPU time (user + system, all threads) for each tool and type;
+// on a shared machine the wall time is noisy and the CPU time is the better comparison.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -29,11 +32,25 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
+double cpu_seconds() {  // user + system, every thread of this process
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+struct Times {
+  std::vector<double> wall, cpu;
+};
+
+// On a busy machine the wall time mostly measures the wait for a core; CPU time is the work.
 template <typename Fn>
-double seconds_of(Fn&& fn) {
+void time_into(Times& t, Fn&& fn) {
+  const double c0 = cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  t.wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  t.cpu.push_back(cpu_seconds() - c0);
 }
 
 }  // namespace
@@ -57,29 +74,31 @@ int main(int argc, char** argv) {
     return 1;
   }
   const fs::path out = fs::temp_directory_path() / "slmkit-quantize-speed.gguf";
-  std::printf("| type | slmkit (s) | llama.cpp (s) | slmkit / llama.cpp |\n|---|---|---|---|\n");
+  std::printf(
+      "| type | slmkit wall (s) | llama.cpp wall (s) | slmkit CPU (s) | llama.cpp CPU (s) | "
+      "CPU ratio |\n|---|---|---|---|---|---|\n");
   std::stringstream list(types);
   std::string type;
   while (std::getline(list, type, ',')) {
-    std::vector<double> ours, theirs;
+    Times ours, theirs;
     for (int r = 0; r < reps; ++r) {
       // Alternate the order so neither tool always finds the input in a warmer page cache.
       auto run_ours = [&] {
-        ours.push_back(seconds_of([&] {
+        time_into(ours, [&] {
           const slmkit::Model m = slmkit::load_model(model_path);
           slmkit::QuantizeOptions q;
           q.type = type;
           q.n_threads = threads;
           slmkit::save_model(slmkit::quantize_model(m, q), out, slmkit::ModelFormat::gguf);
-        }));
+        });
       };
       auto run_theirs = [&] {
-        theirs.push_back(seconds_of([&] {
+        time_into(theirs, [&] {
           slmkit::bench::LlamaCppQuantizeOptions o;
           o.ftype = slmkit::bench::llama_cpp_ftype_from_name(type).value();
           o.n_threads = threads;
           slmkit::bench::LlamaCppPeer::quantize(model_path, out, o);
-        }));
+        });
       };
       if (r % 2 == 0) {
         run_ours();
@@ -88,11 +107,13 @@ int main(int argc, char** argv) {
         run_theirs();
         run_ours();
       }
-      std::fprintf(stderr, "%s rep %d: slmkit %.2f s, llama.cpp %.2f s\n", type.c_str(), r + 1,
-                   ours.back(), theirs.back());
+      std::fprintf(stderr, "%s rep %d: slmkit %.2f s (CPU %.2f), llama.cpp %.2f s (CPU %.2f)\n",
+                   type.c_str(), r + 1, ours.wall.back(), ours.cpu.back(), theirs.wall.back(),
+                   theirs.cpu.back());
     }
-    std::printf("| %s | %.2f | %.2f | %.2f |\n", type.c_str(), median(ours), median(theirs),
-                median(ours) / median(theirs));
+    std::printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", type.c_str(), median(ours.wall),
+                median(theirs.wall), median(ours.cpu), median(theirs.cpu),
+                median(ours.cpu) / median(theirs.cpu));
   }
   fs::remove(out);
   std::printf("(%s, %d threads, median of %d runs)\n", model_path.c_str(), threads, reps);

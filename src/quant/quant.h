@@ -46,6 +46,15 @@ std::vector<std::byte> quantize_rows(DType type, std::span<const float> src, int
                                      int n_threads = 1, const float* importance = nullptr,
                                      bool best_of_both = false);
 
+// The same, reading the rows of a tensor stored as `from` (any type with a to_float: F32, F16,
+// BF16, the block types) without converting the whole tensor first: each worker converts one row
+// at a time into a small buffer and quantizes it, so a billion-parameter F16 model is never held
+// in f32 and the conversion runs on every thread.
+std::vector<std::byte> quantize_tensor_rows(DType type, DType from, std::span<const std::byte> src,
+                                            int64_t n_per_row, int n_threads = 1,
+                                            const float* importance = nullptr,
+                                            bool best_of_both = false);
+
 // The inverse: `dst.size()` elements from `src`, which must hold exactly that many.
 void dequantize(DType type, std::span<const std::byte> src, std::span<float> dst);
 
