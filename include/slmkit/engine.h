@@ -25,7 +25,9 @@ namespace slmkit {
 class Engine {
  public:
   // Checks every tensor the config implies (presence, shape, a storage type the kernels run:
-  // F32, F16, BF16 for now) and throws Error naming the tensor otherwise.
+  // F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) and throws Error
+  // naming the tensor otherwise. Quantized matrices multiply activations quantized per row to
+  // 8-bit blocks (Q8_0 / Q8_1 / Q8_K), as llama.cpp's CPU backend does.
   explicit Engine(Model model);
   ~Engine();
   Engine(Engine&&) noexcept;
