@@ -6,11 +6,11 @@
 //
 // The 32-element chunk (C32) and its few operations have two implementations: on AVX2 and
 // AVX-512 targets 256-bit intrinsics (maddubs / madd: u8 x s8 products summed in pairs to i16,
-// then to i32, as ggml's AVX2 kernels), elsewhere portable Highway code on two 128-bit halves
-// that widens to i16 and uses ReorderWidenMulAccumulate. maddubs saturates at i16: every use
-// keeps |u| |a| + |u'| |a'| below 2^15 (unsigned weights <= 63 with activations >= -128, or
-// signed weights as |w| <= 128 times activations of Q8_0, which are within +-127).
-// HWY_SCALAR (one-lane vectors) runs the scalar references.
+// then to i32, as ggml's AVX2 kernels; vpdpbusd where VNNI is there), elsewhere portable Highway
+// code on two 128-bit halves that widens to i16 and uses ReorderWidenMulAccumulate. maddubs
+// saturates at i16: every use keeps |u| |a| + |u'| |a'| below 2^15 (unsigned weights <= 63 with
+// activations >= -128, or signed weights as |w| <= 128 times activations of Q8_0, which are within
+// +-127). HWY_SCALAR (one-lane vectors) runs the scalar references.
 //
 // Rows are processed one at a time for a tile of T tokens: each weight block is unpacked once
 // and used T times; activation blocks stay in L1.
@@ -34,7 +34,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 #if HWY_TARGET != HWY_SCALAR
 
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 #define SLMKIT_QK_X86 1
 // ---- 256-bit x86 ----------------------------------------------------------------------------
 struct C32 {
@@ -81,9 +81,16 @@ HWY_INLINE C32 FifthBits(uint32_t bits) {
   return {_mm256_and_si256(b, _mm256_set1_epi8(0x10))};
 }
 // sum u[j] a[j] with u unsigned, the halves (elements 0-15, 16-31) scaled by s0, s1.
-HWY_INLINE I32 DotUS(C32 u, C32 a, int16_t s0 = 1, int16_t s1 = 1) {
+HWY_INLINE I32 DotUS(C32 u, C32 a, int16_t s0, int16_t s1) {
   const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(s1), _mm_set1_epi16(s0));
   return {_mm256_madd_epi16(_mm256_maddubs_epi16(u.v, a.v), scale)};
+}
+HWY_INLINE I32 DotUS(C32 u, C32 a) {
+#if HWY_TARGET == HWY_AVX3_DL
+  return {_mm256_dpbusd_epi32(_mm256_setzero_si256(), u.v, a.v)};  // no i16 saturation
+#else
+  return {_mm256_madd_epi16(_mm256_maddubs_epi16(u.v, a.v), _mm256_set1_epi16(1))};
+#endif
 }
 // sum w[j] a[j] with w signed: |w| times a with w's sign.
 HWY_INLINE I32 DotSS(C32 w, C32 a) {
@@ -228,7 +235,11 @@ HWY_INLINE float SumF(F32 a) {
 HWY_INLINE float H(const uint8_t* p) {
   uint16_t bits;
   std::memcpy(&bits, p, 2);
+#ifdef SLMKIT_QK_X86
+  return _cvtsh_ss(bits);  // F16C, which every AVX2 target has; exact like f16_to_f32
+#else
   return f16_to_f32(bits);
+#endif
 }
 HWY_INLINE float F(const uint8_t* p) {
   float v;
@@ -480,7 +491,8 @@ HWY_INLINE void RowTokens(const uint8_t* w, const uint8_t* act, int64_t act_stri
   for (int t = 0; t < T; ++t) y[t * y_stride] = SumF(acc[t]) + extra[t];
 }
 
-constexpr int kTileTokens = 4;
+// AVX-512 targets have 32 vector registers: room for 8 tokens' accumulators.
+constexpr int kTileTokens = (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) ? 8 : 4;
 
 template <class K>
 HWY_INLINE void MatmulK(const MatrixRef& w, const std::byte* act, int64_t act_stride,
@@ -492,6 +504,14 @@ HWY_INLINE void MatmulK(const MatrixRef& w, const std::byte* act, int64_t act_st
     for (int64_t r = r0; r < r1; ++r) {
       RowTokens<K, kTileTokens>(reinterpret_cast<const uint8_t*>(w.row(r)), a0 + t * act_stride,
                                 act_stride, nb, y + t * y_stride + r, y_stride);
+    }
+  }
+  if constexpr (kTileTokens > 4) {
+    for (; t + 4 <= n_tokens; t += 4) {
+      for (int64_t r = r0; r < r1; ++r) {
+        RowTokens<K, 4>(reinterpret_cast<const uint8_t*>(w.row(r)), a0 + t * act_stride, act_stride,
+                        nb, y + t * y_stride + r, y_stride);
+      }
     }
   }
   for (; t + 2 <= n_tokens; t += 2) {
