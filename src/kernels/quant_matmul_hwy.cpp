@@ -14,6 +14,7 @@
 //
 // Rows are processed one at a time for a tile of T tokens: each weight block is unpacked once
 // and used T times; activation blocks stay in L1.
+#include <algorithm>
 #include <cstring>
 
 #include "core/half.h"
@@ -229,8 +230,9 @@ HWY_INLINE float SumF(F32 a) {
 #endif
 
 // ---- per-type block kernels -----------------------------------------------------------------
-// Each: Block<T>(w, a[T], acc[T], extra[T]) adds weight block w times activation block a[t] to
-// acc[t] (float lanes) and extra[t] (scalar terms: minimums, offsets).
+// Each: Block<T>(w, a[T], da[T], acc[T], extra[T]) adds weight block w times activation block
+// a[t] (whose scale, as f32, is da[t]) to acc[t] (float lanes) and extra[t] (scalar terms:
+// minimums, offsets).
 
 HWY_INLINE float H(const uint8_t* p) {
   uint16_t bits;
@@ -253,57 +255,67 @@ HWY_INLINE int16_t I16(const uint8_t* p) {
 }
 
 struct KQ8_0 {
+  static HWY_INLINE float Scale(const uint8_t* a) { return H(a); }
   static constexpr int kBlock = 32, kW = 34, kA = 34;
   template <int T>
-  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, F32* acc, float*) {
+  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
+                               float*) {
     const C32 q = Load32(w + 2);
     const float d = H(w);
-    for (int t = 0; t < T; ++t) acc[t] = MulAddI(DotSS(q, Load32(a[t] + 2)), d * H(a[t]), acc[t]);
+    for (int t = 0; t < T; ++t) acc[t] = MulAddI(DotSS(q, Load32(a[t] + 2)), d * da[t], acc[t]);
   }
 };
 struct KQ4_0 {
+  static HWY_INLINE float Scale(const uint8_t* a) { return H(a); }
   static constexpr int kBlock = 32, kW = 18, kA = 34;
   template <int T>
-  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, F32* acc, float*) {
+  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
+                               float*) {
     const C32 q = SubBytes(NibblesOf16(w + 2), 8);
     const float d = H(w);
-    for (int t = 0; t < T; ++t) acc[t] = MulAddI(DotSS(q, Load32(a[t] + 2)), d * H(a[t]), acc[t]);
+    for (int t = 0; t < T; ++t) acc[t] = MulAddI(DotSS(q, Load32(a[t] + 2)), d * da[t], acc[t]);
   }
 };
 struct KQ5_0 {
+  static HWY_INLINE float Scale(const uint8_t* a) { return H(a); }
   static constexpr int kBlock = 32, kW = 22, kA = 34;
   template <int T>
-  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, F32* acc, float*) {
+  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
+                               float*) {
     uint32_t qh;
     std::memcpy(&qh, w + 2, 4);
     const C32 q = SubBytes(Or(NibblesOf16(w + 6), FifthBits(qh)), 16);
     const float d = H(w);
-    for (int t = 0; t < T; ++t) acc[t] = MulAddI(DotSS(q, Load32(a[t] + 2)), d * H(a[t]), acc[t]);
+    for (int t = 0; t < T; ++t) acc[t] = MulAddI(DotSS(q, Load32(a[t] + 2)), d * da[t], acc[t]);
   }
 };
 // Q4_1 / Q5_1 with Q8_1: d_w d_a sum(q a) + m_w s_a.
 struct KQ4_1 {
+  static HWY_INLINE float Scale(const uint8_t* a) { return H(a); }
   static constexpr int kBlock = 32, kW = 20, kA = 36;
   template <int T>
-  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, F32* acc, float* extra) {
+  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
+                               float* extra) {
     const C32 q = NibblesOf16(w + 4);
     const float d = H(w), m = H(w + 2);
     for (int t = 0; t < T; ++t) {
-      acc[t] = MulAddI(DotUS(q, Load32(a[t] + 4)), d * H(a[t]), acc[t]);
+      acc[t] = MulAddI(DotUS(q, Load32(a[t] + 4)), d * da[t], acc[t]);
       extra[t] += m * H(a[t] + 2);
     }
   }
 };
 struct KQ5_1 {
+  static HWY_INLINE float Scale(const uint8_t* a) { return H(a); }
   static constexpr int kBlock = 32, kW = 24, kA = 36;
   template <int T>
-  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, F32* acc, float* extra) {
+  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
+                               float* extra) {
     uint32_t qh;
     std::memcpy(&qh, w + 4, 4);
     const C32 q = Or(NibblesOf16(w + 8), FifthBits(qh));
     const float d = H(w), m = H(w + 2);
     for (int t = 0; t < T; ++t) {
-      acc[t] = MulAddI(DotUS(q, Load32(a[t] + 4)), d * H(a[t]), acc[t]);
+      acc[t] = MulAddI(DotUS(q, Load32(a[t] + 4)), d * da[t], acc[t]);
       extra[t] += m * H(a[t] + 2);
     }
   }
@@ -321,9 +333,11 @@ HWY_INLINE int BSum(const uint8_t* a, int j) {
 // Q2_K: scales[16] at 0, qs[64] at 16, d at 80, dmin at 82. Element 128k + 32s + l is bits 2s of
 // qs[32k + l]; scale (low nibble) and min (high nibble) per 16.
 struct KQ2_K {
+  static HWY_INLINE float Scale(const uint8_t* a) { return F(a); }
   static constexpr int kBlock = 256, kW = 84, kA = kAK;
   template <int T>
-  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, F32* acc, float* extra) {
+  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
+                               float* extra) {
     const uint8_t* sc = w;
     I32 isum[T];
     for (int t = 0; t < T; ++t) isum[t] = ZeroI();
@@ -342,9 +356,8 @@ struct KQ2_K {
     for (int t = 0; t < T; ++t) {
       int mins = 0;
       for (int j = 0; j < 16; ++j) mins += BSum(a[t], j) * (sc[j] >> 4);
-      const float da = F(a[t]);
-      acc[t] = MulAddI(isum[t], d * da, acc[t]);
-      extra[t] -= dmin * da * static_cast<float>(mins);
+      acc[t] = MulAddI(isum[t], d * da[t], acc[t]);
+      extra[t] -= dmin * da[t] * static_cast<float>(mins);
     }
   }
 };
@@ -357,9 +370,11 @@ HWY_INLINE int Q3Scale(const uint8_t* sc, int j) {
   return (lo | (hi << 4)) - 32;
 }
 struct KQ3_K {
+  static HWY_INLINE float Scale(const uint8_t* a) { return F(a); }
   static constexpr int kBlock = 256, kW = 110, kA = kAK;
   template <int T>
-  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, F32* acc, float* extra) {
+  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
+                               float* extra) {
     int16_t scale[16];
     for (int j = 0; j < 16; ++j) scale[j] = static_cast<int16_t>(Q3Scale(w + 96, j));
     const C32 hm = Load32(w);
@@ -383,9 +398,8 @@ struct KQ3_K {
     for (int t = 0; t < T; ++t) {
       int offset = 0;
       for (int j = 0; j < 16; ++j) offset += scale[j] * BSum(a[t], j);
-      const float da = F(a[t]);
-      acc[t] = MulAddI(isum[t], d * da, acc[t]);
-      extra[t] -= 4.0f * d * da * static_cast<float>(offset);
+      acc[t] = MulAddI(isum[t], d * da[t], acc[t]);
+      extra[t] -= 4.0f * d * da[t] * static_cast<float>(offset);
     }
   }
 };
@@ -404,9 +418,11 @@ HWY_INLINE void K4ScaleMin(const uint8_t* q, int j, int& scale, int& min) {
 }
 template <bool kFive>
 struct KQ45_K {
+  static HWY_INLINE float Scale(const uint8_t* a) { return F(a); }
   static constexpr int kBlock = 256, kW = kFive ? 176 : 144, kA = kAK;
   template <int T>
-  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, F32* acc, float* extra) {
+  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
+                               float* extra) {
     const uint8_t* qs = w + (kFive ? 48 : 16);
     int scale[8], min[8];
     for (int s = 0; s < 8; ++s) K4ScaleMin(w + 4, s, scale[s], min[s]);
@@ -431,9 +447,8 @@ struct KQ45_K {
     for (int t = 0; t < T; ++t) {
       int mins = 0;
       for (int s = 0; s < 8; ++s) mins += min[s] * (BSum(a[t], 2 * s) + BSum(a[t], 2 * s + 1));
-      const float da = F(a[t]);
-      acc[t] = MulAddI(isum[t], d * da, acc[t]);
-      extra[t] -= dmin * da * static_cast<float>(mins);
+      acc[t] = MulAddI(isum[t], d * da[t], acc[t]);
+      extra[t] -= dmin * da[t] * static_cast<float>(mins);
     }
   }
 };
@@ -442,9 +457,11 @@ struct KQ45_K {
 // nibble (s >= 2: high) of ql[64k + 32 (s % 2) + l] | bits 2s of qh[32k + l] << 4; minus 32,
 // applied through the activation sums.
 struct KQ6_K {
+  static HWY_INLINE float Scale(const uint8_t* a) { return F(a); }
   static constexpr int kBlock = 256, kW = 210, kA = kAK;
   template <int T>
-  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, F32* acc, float* extra) {
+  static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
+                               float* extra) {
     const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
     I32 isum[T];
     for (int t = 0; t < T; ++t) isum[t] = ZeroI();
@@ -466,17 +483,20 @@ struct KQ6_K {
     for (int t = 0; t < T; ++t) {
       int offset = 0;
       for (int j = 0; j < 16; ++j) offset += sc[j] * BSum(a[t], j);
-      const float da = F(a[t]);
-      acc[t] = MulAddI(isum[t], d * da, acc[t]);
-      extra[t] -= 32.0f * d * da * static_cast<float>(offset);
+      acc[t] = MulAddI(isum[t], d * da[t], acc[t]);
+      extra[t] -= 32.0f * d * da[t] * static_cast<float>(offset);
     }
   }
 };
 
 // ---- rows x tokens ----------------------------------------------------------------------------
+// Activation scales of a tile of tokens as f32, [block][token], converted once per tile rather
+// than once per row; rows longer than kMaxBlocks blocks convert them per block instead.
+constexpr int64_t kMaxBlocks = 1024;
+
 template <class K, int T>
 HWY_INLINE void RowTokens(const uint8_t* w, const uint8_t* act, int64_t act_stride, int64_t nb,
-                          float* y, int64_t y_stride) {
+                          const float* scales, float* y, int64_t y_stride) {
   F32 acc[T];
   float extra[T];
   for (int t = 0; t < T; ++t) {
@@ -484,11 +504,33 @@ HWY_INLINE void RowTokens(const uint8_t* w, const uint8_t* act, int64_t act_stri
     extra[t] = 0.0f;
   }
   const uint8_t* a[T];
+  float da[T];
   for (int64_t b = 0; b < nb; ++b) {
     for (int t = 0; t < T; ++t) a[t] = act + t * act_stride + b * K::kA;
-    K::template Block<T>(w + b * K::kW, a, acc, extra);
+    if (scales) {
+      K::template Block<T>(w + b * K::kW, a, scales + b * T, acc, extra);
+    } else {
+      for (int t = 0; t < T; ++t) da[t] = K::Scale(a[t]);
+      K::template Block<T>(w + b * K::kW, a, da, acc, extra);
+    }
   }
   for (int t = 0; t < T; ++t) y[t * y_stride] = SumF(acc[t]) + extra[t];
+}
+
+template <class K, int T>
+HWY_INLINE void TokenTile(const MatrixRef& w, const uint8_t* act, int64_t act_stride, float* y,
+                          int64_t y_stride, int64_t r0, int64_t r1) {
+  const int64_t nb = w.cols / K::kBlock;
+  float scales[T * kMaxBlocks];
+  const bool tabulate = nb <= kMaxBlocks;
+  if (tabulate) {
+    for (int64_t b = 0; b < nb; ++b)
+      for (int t = 0; t < T; ++t) scales[b * T + t] = K::Scale(act + t * act_stride + b * K::kA);
+  }
+  for (int64_t r = r0; r < r1; ++r) {
+    RowTokens<K, T>(reinterpret_cast<const uint8_t*>(w.row(r)), act, act_stride, nb,
+                    tabulate ? scales : nullptr, y + r, y_stride);
+  }
 }
 
 // AVX-512 targets have 32 vector registers: room for 8 tokens' accumulators.
@@ -497,39 +539,143 @@ constexpr int kTileTokens = (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 template <class K>
 HWY_INLINE void MatmulK(const MatrixRef& w, const std::byte* act, int64_t act_stride,
                         int64_t n_tokens, float* y, int64_t y_stride, int64_t r0, int64_t r1) {
-  const int64_t nb = w.cols / K::kBlock;
   const auto* a0 = reinterpret_cast<const uint8_t*>(act);
   int64_t t = 0;
   for (; t + kTileTokens <= n_tokens; t += kTileTokens) {
-    for (int64_t r = r0; r < r1; ++r) {
-      RowTokens<K, kTileTokens>(reinterpret_cast<const uint8_t*>(w.row(r)), a0 + t * act_stride,
-                                act_stride, nb, y + t * y_stride + r, y_stride);
-    }
+    TokenTile<K, kTileTokens>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, r0,
+                              r1);
   }
   if constexpr (kTileTokens > 4) {
-    for (; t + 4 <= n_tokens; t += 4) {
-      for (int64_t r = r0; r < r1; ++r) {
-        RowTokens<K, 4>(reinterpret_cast<const uint8_t*>(w.row(r)), a0 + t * act_stride, act_stride,
-                        nb, y + t * y_stride + r, y_stride);
+    for (; t + 4 <= n_tokens; t += 4)
+      TokenTile<K, 4>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, r0, r1);
+  }
+  for (; t + 2 <= n_tokens; t += 2)
+    TokenTile<K, 2>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, r0, r1);
+  for (; t < n_tokens; ++t)
+    TokenTile<K, 1>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, r0, r1);
+}
+
+#ifdef SLMKIT_QK_X86
+// ---- Q4_0, 8 rows interleaved (pack_matrix) --------------------------------------------------
+// Group layout, per block: 8 f16 scales (16 bytes), then chunk c = 0..3 of 32 bytes whose bytes
+// 4r..4r+3 are qs[4c..4c+3] of row r: low nibbles are elements 4c..4c+3, high nibbles 16+4c..
+// Lane r of the 8-bit dot with a broadcast of activations 4c..4c+3 (or 16+4c..) sums row r's
+// products; unsigned nibbles make that sum(q a), and the -8 offset enters as -8 sum(a), the
+// accumulator's starting value.
+constexpr int64_t kPackRows = 8;
+constexpr int64_t kPackBlockBytes = 16 + 4 * 32;
+
+HWY_INLINE __m256i DotBroadcast(__m256i acc, __m256i u, const uint8_t* a4) {
+  int32_t v;
+  std::memcpy(&v, a4, 4);
+  const __m256i b = _mm256_set1_epi32(v);
+#if HWY_TARGET == HWY_AVX3_DL
+  return _mm256_dpbusd_epi32(acc, u, b);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, b), _mm256_set1_epi16(1)));
+#endif
+}
+
+// Blocks [b0, b1) of one group of 8 rows for T tokens, added to y when `accumulate`.
+template <int T>
+HWY_INLINE void PackedGroupQ4_0(const uint8_t* g, const uint8_t* act, int64_t act_stride,
+                                int64_t b0, int64_t b1, const float* scales, const int32_t* offsets,
+                                float* y, int64_t y_stride, bool accumulate) {
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t)
+    acc[t] = accumulate ? _mm256_loadu_ps(y + t * y_stride) : _mm256_setzero_ps();
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  for (int64_t b = b0; b < b1; ++b) {
+    const uint8_t* blk = g + b * kPackBlockBytes;
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    __m256i lo[4], hi[4];
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
+      lo[c] = _mm256_and_si256(raw, low);
+      hi[c] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
+    }
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* q = act + t * act_stride + b * 34 + 2;
+      __m256i sum = _mm256_set1_epi32(offsets[b * T + t]);
+      for (int c = 0; c < 4; ++c) {
+        sum = DotBroadcast(sum, lo[c], q + 4 * c);
+        sum = DotBroadcast(sum, hi[c], q + 16 + 4 * c);
       }
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
+                               _mm256_mul_ps(d, _mm256_set1_ps(scales[b * T + t])), acc[t]);
     }
   }
-  for (; t + 2 <= n_tokens; t += 2) {
-    for (int64_t r = r0; r < r1; ++r) {
-      RowTokens<K, 2>(reinterpret_cast<const uint8_t*>(w.row(r)), a0 + t * act_stride, act_stride,
-                      nb, y + t * y_stride + r, y_stride);
+  for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+template <int T>
+HWY_INLINE void PackedTileQ4_0(const MatrixRef& w, const uint8_t* act, int64_t act_stride, float* y,
+                               int64_t y_stride, int64_t g0, int64_t g1) {
+  const int64_t nb = w.cols / 32;
+  float scales[T * kMaxBlocks];
+  int32_t offsets[T * kMaxBlocks];
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* a = act + t * act_stride + b * 34;
+      scales[b * T + t] = H(a);
+      int s = 0;
+      for (int j = 0; j < 32; ++j) s += static_cast<int8_t>(a[2 + j]);
+      offsets[b * T + t] = -8 * s;
     }
   }
-  for (; t < n_tokens; ++t) {
-    for (int64_t r = r0; r < r1; ++r) {
-      RowTokens<K, 1>(reinterpret_cast<const uint8_t*>(w.row(r)), a0 + t * act_stride, act_stride,
-                      nb, y + t * y_stride + r, y_stride);
+  // Columns in spans of 64 blocks: T tokens' activations for a span (T x 2 KiB) stay in L1
+  // while every group of rows streams past them. One or two tokens fit whole.
+  const int64_t span = T <= 2 ? nb : 64;
+  const auto* base = reinterpret_cast<const uint8_t*>(w.packed);
+  for (int64_t b0 = 0; b0 < nb; b0 += span) {
+    const int64_t b1 = std::min(nb, b0 + span);
+    for (int64_t g = g0; g < g1; ++g) {
+      PackedGroupQ4_0<T>(base + g * nb * kPackBlockBytes, act, act_stride, b0, b1, scales, offsets,
+                         y + g * kPackRows, y_stride, b0 > 0);
     }
   }
 }
 
+// Whole groups inside [r0, r1) from the packed copy, the rows around them from the GGUF rows.
+void PackedMatmulQ4_0(const MatrixRef& w, const std::byte* act, int64_t act_stride,
+                      int64_t n_tokens, float* y, int64_t y_stride, int64_t r0, int64_t r1) {
+  const int64_t g0 = (r0 + kPackRows - 1) / kPackRows, g1 = r1 / kPackRows;
+  if (g0 >= g1 || w.cols / 32 > kMaxBlocks) {
+    return MatmulK<KQ4_0>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
+  }
+  if (r0 < g0 * kPackRows)
+    MatmulK<KQ4_0>(w, act, act_stride, n_tokens, y, y_stride, r0, g0 * kPackRows);
+  if (g1 * kPackRows < r1)
+    MatmulK<KQ4_0>(w, act, act_stride, n_tokens, y, y_stride, g1 * kPackRows, r1);
+  const auto* a0 = reinterpret_cast<const uint8_t*>(act);
+  int64_t t = 0;
+  for (; t + kTileTokens <= n_tokens; t += kTileTokens) {
+    PackedTileQ4_0<kTileTokens>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0,
+                                g1);
+  }
+  for (; t + 2 <= n_tokens; t += 2)
+    PackedTileQ4_0<2>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0, g1);
+  for (; t < n_tokens; ++t)
+    PackedTileQ4_0<1>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0, g1);
+}
+constexpr bool kHavePacked = true;
+#else
+void PackedMatmulQ4_0(const MatrixRef& w, const std::byte* act, int64_t act_stride,
+                      int64_t n_tokens, float* y, int64_t y_stride, int64_t r0, int64_t r1) {
+  MatmulK<KQ4_0>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
+}
+constexpr bool kHavePacked = false;
+#endif
+
+bool HasPackedKernels() {
+  return kHavePacked;
+}
+
 void QuantMatmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, int64_t n_tokens,
                  float* y, int64_t y_stride, int64_t r0, int64_t r1) {
+  if (w.packed && w.dtype == DType::Q4_0) {
+    return PackedMatmulQ4_0(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
+  }
   switch (w.dtype) {
     case DType::Q8_0:
       return MatmulK<KQ8_0>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
@@ -558,6 +704,10 @@ void QuantMatmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, i
 
 #else  // HWY_SCALAR: the references
 
+bool HasPackedKernels() {
+  return false;
+}
+
 void QuantMatmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, int64_t n_tokens,
                  float* y, int64_t y_stride, int64_t r0, int64_t r1) {
   ref::quant_matmul(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
@@ -573,6 +723,27 @@ HWY_AFTER_NAMESPACE();
 namespace slmkit::kernels {
 
 HWY_EXPORT(QuantMatmul);
+HWY_EXPORT(HasPackedKernels);
+
+size_t packed_bytes(const MatrixRef& w) {
+  if (w.dtype != DType::Q4_0 || w.rows < 8 || w.cols % 32 != 0) return 0;
+  if (!HWY_DYNAMIC_DISPATCH(HasPackedKernels)()) return 0;
+  return static_cast<size_t>(w.rows / 8) * static_cast<size_t>(w.cols / 32) * (8 * 18);
+}
+
+void pack_matrix(const MatrixRef& w, std::byte* out) {
+  const int64_t nb = w.cols / 32;
+  for (int64_t g = 0; g < w.rows / 8; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      std::byte* dst = out + (g * nb + b) * (8 * 18);
+      for (int64_t r = 0; r < 8; ++r) {
+        const std::byte* src = w.row(8 * g + r) + b * 18;
+        std::memcpy(dst + 2 * r, src, 2);
+        for (int c = 0; c < 4; ++c) std::memcpy(dst + 16 + 32 * c + 4 * r, src + 2 + 4 * c, 4);
+      }
+    }
+  }
+}
 
 float quant_dot(DType w_type, const std::byte* w, const std::byte* act, int64_t n) {
   if (use_scalar()) return ref::quant_dot(w_type, w, act, n);
