@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "slmkit/dtype.h"
@@ -42,6 +43,14 @@ class Engine {
   std::shared_ptr<const Impl> impl_;
 };
 
+struct MatmulInput {
+  std::string_view weight;  // "blk.0.attn_q.weight"; the token embedding for a tied output
+  const float* rows = nullptr;
+  int64_t n_rows = 0;
+  int64_t n_cols = 0;
+  int64_t stride = 0;
+};
+
 struct SessionOptions {
   // KV cache positions. 0: the model's context length, at most 4096 (as llama.cpp's default).
   int64_t n_ctx = 0;
@@ -57,6 +66,10 @@ struct SessionOptions {
   // rounded to f16): on a tiny GPT-2, logits 1.5e-4 of their range from llama.cpp's become
   // 2e-5, and move that much away from the exact function. For parity checks.
   bool llama_cpp_gelu = false;
+  // Called before every weight-matrix product with the matrix's tensor name and its f32 input
+  // (n_rows token rows of n_cols, `stride` floats apart), as llama.cpp's eval callback sees
+  // src1 of each MUL_MAT: for importance matrices (imatrix.h). Unset: no cost.
+  std::function<void(const MatmulInput&)> on_matmul_input = nullptr;
 };
 
 class Session {

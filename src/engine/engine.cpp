@@ -38,6 +38,7 @@ class Binder {
   Linear matrix(const Tensor& t, int64_t rows, int64_t cols, const char* what) const {
     expect_shape(t, {rows, cols}, what);
     Linear lin;
+    lin.name = t.name();
     lin.kernels = kernels::find_weight_kernels(t.dtype());
     if (!lin.kernels) {
       fail_unsupported(
