@@ -245,11 +245,14 @@ std::string tokenizer_json_from_vocab(const Vocab& vocab) {
     model["ignore_merges"] = pre.ignore_merges;
   }
 
-  ordered_json ids = ordered_json::object();
+  // Appended to the object's storage directly: ordered_json's operator[] searches its keys
+  // linearly, which for a 262k-token vocabulary took minutes.
+  ordered_json::object_t ids;
+  ids.reserve(vocab.tokens.size());
   for (size_t i = 0; i < vocab.tokens.size(); ++i) {
     // A JSON object holds each text once: the first id of a duplicated text keeps it, as the
     // encoders look texts up that way too.
-    if (seen.insert(vocab.tokens[i]).second) ids[vocab.tokens[i]] = i;
+    if (seen.insert(vocab.tokens[i]).second) ids.emplace_back(vocab.tokens[i], i);
   }
   model["vocab"] = std::move(ids);
   if (spm) {

@@ -80,8 +80,8 @@ TEST(TokenizerJsonWriter, Llama2SentencePiece32k) {
                     "llama2_gguf");
 }
 
-// Large vocabularies (128k and 262k tokens): over a minute, so Slow. Qwen3 has Llama 3's layout
-// (Split regex + ByteLevel) and is left out to save CI time.
+// Large vocabularies (128k and 262k tokens): ~5 s in Release, several times that under ASan,
+// hence Slow. Qwen3 has Llama 3's layout (Split regex + ByteLevel) and is left out.
 TEST(TokenizerJsonWriter, SlowHuggingFaceFamilies) {
   SLMKIT_REQUIRE_FIXTURES();
   for (const char* f : {"llama3", "gemma3"}) {
