@@ -11,10 +11,9 @@
 # NOTES (a markdown file appended to the page: what this run's numbers mean).
 # Models are written once (synth, quantize, export) and reused by later runs. --quick: distilgpt2
 # only, for trying the script. The defaults (pp32, tg8, 2 repetitions) were chosen for the
-# 20-minute budget; measured: distilgpt2 + gemma-3-270m + qwen2-0.5b took 1422 s on the shared
-# 2-core machine under load (average 16) with scalar quantized kernels, so the five shapes fit only
-# on a quieter machine or with the SIMD quantized kernels. Writing the models and exports the
-# first time takes several minutes more per 1B shape.
+# 20-minute budget: distilgpt2 + gemma-3-270m + qwen2-0.5b took 480 s of measuring on the shared
+# 2-core machine under load (average 10-13); the two 1B shapes were not timed. Writing the models
+# and exports the first time takes several minutes more per 1B shape.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SLMKIT=${SLMKIT:-build/bin/slmkit}
