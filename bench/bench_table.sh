@@ -10,9 +10,10 @@
 # gemma3:gemma-3-270m qwen2:qwen2-0.5b"), TYPES ("F16 Q8_0 Q4_0 Q4_K_M"), OUT (docs/bench.md),
 # NOTES (a markdown file appended to the page: what this run's numbers mean).
 # Models are written once (synth, quantize, export) and reused by later runs. --quick: distilgpt2
-# only, for trying the script. The defaults (pp32, tg8, 2 repetitions) are what fits the 20-minute
-# budget for all five shapes on an idle 2-core machine (about 25 CPU-minutes of measuring, most of
-# it the two 1B shapes); writing the models and exports the first time takes about as long again.
+# only, for trying the script. The defaults (pp32, tg8, 2 repetitions) were chosen for the
+# 20-minute budget: distilgpt2 + gemma-3-270m + qwen2-0.5b took 480 s of measuring on the shared
+# 2-core machine under load (average 10-13); the two 1B shapes were not timed. Writing the models
+# and exports the first time takes several minutes more per 1B shape.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SLMKIT=${SLMKIT:-build/bin/slmkit}

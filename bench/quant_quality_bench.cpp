@@ -1,6 +1,7 @@
 // The quantization quality table of docs/quantization.md, in one command:
 //
 //   build/bin/quant_quality_bench [--out DIR] [--threads N] [--imatrix-chunks N] [--chunks N]
+//                                 [--types Q4_K_M,Q2_K]
 //
 // stories3M (../shared/fixtures): every type and preset, quantized four ways: llama.cpp's
 // llama_model_quantize and slmkit's quantize_model, each without and with the same importance
@@ -13,6 +14,7 @@
 // A fifth file per type is slmkit's --imatrix-best: each row keeps llama.cpp's weighted result
 // or the reference one, whichever has the smaller imatrix-weighted error.
 // Prints markdown tables on stdout.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -124,12 +126,14 @@ int main(int argc, char** argv) {
   int threads = 2;
   int64_t imatrix_chunks = 100;
   int64_t eval_chunks = -1;
+  std::string only_types;  // "Q4_K_M,Q2_K": a subset of the table, for experiments
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--out") out = argv[i + 1];
     if (a == "--threads") threads = std::atoi(argv[i + 1]);
     if (a == "--imatrix-chunks") imatrix_chunks = std::atoll(argv[i + 1]);
     if (a == "--chunks") eval_chunks = std::atoll(argv[i + 1]);
+    if (a == "--types") only_types = argv[i + 1];
   }
   if (!LlamaCppPeer::available()) {
     std::fprintf(stderr, "llama.cpp peer not available: %s\n",
@@ -179,9 +183,17 @@ int main(int argc, char** argv) {
   std::map<std::string, std::vector<float>> weights;
   for (const auto& [name, e] : imatrix->entries) weights[name] = imatrix->weights(name);
 
-  const std::vector<std::string> types = {"Q8_0",   "Q6_K",   "Q5_K_M", "Q5_K_S", "Q5_1",
-                                          "Q5_0",   "Q4_K_M", "Q4_K_S", "Q4_1",   "Q4_0",
-                                          "Q3_K_L", "Q3_K_M", "Q3_K_S", "Q2_K"};
+  std::vector<std::string> types = {"Q8_0",   "Q6_K",   "Q5_K_M", "Q5_K_S", "Q5_1",
+                                    "Q5_0",   "Q4_K_M", "Q4_K_S", "Q4_1",   "Q4_0",
+                                    "Q3_K_L", "Q3_K_M", "Q3_K_S", "Q2_K"};
+  if (!only_types.empty()) {
+    types.clear();
+    for (size_t p = 0; p <= only_types.size();) {
+      const size_t comma = std::min(only_types.find(',', p), only_types.size());
+      types.push_back(only_types.substr(p, comma - p));
+      p = comma + 1;
+    }
+  }
   std::string table =
       "| type | quantized by | bytes | bpw | PPL | mean KLD | same top-1 |\n"
       "|---|---|---|---|---|---|---|\n";

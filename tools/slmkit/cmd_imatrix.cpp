@@ -60,7 +60,10 @@ void register_imatrix(CLI::App& app) {
     o.n_threads = args->threads;
     o.process_output = args->process_output;
     o.dataset = args->file;
-    o.on_chunk = [](int64_t chunk, int64_t n_chunks, double seconds) {
+    o.on_chunk = [last = -1.0](int64_t chunk, int64_t n_chunks, double seconds) mutable {
+      // At most ten redraws a second; the first and the last chunk always.
+      if (chunk != 1 && chunk != n_chunks && seconds - last < 0.1) return;
+      last = seconds;
       std::fprintf(stderr, "\rimatrix: chunk %lld/%lld, %.1f s ", static_cast<long long>(chunk),
                    static_cast<long long>(n_chunks), seconds);
       if (chunk == n_chunks) std::fputs("\n", stderr);
