@@ -21,6 +21,11 @@ std::filesystem::path gguf_artifact_file(const std::string& base, const std::str
 std::filesystem::path onnx_folder(const std::string& base);  // "NAME_onnx"
 // The graph of one precision and variant inside the folder: "onnx/model_with_past_int8.onnx".
 std::filesystem::path onnx_graph_file(OnnxPrecision precision, OnnxVariant variant);
+// The graph the pipeline validates and scores perplexity on: the plain one (every position's
+// logits in one pass, no cache to carry).
+inline std::filesystem::path pipeline_graph(OnnxPrecision precision) {
+  return onnx_graph_file(precision, OnnxVariant::plain);
+}
 
 // Removes what a killed run left under temporary names ("X.partial-PID", files and folders) in
 // `out` and its manifests/ and validation_reports/ folders. Returns how many it removed.

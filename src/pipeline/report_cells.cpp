@@ -21,10 +21,23 @@ std::string cell_size(const PipelineArtifact& a) {
 }
 
 std::string cell_perplexity(const PipelineArtifact& a) {
-  if (!a.perplexity) return a.perplexity_note.empty() ? "-" : "n/a (" + a.perplexity_note + ")";
+  if (!a.perplexity) return "n/a";  // why: in the notes
   if (a.perplexity_error)
     return fmt::format("{:.4f} +/- {:.4f}", *a.perplexity, *a.perplexity_error);
   return fmt::format("{:.4f}", *a.perplexity);
+}
+
+std::vector<std::string> notes(const PipelineResult& r) {
+  std::vector<std::string> out;
+  for (const PipelineArtifact& a : r.artifacts) {
+    if (!a.perplexity && !a.perplexity_note.empty()) {
+      out.push_back(fmt::format("`{}`: perplexity not measured: {}", a.name, a.perplexity_note));
+    }
+    if (!a.bench_note.empty()) {
+      out.push_back(fmt::format("`{}`: speed not measured: {}", a.name, a.bench_note));
+    }
+  }
+  return out;
 }
 
 std::string cell_tps(double tps) {

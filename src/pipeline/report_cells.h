@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "slmkit/pipeline.h"
 #include "slmkit/validate.h"
@@ -12,9 +13,11 @@ namespace slmkit::pipeline {
 std::string check_summary(const ValidationCheck& check);
 
 std::string cell_size(const PipelineArtifact& a);
-std::string cell_perplexity(const PipelineArtifact& a);  // "4.8753 +/- 0.05" or "n/a (why)"
-std::string cell_tps(double tps);                        // "1234.5" or "-"
-std::string cell_latency(const PipelineArtifact& a);     // "0.81 +/- 0.02"
+std::string cell_perplexity(const PipelineArtifact& a);  // "4.8753 +/- 0.05" or "n/a"
+// Why perplexity or speed are missing, one line per artifact and measure.
+std::vector<std::string> notes(const PipelineResult& r);
+std::string cell_tps(double tps);                     // "1234.5" or "-"
+std::string cell_latency(const PipelineArtifact& a);  // "0.81 +/- 0.02"
 std::string cell_rss(const PipelineArtifact& a);
 std::string cell_validation(const PipelineArtifact& a);  // "passed (12 checks)" / "FAILED: ..."
 std::string display_name(const PipelineArtifact& a);     // the baseline says it is one

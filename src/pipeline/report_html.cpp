@@ -83,12 +83,24 @@ double nice_ceiling(double v) {
 }
 
 std::string tick_label(double v) {
-  return fmt::format("{:.4g}", v);
+  return std::abs(v) >= 1000 ? fmt::format("{:.0f}", v) : fmt::format("{:.4g}", v);
+}
+
+// Axis range: from zero for sizes and speeds; around the data for perplexities, whose differences
+// between quantizations are a few percent and would vanish on an axis from zero.
+struct Range {
+  double lo = 0, hi = 1;
+};
+Range axis_range(double lo, double hi, bool from_zero) {
+  if (from_zero || hi <= 0) return {0, nice_ceiling(hi * 1.05)};
+  const double pad = std::max((hi - lo) * 0.15, hi * 0.01);
+  return {std::max(0.0, lo - pad), hi + pad};
 }
 
 // Scatter plot with labelled points; the baseline is a red diamond with a dashed line at its y.
 std::string svg_scatter(const std::string& title, const std::string& x_label,
-                        const std::string& y_label, const std::vector<Point>& points) {
+                        const std::string& y_label, const std::vector<Point>& points,
+                        bool y_from_zero) {
   constexpr double W = 560, H = 340, L = 70, R = 150, T = 36, B = 50;
   std::string s = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
@@ -99,20 +111,21 @@ std::string svg_scatter(const std::string& title, const std::string& x_label,
     return s + fmt::format("<text x=\"{}\" y=\"{}\" class=\"empty\">not measured</text>\n</svg>\n",
                            L, H / 2);
   }
-  double x_max = 0, y_max = 0;
+  double x_max = 0, y_min = points.front().y, y_max = 0;
   for (const Point& p : points) {
     x_max = std::max(x_max, p.x);
+    y_min = std::min(y_min, p.y);
     y_max = std::max(y_max, p.y);
   }
   x_max = nice_ceiling(x_max * 1.05);
-  y_max = nice_ceiling(y_max * 1.05);
+  const Range yr = axis_range(y_min, y_max, y_from_zero);
   const double pw = W - L - R, ph = H - T - B;
   auto px = [&](double x) { return L + x / x_max * pw; };
-  auto py = [&](double y) { return T + ph - y / y_max * ph; };
+  auto py = [&](double y) { return T + ph - (y - yr.lo) / (yr.hi - yr.lo) * ph; };
   s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" class=\"plot\"/>\n", L, T,
                    pw, ph);
   for (int i = 0; i <= 4; ++i) {
-    const double xv = x_max * i / 4, yv = y_max * i / 4;
+    const double xv = x_max * i / 4, yv = yr.lo + (yr.hi - yr.lo) * i / 4;
     s += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" class=\"grid\"/>"
         "<text x=\"{0:.1f}\" y=\"{3}\" class=\"tick\" text-anchor=\"middle\">{4}</text>\n",
@@ -128,6 +141,12 @@ std::string svg_scatter(const std::string& title, const std::string& x_label,
       "<text x=\"16\" y=\"{0:.1f}\" class=\"axis\" text-anchor=\"middle\" "
       "transform=\"rotate(-90 16 {0:.1f})\">{1}</text>\n",
       T + ph / 2, esc(y_label));
+  // Labels are moved down until they clear the ones already placed (points of similar size and
+  // perplexity would otherwise print on top of each other).
+  struct Box {
+    double x0, x1, y;
+  };
+  std::vector<Box> placed;
   for (const Point& p : points) {
     const double x = px(p.x), y = py(p.y);
     if (p.baseline) {
@@ -146,8 +165,20 @@ std::string svg_scatter(const std::string& title, const std::string& x_label,
           y, p.failed ? kFailedColor : kValidColor,
           esc(p.label + (p.failed ? " (failed validation)" : "")));
     }
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"point\">{}</text>\n", x + 10, y + 4,
-                     esc(p.baseline ? p.label + " (baseline)" : p.label));
+    const std::string label = p.baseline ? p.label + " (baseline)" : p.label;
+    Box box{x + 10, x + 10 + 6.2 * static_cast<double>(label.size()), y + 4};
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (const Box& b : placed) {
+        if (std::abs(b.y - box.y) < 12 && box.x0 < b.x1 && b.x0 < box.x1) {
+          box.y = b.y + 12;
+          moved = true;
+        }
+      }
+    }
+    placed.push_back(box);
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"point\">{}</text>\n", box.x0, box.y,
+                     esc(label));
   }
   return s + "</svg>\n";
 }
@@ -269,6 +300,13 @@ std::string pipeline_report_html(const PipelineResult& r) {
     h += "</ul>\n";
   }
 
+  const std::vector<std::string> missing = notes(r);
+  if (!missing.empty()) {
+    h += "<h2>Notes</h2>\n<ul>\n";
+    for (const std::string& n : missing) h += "<li>" + esc_code(n) + "</li>\n";
+    h += "</ul>\n";
+  }
+
   std::vector<Point> size_ppl, size_tps;
   std::vector<Bar> speed;
   constexpr double kMiB = 1024.0 * 1024.0;
@@ -280,9 +318,10 @@ std::string pipeline_report_html(const PipelineResult& r) {
     speed.push_back({a.name, a.prefill_tps, a.decode_tps, a.baseline});
   }
   h += "<h2>Size, perplexity and speed</h2>\n<div class=\"charts\">\n";
-  h += svg_scatter("Size vs perplexity (lower is better)", "size (MiB)", "perplexity", size_ppl);
+  h += svg_scatter("Size vs perplexity (lower is better)", "size (MiB)", "perplexity", size_ppl,
+                   false);
   h += svg_scatter("Size vs decode speed (higher is better)", "size (MiB)", "decode tokens/s",
-                   size_tps);
+                   size_tps, true);
   h += svg_bars("Tokens per second", "prefill", "decode", speed);
   h += "</div>\n";
 

@@ -62,12 +62,11 @@ std::string pipeline_report_markdown(const PipelineResult& r) {
     }
     for (const std::string& p : r.problems) md += "- " + p + "\n";
   }
-  std::string notes;
-  for (const PipelineArtifact& a : r.artifacts) {
-    if (!a.bench_note.empty())
-      notes += fmt::format("- `{}`: speed not measured: {}\n", a.name, a.bench_note);
+  const std::vector<std::string> missing = notes(r);
+  if (!missing.empty()) {
+    md += "\n## Notes\n\n";
+    for (const std::string& n : missing) md += "- " + n + "\n";
   }
-  if (!notes.empty()) md += "\n## Notes\n\n" + notes;
   md += "\n## Files\n\n";
   for (const PipelineArtifact& a : r.artifacts) {
     if (a.baseline) continue;
