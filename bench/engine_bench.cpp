@@ -10,7 +10,6 @@
 // SLMKIT_BENCH_THREADS (2), SLMKIT_BENCH_PP (128), SLMKIT_BENCH_TG (32), SLMKIT_BENCH_REPS (3).
 #include <benchmark/benchmark.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/bench_stats.h"
 #include "bench/llama_cpp_peer.h"
 #include "kernels/kernels.h"
 #include "slmkit/engine.h"
@@ -45,16 +45,6 @@ struct BenchModel {
   std::string arch;
   fs::path path;
 };
-
-// Random ids as llama-bench uses (BOS first where the model has one).
-std::vector<int32_t> random_tokens(int n, int64_t vocab, int32_t bos, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(vocab - 1));
-  std::vector<int32_t> t(static_cast<size_t>(n));
-  for (auto& v : t) v = id(rng);
-  if (bos >= 0 && !t.empty()) t[0] = bos;
-  return t;
-}
 
 // Median tokens/s of each benchmark, by name.
 class MedianCollector : public benchmark::ConsoleReporter {
@@ -112,18 +102,16 @@ int main(int argc, char** argv) {
     const int32_t bos = engine->config().bos_id;
     const int64_t vocab = engine->config().vocab_size;
     // Touch every weight page once so that neither side pays the first read from disk.
-    session->eval(random_tokens(4, vocab, bos, 1));
+    std::mt19937 warm_rng(1);
+    session->eval(slmkit::bench::random_tokens(warm_rng, 4, vocab, bos));
 
     benchmark::RegisterBenchmark(
         fmt::format("{}/pp{}/slmkit", m.name, n_pp).c_str(),
         [engine, session, n_pp, vocab, bos](benchmark::State& state) {
-          const auto tokens = random_tokens(n_pp, vocab, bos, 42);
+          std::mt19937 rng(42);
+          const auto tokens = slmkit::bench::random_tokens(rng, n_pp, vocab, bos);
           for (auto _ : state) {
-            session->clear();
-            const auto t0 = std::chrono::steady_clock::now();
-            benchmark::DoNotOptimize(session->eval(tokens).data());
-            state.SetIterationTime(
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            state.SetIterationTime(slmkit::bench::time_prompt_ns(*session, tokens) * 1e-9);
           }
           state.counters["tok/s"] = benchmark::Counter(
               static_cast<double>(n_pp) * static_cast<double>(state.iterations()),
@@ -137,17 +125,10 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(
         fmt::format("{}/tg{}/slmkit", m.name, n_tg).c_str(),
         [engine, session, n_tg, vocab, bos](benchmark::State& state) {
-          const auto tokens = random_tokens(n_tg, vocab, bos, 43);
+          std::mt19937 rng(43);
+          const auto tokens = slmkit::bench::random_tokens(rng, n_tg, vocab, bos);
           for (auto _ : state) {
-            session->clear();
-            const auto t0 = std::chrono::steady_clock::now();
-            for (int i = 0; i < n_tg; ++i) {
-              benchmark::DoNotOptimize(
-                  session->eval(std::span<const int32_t>(&tokens[static_cast<size_t>(i)], 1))
-                      .data());
-            }
-            state.SetIterationTime(
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            state.SetIterationTime(slmkit::bench::time_generate_ns(*session, tokens) * 1e-9);
           }
           state.counters["tok/s"] = benchmark::Counter(
               static_cast<double>(n_tg) * static_cast<double>(state.iterations()),

@@ -17,6 +17,8 @@ namespace slmkit {
 
 enum class BenchBackend { slmkit, llama_cpp, onnxruntime };
 const char* bench_backend_name(BenchBackend backend);  // "slmkit", "llama.cpp", "onnxruntime"
+// Also accepts "ort" and "llama_cpp"; Error(invalid_input) otherwise.
+BenchBackend bench_backend_from_name(const std::string& name);
 
 struct BenchOptions {
   int64_t n_prompt = 512;  // 0: no pp test
@@ -45,7 +47,11 @@ struct BenchRow {
   double ms_per_token = 0;
   double ttft_ms = 0;  // pp: time to the first token's logits (whole prompt pass); tg: one token
   uint64_t peak_rss_bytes = 0;  // of the process after the test (VmHWM), or the ORT child's
-  std::string test() const;     // "pp512", "tg128"
+  // Weight bytes one decode step reads (every matrix but the embedding table, which is read one
+  // row at a time unless it doubles as the output head); slmkit rows only, else 0.
+  uint64_t bytes_per_token = 0;
+  double copy_bandwidth = 0;  // bytes/s from measure_copy_bandwidth when asked for, else 0
+  std::string test() const;   // "pp512", "tg128"
 
   nlohmann::ordered_json to_json() const;
 };
@@ -66,6 +72,33 @@ std::vector<BenchRow> bench_onnxruntime(const std::filesystem::path& onnx_dir,
 std::string format_bench_markdown(const std::vector<BenchRow>& rows);
 std::string format_bench_csv(const std::vector<BenchRow>& rows);
 nlohmann::ordered_json bench_rows_json(const std::vector<BenchRow>& rows);
+BenchRow bench_row_from_json(const nlohmann::json& row);  // Error(invalid_input) naming the field
+// Markdown table of slmkit's t/s over every other backend's, per model file and test ("" when
+// there is nothing to compare).
+std::string format_bench_ratios(const std::vector<BenchRow>& rows);
+
+// Runs a child process (argv[0] is the program, e.g. /proc/self/exe with "bench ... -o json")
+// that prints a JSON array of rows on stdout, and returns them: each backend measured in its own
+// process gives a peak RSS (VmHWM) of that backend alone. Its stderr passes through; a failing
+// child is Error(unsupported) when it exited with 3 (the backend is absent), else
+// Error(invalid_input), carrying its last stderr line where it printed one.
+std::vector<BenchRow> run_bench_child(const std::vector<std::string>& argv);
+
+// Generating n_gen tokens after an n_prompt-token prompt with the KV cache (one prompt pass, then
+// n_gen - 1 single-token steps) against recomputing the whole prefix for every token (n_gen
+// passes over n_prompt + i tokens from an empty cache), as a model without a cache generates.
+// Both feed the same token ids, so both do the work of the same sequence. Medians over
+// options.repetitions (after one warm-up of each when options.warmup).
+struct KvCacheComparison {
+  int64_t n_prompt = 0, n_gen = 0;
+  int n_threads = 0;
+  double cached_ns = 0;
+  double recompute_ns = 0;
+  double speedup() const { return cached_ns > 0 ? recompute_ns / cached_ns : 0.0; }
+  nlohmann::ordered_json to_json() const;
+};
+KvCacheComparison bench_kv_cache_vs_recompute(const std::filesystem::path& model,
+                                              const BenchOptions& options);
 
 // Memory-copy bandwidth in bytes/s (median of several copies of a buffer much larger than the
 // last-level cache), for the bandwidth bound of decode.

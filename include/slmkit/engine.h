@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "slmkit/dtype.h"
@@ -24,7 +25,9 @@ namespace slmkit {
 class Engine {
  public:
   // Checks every tensor the config implies (presence, shape, a storage type the kernels run:
-  // F32, F16, BF16 for now) and throws Error naming the tensor otherwise.
+  // F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) and throws Error
+  // naming the tensor otherwise. Quantized matrices multiply activations quantized per row to
+  // 8-bit blocks (Q8_0 / Q8_1 / Q8_K), as llama.cpp's CPU backend does.
   explicit Engine(Model model);
   ~Engine();
   Engine(Engine&&) noexcept;
@@ -38,6 +41,14 @@ class Engine {
 
  private:
   std::shared_ptr<const Impl> impl_;
+};
+
+struct MatmulInput {
+  std::string_view weight;  // "blk.0.attn_q.weight"; the token embedding for a tied output
+  const float* rows = nullptr;
+  int64_t n_rows = 0;
+  int64_t n_cols = 0;
+  int64_t stride = 0;
 };
 
 struct SessionOptions {
@@ -55,6 +66,10 @@ struct SessionOptions {
   // rounded to f16): on a tiny GPT-2, logits 1.5e-4 of their range from llama.cpp's become
   // 2e-5, and move that much away from the exact function. For parity checks.
   bool llama_cpp_gelu = false;
+  // Called before every weight-matrix product with the matrix's tensor name and its f32 input
+  // (n_rows token rows of n_cols, `stride` floats apart), as llama.cpp's eval callback sees
+  // src1 of each MUL_MAT: for importance matrices (imatrix.h). Unset: no cost.
+  std::function<void(const MatmulInput&)> on_matmul_input = nullptr;
 };
 
 class Session {

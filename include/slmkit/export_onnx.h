@@ -35,7 +35,7 @@ enum class OnnxVariant { plain, with_past, prefill, decode };
 // MatMulInteger); embeddings, norms and the tied head stay f32.
 // q4 / q4f16: weight-only 4-bit blocks with com.microsoft MatMulNBits (ONNX Runtime's
 // MatMul4BitsQuantizer layout) on every weight MatMul, compute in f32 / f16; the embedding and a
-// tied head stay unquantized.
+// tied head stay unquantized unless q4_embedding is set.
 enum class OnnxPrecision { fp32, fp16, int8, q4, q4f16 };
 
 const char* onnx_variant_name(OnnxVariant variant);        // "plain", "with_past", ...
@@ -58,6 +58,11 @@ struct OnnxGraphOptions {
   int64_t q4_block_size = 32;     // 32, 64 or 128 weights per scale
   bool q4_symmetric = true;       // false: a 4-bit zero point per block (min/max range)
   int64_t q4_accuracy_level = 0;  // MatMulNBits accuracy_level: 0 (runtime's choice) .. 4 (int8)
+  // q4 / q4f16 only: the token embedding as 4-bit blocks too (com.microsoft
+  // GatherBlockQuantized, same block size and zero-point choice); a tied output head then runs
+  // MatMulNBits on the same initializers, so the table is stored once, quantized. Error
+  // (unsupported) with another precision.
+  bool q4_embedding = false;
 };
 
 // Builds one graph and writes it (atomically) to `path`. Weights must be F32, F16 or BF16;
@@ -77,6 +82,7 @@ struct OnnxExportOptions {
   int64_t q4_block_size = 32;
   bool q4_symmetric = true;
   int64_t q4_accuracy_level = 0;
+  bool q4_embedding = false;  // applied to the q4 / q4f16 graphs only
 };
 
 struct OnnxExportedFile {
@@ -85,6 +91,8 @@ struct OnnxExportedFile {
 };
 
 struct OnnxExportResult {
+  // The graphs (and their external data) in the order written, then the folder's other files
+  // (config.json, generation_config.json, tokenizer files) by name.
   std::vector<OnnxExportedFile> files;
   double seconds = 0;
 };

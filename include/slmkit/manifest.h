@@ -25,6 +25,9 @@ struct ManifestFile {
 };
 
 struct Manifest {
+  // The artifact (GGUF file or ONNX folder/file) relative to the base folder; its stem names
+  // the manifest file (NAME.json), so two quantizations of one model get two manifests.
+  std::filesystem::path artifact;
   std::string model_name;
   std::string version;       // slmkit's version
   std::string format;        // "gguf" or "onnx"

@@ -7,8 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "slmkit/engine.h"
@@ -45,5 +48,59 @@ struct PerplexityResult {
 // refuses), or n_ctx is below 4.
 PerplexityResult compute_perplexity(const Engine& engine, std::span<const int32_t> tokens,
                                     const PerplexityOptions& options);
+
+// KL divergence against a base model, as llama-perplexity --kl-divergence-base / --kl-divergence.
+//
+// The base file is llama.cpp's: "_logits_", n_ctx, n_vocab, n_chunk (int32), the n_chunk * n_ctx
+// evaluated tokens (int32, before BOS replacement), then for every scored position (the second
+// half of each chunk, as perplexity scores) nv = 2 * ((n_vocab + 1) / 2) + 4 uint16 values: two
+// floats (scale, min log-prob) and the log-probabilities quantized to 16 bits over the 16 nats
+// below the most likely token. Files written here are read by llama-perplexity and vice versa.
+
+// Logits of every position of one chunk ([chunk.size(), n_vocab], row i predicting the token
+// after chunk[i]), evaluated from an empty context. Lets another runtime (llama.cpp's, for
+// quantized files our engine cannot run yet) be measured by the same code.
+using ChunkLogits = std::function<std::span<const float>(std::span<const int32_t> chunk)>;
+ChunkLogits engine_chunk_logits(const Engine& engine, const PerplexityOptions& options);
+
+struct KlDivergenceResult {
+  int64_t n_chunks = 0;
+  int64_t count = 0;  // scored positions
+  double ppl = 0, ppl_error = 0;
+  double ppl_base = 0, ppl_base_error = 0;
+  double log_ppl_correlation = 0;                     // Cor(ln PPL(Q), ln PPL(base))
+  double log_ppl_ratio = 0, log_ppl_ratio_error = 0;  // ln(PPL(Q)/PPL(base))
+  double ppl_ratio = 0, ppl_ratio_error = 0;
+  double ppl_diff = 0, ppl_diff_error = 0;  // PPL(Q) - PPL(base)
+  double kld_mean = 0, kld_error = 0;
+  double kld_max = 0, kld_median = 0, kld_min = 0;
+  std::vector<std::pair<double, double>> kld_percentiles;  // (fraction, value): 0.999 ... 0.001
+  double dp_mean = 0, dp_error = 0;                        // delta-p = p(Q) - p(base) of the token
+  double dp_max = 0, dp_median = 0, dp_min = 0;
+  std::vector<std::pair<double, double>> dp_percentiles;  // 0.999 ... 0.001
+  double dp_rms = 0, dp_rms_error = 0;
+  double same_top = 0, same_top_error = 0;  // fraction whose most likely token is the base's
+  double seconds = 0;
+
+  // The three statistics blocks llama-perplexity prints at the end.
+  std::string to_text() const;
+};
+
+// Evaluates `tokens` chunk by chunk as compute_perplexity does and writes every scored position's
+// log-probabilities to `path` (temporary name, renamed at the end). Returns the perplexity.
+PerplexityResult write_kl_base(const ChunkLogits& logits, int64_t n_vocab,
+                               std::span<const int32_t> tokens, const PerplexityOptions& options,
+                               const std::filesystem::path& path);
+PerplexityResult write_kl_base(const Engine& engine, std::span<const int32_t> tokens,
+                               const PerplexityOptions& options, const std::filesystem::path& path);
+
+// Evaluates the tokens stored in the base file (its n_ctx; options.n_chunks may cap the chunks)
+// and compares each scored position with the base. Throws Error naming the file for a bad magic,
+// a truncated file, or a vocabulary size other than n_vocab.
+KlDivergenceResult compute_kl_divergence(const ChunkLogits& logits, int64_t n_vocab,
+                                         const std::filesystem::path& base,
+                                         const PerplexityOptions& options);
+KlDivergenceResult compute_kl_divergence(const Engine& engine, const std::filesystem::path& base,
+                                         const PerplexityOptions& options);
 
 }  // namespace slmkit

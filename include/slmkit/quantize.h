@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "slmkit/imatrix.h"
 #include "slmkit/model.h"
 
 namespace slmkit {
@@ -23,6 +25,9 @@ struct QuantizeOptions {
                         // not fit the block size
   bool allow_requantize = false;  // accept already-quantized inputs (dequantized first)
   int n_threads = 0;              // 0: one per hardware thread
+  // Importance weights (slmkit imatrix, or llama-imatrix's files): matrices it covers take the
+  // weighted quantizers, as llama-quantize --imatrix. Null: the reference paths.
+  std::shared_ptr<const ImportanceMatrix> imatrix;
 };
 
 struct TensorQuantization {
@@ -31,6 +36,7 @@ struct TensorQuantization {
   std::string to;
   std::string reason;  // the rule or fallback that chose `to`; "" for the preset's base type
   bool fallback = false;
+  bool imatrix = false;  // quantized with importance weights
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
 };
@@ -40,6 +46,7 @@ struct QuantizeReport {
   int32_t file_type = 0;  // llama_ftype written to general.file_type
   std::vector<TensorQuantization> tensors;
   int n_fallback = 0;
+  int n_imatrix = 0;      // tensors quantized with importance weights
   uint64_t bytes_in = 0;  // tensor data
   uint64_t bytes_out = 0;
   double seconds = 0.0;

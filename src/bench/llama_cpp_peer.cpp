@@ -548,6 +548,13 @@ void LlamaCppPeer::quantize(const fs::path& input, const fs::path& output,
   params.allow_requantize = options.allow_requantize;
   params.quantize_output_tensor = options.quantize_output_tensor;
   params.pure = options.pure;
+  std::vector<llama_model_imatrix_data> imatrix;  // terminated by a null name
+  if (!options.imatrix.empty()) {
+    for (const auto& [name, values] : options.imatrix)
+      imatrix.push_back({name.c_str(), values.data(), values.size()});
+    imatrix.push_back({nullptr, nullptr, 0});
+    params.imatrix = imatrix.data();
+  }
 
   const fs::path temporary = temporary_name(output);
   LlamaCppErrorCapture capture;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -53,6 +54,9 @@ struct LlamaCppQuantizeOptions {
   bool allow_requantize = false;
   bool quantize_output_tensor = true;
   bool pure = false;  // every tensor to `ftype`, no per-tensor mixes (K-quant _M/_S rules off)
+  // Per-column importance weights by tensor name (what llama-quantize passes after reading an
+  // imatrix file: sums / counts). Empty: no imatrix.
+  std::map<std::string, std::vector<float>> imatrix;
 };
 
 class LlamaCppPeer {

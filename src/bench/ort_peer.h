@@ -34,8 +34,11 @@ struct OrtRunRequest {
   std::filesystem::path decode;   // static
   OrtModelShape shape;
   std::vector<int32_t> tokens;  // the prompt
-  bool want_logits = false;     // logits of every prompt position [tokens.size(), vocab]
-  int64_t greedy = 0;           // tokens to generate after the prompt (argmax)
+  // past / static: how the prompt is split into passes (the first through an empty cache, or
+  // prefill; static decodes later chunks one token at a time). Empty: one pass.
+  std::vector<int64_t> chunks;
+  bool want_logits = false;  // logits of every prompt position [tokens.size(), vocab]
+  int64_t greedy = 0;        // tokens to generate after the prompt (argmax)
   int n_threads = 1;
 };
 
@@ -67,7 +70,12 @@ struct OrtTimingResult {
 // Times session.run inside node (process start and model load are not counted).
 OrtTimingResult ort_time(const OrtTimingRequest& request);
 
-// Reads DIR/config.json (and the graph's inputs) into the shape ort_run needs.
+// Reads DIR/config.json (and the graph's inputs) into the shape ort_run needs. The cache type
+// (kv_f16) depends on the graph: this reads the fp32 defaults and DIR/onnx/decode.onnx's
+// max_length; ort_shape_of_graph reads them from one graph file.
 OrtModelShape ort_shape_of_export(const std::filesystem::path& onnx_dir);
+// The shape for one graph file: config.json beside it or one folder up, cache type and static
+// cache length from the graph's own inputs/outputs.
+OrtModelShape ort_shape_of_graph(const std::filesystem::path& graph);
 
 }  // namespace slmkit::bench

@@ -31,7 +31,7 @@ ThreadPool::ThreadPool(int n_threads, int spin_us) : spin_us_(spin_us < 0 ? 0 : 
   if (n_threads <= 0) n_threads = static_cast<int>(std::thread::hardware_concurrency());
   n_threads_ = n_threads < 1 ? 1 : n_threads;
   workers_.reserve(static_cast<size_t>(n_threads_ - 1));
-  for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_main(t); });
+  for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this] { worker_main(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -41,12 +41,27 @@ ThreadPool::~ThreadPool() {
   for (std::thread& w : workers_) w.join();
 }
 
-void ThreadPool::execute(int thread) {
+void ThreadPool::execute(int part) {
   try {
-    job_call_(job_fn_, thread, n_threads_);
+    job_call_(job_fn_, part, n_threads_);
   } catch (...) {
     std::lock_guard<std::mutex> lock(error_mutex_);
     if (!error_) error_ = std::current_exception();
+  }
+}
+
+void ThreadPool::claim_parts() {
+  const auto parts = static_cast<uint32_t>(n_threads_);
+  uint64_t c = claims_.load(std::memory_order_acquire);
+  while (static_cast<uint32_t>(c) < parts) {
+    if (!claims_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+      continue;  // c now holds the current value: another part, or another job
+    }
+    execute(static_cast<int>(static_cast<uint32_t>(c)));
+    // seq_cst pairs with the caller's (caller_waiting_ = true, load done_).
+    if (done_.fetch_add(1) + 1 == n_threads_ && caller_waiting_.load()) done_.notify_one();
+    c = claims_.load(std::memory_order_acquire);
   }
 }
 
@@ -58,23 +73,25 @@ void ThreadPool::run_erased(Trampoline call, void* fn) {
   job_call_ = call;
   job_fn_ = fn;
   error_ = nullptr;
-  pending_.store(n_threads_ - 1);
+  done_.store(0, std::memory_order_relaxed);
+  claims_.store(uint64_t{++job_count_} << 32, std::memory_order_release);
   // seq_cst pairs with the workers' (sleepers_++, load generation_): either a worker sees the new
   // generation before sleeping, or we see it asleep and wake it.
   generation_.fetch_add(1);
   if (sleepers_.load() > 0) generation_.notify_all();
 
-  execute(0);
+  claim_parts();
 
-  if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, spin_us_)) {
+  if (!spin_until([this] { return done_.load(std::memory_order_acquire) == n_threads_; },
+                  spin_us_)) {
     caller_waiting_.store(true);
-    for (int p = pending_.load(); p != 0; p = pending_.load()) pending_.wait(p);
+    for (int d = done_.load(); d != n_threads_; d = done_.load()) done_.wait(d);
     caller_waiting_.store(false);
   }
   if (error_) std::rethrow_exception(error_);
 }
 
-void ThreadPool::worker_main(int thread) {
+void ThreadPool::worker_main() {
   uint32_t seen = 0;
   for (;;) {
     auto published = [&] { return generation_.load(std::memory_order_acquire) != seen; };
@@ -85,9 +102,7 @@ void ThreadPool::worker_main(int thread) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    execute(thread);
-    // seq_cst pairs with the caller's (caller_waiting_ = true, load pending_).
-    if (pending_.fetch_sub(1) == 1 && caller_waiting_.load()) pending_.notify_one();
+    claim_parts();
   }
 }
 

@@ -37,11 +37,12 @@ class Binder {
   Linear matrix(const Tensor& t, int64_t rows, int64_t cols, const char* what) const {
     expect_shape(t, {rows, cols}, what);
     Linear lin;
+    lin.name = t.name();
     lin.kernels = kernels::find_weight_kernels(t.dtype());
     if (!lin.kernels) {
       fail_unsupported(
-          "{}: tensor '{}' is stored as {}; the engine runs F32, F16 and BF16 "
-          "weights (quantized types are not supported yet)",
+          "{}: tensor '{}' is stored as {}; the engine runs F32, F16, BF16, Q8_0, Q4_0, "
+          "Q4_1, Q5_0, Q5_1 and Q2_K..Q6_K weights",
           e_.where, t.name(), dtype_name(t.dtype()));
     }
     const auto row_bytes = row_bytes_of(t.dtype(), cols, t.name());

@@ -18,6 +18,7 @@ struct Linear {
   kernels::MatrixRef w;
   const kernels::WeightKernels* kernels = nullptr;  // null: the matrix is absent
   const float* bias = nullptr;                      // [rows], or null
+  std::string name;  // the model's tensor name, for SessionOptions::on_matmul_input
   bool present() const { return kernels != nullptr; }
   int64_t rows() const { return w.rows; }
   int64_t cols() const { return w.cols; }

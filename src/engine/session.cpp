@@ -99,6 +99,12 @@ void Session::Impl::normalize(const Norm& norm, const float* in, float* out, int
 
 void Session::Impl::run_matmuls(std::span<const MatmulJob> jobs, const float* in, int64_t in_stride,
                                 int64_t n_tokens) {
+  if (options.on_matmul_input) {
+    for (const MatmulJob& job : jobs) {
+      options.on_matmul_input(
+          MatmulInput{job.linear->name, in, n_tokens, job.linear->cols(), in_stride});
+    }
+  }
   // Convert the input once per distinct activation format (F32 needs no copy).
   constexpr size_t kMaxJobs = 4;
   if (jobs.size() > kMaxJobs) fail(ErrorKind::internal, "engine: {} matmul jobs", jobs.size());

@@ -37,7 +37,8 @@ struct Session::Impl {
   engine::AlignedBuffer<float> proj;   // [n_batch, n_embd] attention / FFN output
   engine::AlignedBuffer<float> ff_a;   // [n_batch, n_ff] gate, then the activated product
   engine::AlignedBuffer<float> ff_b;   // [n_batch, n_ff] up
-  static constexpr int kActSlots = 3;  // one converted copy per distinct activation format
+  static constexpr int kActSlots = 4;  // one converted copy per distinct activation format:
+  // F16 grid, Q8_0, Q8_1 and Q8_K can meet in one file (K-quant fallbacks to legacy types)
   size_t act_row_bytes = 0;
   engine::AlignedBuffer<std::byte> act[kActSlots];
   engine::AlignedBuffer<float> rope_cos[2], rope_sin[2];  // [n_batch, rope_dims/2]: global, local

@@ -136,10 +136,20 @@ Model model_from_hf_folder(const fs::path& dir) {
 
 namespace {
 
-void copy_tokenizer_files(const Vocab& vocab, const fs::path& out) {
-  if (vocab.source.empty()) return;
+void copy_source_tokenizer_files(const Model& model, const fs::path& out) {
+  const Vocab& vocab = model.vocab;
   const fs::path src = vocab.source;
-  if (!fs::is_regular_file(src)) return;
+  if (vocab.source.empty() || !fs::is_regular_file(src)) {
+    // Read from a Hugging Face folder: Vocab::source names only the kind of file.
+    if (model.source.format != "hf" || !fs::is_directory(model.source.path)) return;
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                          "tokenizer.model", "vocab.json", "merges.txt"}) {
+      if (fs::is_regular_file(model.source.path / f)) {
+        fs::copy_file(model.source.path / f, out / f, fs::copy_options::overwrite_existing);
+      }
+    }
+    return;
+  }
   const fs::path from = src.parent_path();
   const std::string file = src.filename().string();
   auto copy = [&](const fs::path& a, const std::string& b) {
@@ -153,6 +163,21 @@ void copy_tokenizer_files(const Vocab& vocab, const fs::path& out) {
     copy(src, "vocab.json");
     copy(from / "merges.txt", "merges.txt");
     copy(from / "vocab.bpe", "merges.txt");
+  }
+}
+
+// The source's own tokenizer files as they are; tokenizer.json (+ tokenizer_config.json) written
+// from the vocabulary when the source had none (GGUF, llama2.c, tokenizer.model, vocab.json), as
+// transformers.js and the fast tokenizers load only that file.
+void copy_tokenizer_files(const Model& model, const fs::path& out, int64_t context_length) {
+  const Vocab& vocab = model.vocab;
+  copy_source_tokenizer_files(model, out);
+  if (!vocab.empty() && !fs::exists(out / "tokenizer.json")) {
+    write_file_atomic(out / "tokenizer.json", tokenizer_json_from_vocab(vocab));
+    if (!fs::exists(out / "tokenizer_config.json")) {
+      write_file_atomic(out / "tokenizer_config.json",
+                        tokenizer_config_from_vocab(vocab, context_length));
+    }
   }
 }
 
@@ -211,7 +236,7 @@ void write_hf_folder(const Model& model, const fs::path& dir) {
   std::map<std::string, std::string> metadata{{"format", "pt"}};
   if (m.source.synthetic) metadata["slmkit.synthetic"] = "true";
   safetensors::write_file(temp / "model.safetensors", tensors, metadata);
-  copy_tokenizer_files(m.vocab, temp);
+  copy_tokenizer_files(m, temp, c.context_length);
 
   if (fs::exists(dir)) {
     // Replace only what looks like a model folder; never delete an unrelated directory.

@@ -3,7 +3,7 @@
 // Each row names the form activations are converted to before the dot products: F32 weights
 // take them as they are; F16 and BF16 weights pair with activations rounded onto the same grid,
 // exactly as llama.cpp's CPU backend does (its vec_dot_type), so results agree with it; the
-// quantized types will pair with their block formats (Q8_0, Q8_K).
+// quantized types pair with 8-bit activation blocks (Q8_0, Q8_1, Q8_K; see quant_kernels.h).
 #pragma once
 
 #include <cstddef>

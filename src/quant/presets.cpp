@@ -14,6 +14,7 @@
 //   ffn_down  (i = how many met so far, n = n_layer)
 //       Q2_K -> Q3_K        Q3_K_M -> i < n/16 ? Q5_K : Q4_K        Q3_K_L -> Q5_K
 //       Q4_K_M, Q5_K_M -> Q6_K where use_more_bits(i, n)       Q4_K_S -> Q5_K for i < n/8
+//       with an importance matrix: Q4_0 -> Q4_1, Q5_0 -> Q5_1 for i < n/8
 //   attn_output
 //       Q2_K -> Q3_K        Q3_K_M -> Q4_K        Q3_K_L -> Q5_K
 // use_more_bits(i, n): the first and last eighth of the layers and every third one between.
@@ -155,6 +156,7 @@ struct Counters {
   int n_attention_wv = 0;
   int i_ffn_down = 0;
   bool tied_embeddings = true;
+  bool has_imatrix = false;
 };
 
 // The preset rules above; returns the type and sets `why` where a rule changed it.
@@ -198,6 +200,10 @@ DType rule_type(Preset p, DType type, Category cat, int64_t ncols, const ModelFa
       type = DType::Q6_K;
     } else if (p == Preset::Q4_K_S && i < n / 8) {
       type = DType::Q5_K;
+    } else if ((p == Preset::Q4_0 || p == Preset::Q5_0) && c.has_imatrix && i < n / 8) {
+      // llama.cpp guards the first ffn_down layers only when an imatrix is given, so that
+      // quantizing without one stays as it always was.
+      type = p == Preset::Q4_0 ? DType::Q4_1 : DType::Q5_1;
     }
     rule = "ffn_down #" + std::to_string(i);
     ++c.i_ffn_down;
@@ -258,6 +264,7 @@ std::vector<TensorPlan> plan_types(Preset preset, const std::vector<Tensor>& ten
   const DType base = preset_base_type(preset);
   const bool base_is_block = traits(base).block_size > 1;
   Counters counters;
+  counters.has_imatrix = options.has_imatrix;
   for (const Tensor& t : tensors) {
     if (category_of(t.name()) == Category::attn_v) ++counters.n_attention_wv;
     if (category_of(t.name()) == Category::output) counters.tied_embeddings = false;

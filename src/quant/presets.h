@@ -60,6 +60,7 @@ struct TensorPlan {
 struct PlanOptions {
   bool pure = false;  // every quantizable tensor gets the base type (llama.cpp's --pure)
   bool quantize_output = true;
+  bool has_imatrix = false;  // enables llama.cpp's imatrix-only ffn_down rule (Q4_0, Q5_0)
 };
 
 // One entry per tensor, in the order given (the order matters: some rules count attn_v and

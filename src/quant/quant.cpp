@@ -78,6 +78,11 @@ const std::array<QuantTraits, 15> kTable = {{
      to_float<block_q8_k, dequantize_row_q8_k>, DType::Q8_K},
 }};
 
+template <typename Block, void (*Fn)(const float*, Block*, int64_t, const float*)>
+void weighted(const float* x, void* y, int64_t n, const float* qw) {
+  Fn(x, static_cast<Block*>(y), n, qw);
+}
+
 const QuantTraits& require(DType type, const char* what) {
   const QuantTraits* t = quant_traits(type);
   if (!t) fail_unsupported("{}: no {} for type {}", what, what, dtype_name(type));
@@ -93,6 +98,31 @@ const QuantTraits* quant_traits(DType type) {
   return nullptr;
 }
 
+WeightedFromFloatFn weighted_quantizer(DType type) {
+  switch (type) {
+    case DType::Q4_0:
+      return weighted<block_q4_0, quantize_row_q4_0_weighted>;
+    case DType::Q4_1:
+      return weighted<block_q4_1, quantize_row_q4_1_weighted>;
+    case DType::Q5_0:
+      return weighted<block_q5_0, quantize_row_q5_0_weighted>;
+    case DType::Q5_1:
+      return weighted<block_q5_1, quantize_row_q5_1_weighted>;
+    case DType::Q2_K:
+      return weighted<block_q2_k, quantize_row_q2_k_weighted>;
+    case DType::Q3_K:
+      return weighted<block_q3_k, quantize_row_q3_k_weighted>;
+    case DType::Q4_K:
+      return weighted<block_q4_k, quantize_row_q4_k_weighted>;
+    case DType::Q5_K:
+      return weighted<block_q5_k, quantize_row_q5_k_weighted>;
+    case DType::Q6_K:
+      return weighted<block_q6_k, quantize_row_q6_k_weighted>;
+    default:
+      return nullptr;
+  }
+}
+
 bool can_quantize(DType type) {
   return quant_traits(type) != nullptr;
 }
@@ -101,8 +131,9 @@ bool can_dequantize(DType type) {
 }
 
 std::vector<std::byte> quantize_rows(DType type, std::span<const float> src, int64_t n_per_row,
-                                     int n_threads) {
+                                     int n_threads, const float* importance) {
   const QuantTraits& t = require(type, "quantizer");
+  const WeightedFromFloatFn weighted_fn = importance ? weighted_quantizer(type) : nullptr;
   const DTypeTraits& dt = traits(type);
   if (n_per_row <= 0 || n_per_row % dt.block_size != 0) {
     fail_invalid("quantize to {}: row of {} elements is not a multiple of the block size {}",
@@ -118,8 +149,13 @@ std::vector<std::byte> quantize_rows(DType type, std::span<const float> src, int
 
   auto run = [&](int64_t first, int64_t last) {
     for (int64_t r = first; r < last; ++r) {
-      t.from_float(src.data() + r * n_per_row, out.data() + static_cast<size_t>(r) * row_size,
-                   n_per_row);
+      const float* x = src.data() + r * n_per_row;
+      void* y = out.data() + static_cast<size_t>(r) * row_size;
+      if (weighted_fn) {
+        weighted_fn(x, y, n_per_row, importance);
+      } else {
+        t.from_float(x, y, n_per_row);
+      }
     }
   };
   if (n_threads <= 0)

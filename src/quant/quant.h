@@ -29,12 +29,19 @@ const QuantTraits* quant_traits(DType type);
 bool can_quantize(DType type);
 bool can_dequantize(DType type);
 
-// Quantizes `src` (rows of n_per_row floats, row-major) to `type`. Throws Error(invalid_input)
+// One row of n floats with per-column importance weights `qw` (n floats).
+using WeightedFromFloatFn = void (*)(const float* x, void* y, int64_t n, const float* qw);
+// nullptr for a type whose quantizer takes no importance weights (Q8_0, the float types).
+WeightedFromFloatFn weighted_quantizer(DType type);
+
+// Quantizes `src` (rows of n_per_row floats, row-major) to `type`. With `importance` (n_per_row
+// column weights, an imatrix's means) the weighted path is taken where the type has one, as
+// llama.cpp's quantize_<type>(..., quant_weights) does. Throws Error(invalid_input)
 // when n_per_row is not a multiple of the block size or src.size() not a multiple of n_per_row,
 // Error(unsupported) for a type without a quantizer. Rows are split over `n_threads` (0: one per
 // hardware thread); the bytes do not depend on the split.
 std::vector<std::byte> quantize_rows(DType type, std::span<const float> src, int64_t n_per_row,
-                                     int n_threads = 1);
+                                     int n_threads = 1, const float* importance = nullptr);
 
 // The inverse: `dst.size()` elements from `src`, which must hold exactly that many.
 void dequantize(DType type, std::span<const std::byte> src, std::span<float> dst);

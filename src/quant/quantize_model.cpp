@@ -2,6 +2,7 @@
 // Tensors are planned in the order the GGUF writer stores them (the architecture's layout), since
 // llama.cpp's rules count attn_v / ffn_down tensors in file order.
 #include <chrono>
+#include <cmath>
 #include <set>
 
 #include "arch/arch.h"
@@ -17,6 +18,7 @@ nlohmann::ordered_json QuantizeReport::to_json() const {
   j["preset"] = preset;
   j["file_type"] = file_type;
   j["n_fallback"] = n_fallback;
+  j["n_imatrix"] = n_imatrix;
   j["bytes_in"] = bytes_in;
   j["bytes_out"] = bytes_out;
   j["seconds"] = seconds;
@@ -27,6 +29,7 @@ nlohmann::ordered_json QuantizeReport::to_json() const {
                     {"to", t.to},
                     {"reason", t.reason},
                     {"fallback", t.fallback},
+                    {"imatrix", t.imatrix},
                     {"bytes_in", t.bytes_in},
                     {"bytes_out", t.bytes_out}});
   }
@@ -68,6 +71,7 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
   facts.n_head_kv = static_cast<int>(model.config.n_head_kv);
   quant::PlanOptions plan_options;
   plan_options.pure = options.pure;
+  plan_options.has_imatrix = options.imatrix != nullptr;
   const std::vector<quant::TensorPlan> plans =
       quant::plan_types(*preset, ordered, facts, plan_options);
 
@@ -90,6 +94,7 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
                           std::string(dtype_name(plan.to)),
                           plan.reason,
                           plan.fallback,
+                          false,
                           t.n_bytes(),
                           t.n_bytes()};
     if (plan.to != t.dtype()) {
@@ -101,8 +106,31 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
       }
       const std::vector<float> values = t.to_f32();
       const int64_t n_per_row = t.shape().empty() ? 1 : t.shape().back();
+      std::vector<float> importance;
+      if (options.imatrix) {
+        importance = options.imatrix->weights(t.name());
+        if (!importance.empty() && importance.size() != static_cast<size_t>(n_per_row)) {
+          // As llama.cpp: a mismatched imatrix is an error, except for the token embedding,
+          // which always mismatches when an imatrix has it at all.
+          if (t.name() != "token_embd.weight") {
+            fail_invalid("quantize: imatrix entry '{}' has {} values, the tensor's rows have {}",
+                         t.name(), importance.size(), n_per_row);
+          }
+          importance.clear();
+        }
+        for (float v : importance) {
+          if (!std::isfinite(v))
+            fail_invalid("quantize: imatrix entry '{}' is not finite", t.name());
+        }
+      }
+      const bool weighted = !importance.empty() && quant::weighted_quantizer(plan.to) != nullptr;
+      if (weighted) {
+        tq.imatrix = true;
+        ++r.n_imatrix;
+      }
       std::vector<std::byte> bytes =
-          quant::quantize_rows(plan.to, values, n_per_row, options.n_threads);
+          quant::quantize_rows(plan.to, values, n_per_row, options.n_threads,
+                               importance.empty() ? nullptr : importance.data());
       tq.bytes_out = bytes.size();
       Tensor q = Tensor::owned(t.name(), plan.to, t.shape(), std::move(bytes));
       out.remove(t.name());

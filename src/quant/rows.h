@@ -42,4 +42,16 @@ void dequantize_row_q5_k(const block_q5_k* x, float* y, int64_t n);
 void dequantize_row_q6_k(const block_q6_k* x, float* y, int64_t n);
 void dequantize_row_q8_k(const block_q8_k* x, float* y, int64_t n);
 
+// The importance-weighted paths (ggml's quantize_row_<type>_impl with quant_weights): `qw` holds
+// n floats, one per column of the row. Q8_0 has none (ggml ignores the imatrix for it).
+void quantize_row_q4_0_weighted(const float* x, block_q4_0* y, int64_t n, const float* qw);
+void quantize_row_q4_1_weighted(const float* x, block_q4_1* y, int64_t n, const float* qw);
+void quantize_row_q5_0_weighted(const float* x, block_q5_0* y, int64_t n, const float* qw);
+void quantize_row_q5_1_weighted(const float* x, block_q5_1* y, int64_t n, const float* qw);
+void quantize_row_q2_k_weighted(const float* x, block_q2_k* y, int64_t n, const float* qw);
+void quantize_row_q3_k_weighted(const float* x, block_q3_k* y, int64_t n, const float* qw);
+void quantize_row_q4_k_weighted(const float* x, block_q4_k* y, int64_t n, const float* qw);
+void quantize_row_q5_k_weighted(const float* x, block_q5_k* y, int64_t n, const float* qw);
+void quantize_row_q6_k_weighted(const float* x, block_q6_k* y, int64_t n, const float* qw);
+
 }  // namespace slmkit::quant

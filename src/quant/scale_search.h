@@ -36,6 +36,13 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
                        float* neg_min, uint8_t* scratch, float rmin, float rdelta, int nstep,
                        bool use_mad);
 
+// ggml's make_qkx3_quants (the importance-weighted paths) is make_qkx2_quants whenever weights
+// are given, which they always are there, so it has no copy of its own.
+
+// Non-negative levels in [0, nmax] for a group of scales or mins, weighted by `weights`: the
+// best of 9 candidate scales, then up to 5 passes moving single levels (ggml's make_qp_quants).
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* levels, const float* weights);
+
 // Q4_K / Q5_K pack 8 6-bit scales and 8 6-bit mins into 12 bytes.
 inline void get_scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
   if (j < 4) {

@@ -1,6 +1,7 @@
 // Vocabularies from every source a model brings, all into the one GGUF-shaped Vocab.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -27,5 +28,15 @@ Vocab parse_sentencepiece_model(std::span<const std::byte> bytes, const std::str
 // Whatever tokenizer files a Hugging Face folder holds, in this order of preference:
 // tokenizer.json, tokenizer.model, vocab.json + merges.txt. An empty Vocab when none.
 Vocab read_folder_vocab(const std::filesystem::path& dir);
+
+// The other way: Hugging Face tokenizer.json / tokenizer_config.json text for a Vocab (models
+// "llama", "gpt2", "gemma4"; Error(unsupported) for others), as transformers writes them, so
+// that tokenizers / transformers.js and read_tokenizer_json encode as this Vocab does.
+// model_max_length <= 0 leaves that key out.
+std::string tokenizer_json_from_vocab(const Vocab& vocab);
+std::string tokenizer_config_from_vocab(const Vocab& vocab, int64_t model_max_length);
+// Writes both into `dir` (each atomically).
+void write_tokenizer_json_files(const Vocab& vocab, const std::filesystem::path& dir,
+                                int64_t model_max_length);
 
 }  // namespace slmkit

@@ -6,6 +6,7 @@
 #include "slmkit/error.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/synth.h"
+#include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
 
 namespace slmkit {
@@ -24,7 +25,10 @@ TEST(OnnxExport, FolderHasOptimumLayoutAndNoLeftovers) {
   o.precisions = {OnnxPrecision::fp32, OnnxPrecision::fp16};
   o.max_length = 16;
   const OnnxExportResult r = export_onnx(model, dir, o);
-  ASSERT_EQ(r.files.size(), 4u);
+  // The four graphs first, then the folder's other files by name.
+  ASSERT_GE(r.files.size(), 4u + 4u);
+  EXPECT_EQ(r.files[4].path, fs::path("config.json"));
+  EXPECT_EQ(r.files[5].path, fs::path("generation_config.json"));
   EXPECT_EQ(r.files[0].path, fs::path("onnx/model.onnx"));
   EXPECT_EQ(r.files[3].path, fs::path("onnx/decode_fp16.onnx"));
   for (const OnnxExportedFile& f : r.files) {
@@ -102,8 +106,17 @@ TEST(OnnxExport, CliWritesFolderAndPrintsSizes) {
       &out);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("onnx/model_with_past.onnx"), std::string::npos) << out;
+  EXPECT_NE(out.find("tokenizer.json"), std::string::npos) << out;
+  EXPECT_NE(out.find("(2 graphs, "), std::string::npos) << out;
   EXPECT_NE(out.find("opset 17, IR 8"), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(dir / "onnx/model.onnx"));
+  // The GGUF had no tokenizer.json: the one written from its vocabulary encodes as it does.
+  const Tokenizer gguf =
+      Tokenizer::from_path(slmkit::testing::fixture("models/gguf-stories260K/stories260K.gguf"));
+  const Tokenizer written = Tokenizer::from_path(dir / "tokenizer.json");
+  const std::string text = "Once upon a time, Lily saw a big red ball.\nShe said: \"Hi!\"";
+  EXPECT_EQ(written.encode(text), gguf.encode(text));
+  EXPECT_TRUE(fs::exists(dir / "tokenizer_config.json"));
   const int bad = slmkit::testing::run_command(
       slmkit::testing::cli_path().string() + " export onnx " +
           slmkit::testing::fixture("models/gguf-stories260K/stories260K.gguf").string() + " -o " +
@@ -111,6 +124,19 @@ TEST(OnnxExport, CliWritesFolderAndPrintsSizes) {
       &out);
   EXPECT_EQ(bad, 2) << out;
   EXPECT_NE(out.find("supported: fp32, fp16"), std::string::npos) << out;
+}
+
+// A Hugging Face source's own tokenizer files are copied byte for byte.
+TEST(OnnxExport, HfSourceTokenizerFilesCopiedAsTheyAre) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const fs::path src = slmkit::testing::fixture("models/hf-gpt2-tiny-random");
+  const fs::path dir = slmkit::testing::temp_dir("onnx_hf_tok") / "out";
+  OnnxExportOptions o;
+  o.variants = {OnnxVariant::plain};
+  export_onnx(load_model(src), dir, o);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+    EXPECT_EQ(slmkit::testing::read_text(dir / f), slmkit::testing::read_text(src / f)) << f;
+  }
 }
 
 }  // namespace

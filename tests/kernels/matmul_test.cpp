@@ -332,7 +332,7 @@ TEST_P(MatmulTest, WeightTableRoundsActivationsForHalfTypes) {
     kernels::matmul(w.ref, rounded.data(), 37, 2, want.data(), 9, 0, 9);
     EXPECT_EQ(got, want) << dtype_name(type);
   }
-  EXPECT_EQ(kernels::find_weight_kernels(DType::Q4_K), nullptr);
+  EXPECT_EQ(kernels::find_weight_kernels(DType::IQ2_XXS), nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, MatmulTest, ::testing::ValuesIn(kernels::available_isas()),

@@ -24,6 +24,7 @@ void register_export(CLI::App& app) {
     int64_t q4_block = 32;
     bool q4_zero_points = false;
     int64_t q4_accuracy = 0;
+    bool q4_embedding = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand("export", "Export a model to another runtime's format");
@@ -49,6 +50,9 @@ void register_export(CLI::App& app) {
   onnx->add_option("--q4-block-size", args->q4_block, "q4: 32, 64 or 128")->capture_default_str();
   onnx->add_flag("--q4-zero-points", args->q4_zero_points,
                  "q4: asymmetric blocks with 4-bit zero points (default: symmetric)");
+  onnx->add_flag(
+      "--q4-embedding", args->q4_embedding,
+      "q4/q4f16: also the token embedding (GatherBlockQuantized; a tied head shares it)");
   onnx->add_option("--q4-accuracy-level", args->q4_accuracy, "q4: MatMulNBits accuracy_level 0-4")
       ->capture_default_str();
   onnx->add_flag("--no-check", args->no_check, "Skip ONNX's checker and shape inference");
@@ -71,14 +75,20 @@ void register_export(CLI::App& app) {
     o.q4_block_size = args->q4_block;
     o.q4_symmetric = !args->q4_zero_points;
     o.q4_accuracy_level = args->q4_accuracy;
+    o.q4_embedding = args->q4_embedding;
     const Model model = load_model(args->model);
     const OnnxExportResult r = export_onnx(model, args->output, o);
+    size_t graphs = 0;
+    uint64_t total = 0;
     for (const OnnxExportedFile& f : r.files) {
       std::printf("%-32s %12s\n", f.path.string().c_str(), human_bytes(f.bytes).c_str());
+      graphs += f.path.extension() == ".onnx";
+      total += f.bytes;
     }
-    std::fprintf(stderr, "export onnx: wrote %s (%zu graphs, opset %lld, IR %lld) in %.1f s\n",
-                 args->output.c_str(), r.files.size(), static_cast<long long>(kOnnxOpset),
-                 static_cast<long long>(kOnnxIrVersion), r.seconds);
+    std::fprintf(
+        stderr, "export onnx: wrote %s (%zu graphs, %s in all, opset %lld, IR %lld) in %.1f s\n",
+        args->output.c_str(), graphs, human_bytes(total).c_str(),
+        static_cast<long long>(kOnnxOpset), static_cast<long long>(kOnnxIrVersion), r.seconds);
   });
 }
 

@@ -1,5 +1,7 @@
 // slmkit perplexity -m MODEL -f TEXT [-c CTX] [--chunks N] [-t THREADS] [--kv-type f16|f32]
-// llama-perplexity's method and final line; a progress bar on stderr on the way.
+//                   [--kl-base FILE]              also save the base log-probabilities
+// slmkit perplexity -m MODEL --kl-divergence FILE  compare with a saved base (llama.cpp's format)
+// llama-perplexity's method and final lines; a progress bar on stderr on the way.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -49,12 +51,19 @@ void register_perplexity(CLI::App& app) {
     int64_t chunks = -1;
     int threads = 0;
     std::string kv_type = "f16";
+    std::string kl_base;
+    std::string kl_divergence;
   };
   auto args = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand(
       "perplexity", "Perplexity of a text, computed as llama.cpp's llama-perplexity does");
   sub->add_option("-m,--model", args->model, "Model file or folder")->required();
-  sub->add_option("-f,--file", args->file, "Text file")->required();
+  sub->add_option("-f,--file", args->file, "Text file (not needed with --kl-divergence)");
+  sub->add_option("--kl-base", args->kl_base,
+                  "Save every scored position's log-probabilities here (llama-perplexity's "
+                  "--kl-divergence-base format)");
+  sub->add_option("--kl-divergence", args->kl_divergence,
+                  "Compare with this saved base: PPL, ln(PPL ratio), KLD, delta-p, same top token");
   sub->add_option("-c,--ctx-size", args->ctx, "Tokens per chunk")->capture_default_str();
   sub->add_option("--chunks", args->chunks, "At most this many chunks; -1 is all")
       ->capture_default_str();
@@ -71,10 +80,38 @@ void register_perplexity(CLI::App& app) {
     } else {
       throw Error(ErrorKind::invalid_input, "--kv-type " + args->kv_type + ": expected f16 or f32");
     }
+    if (!args->kl_base.empty() && !args->kl_divergence.empty()) {
+      throw Error(ErrorKind::invalid_input, "--kl-base and --kl-divergence: give one of them");
+    }
+    if (args->file.empty() && args->kl_divergence.empty()) {
+      throw Error(ErrorKind::invalid_input, "-f TEXT is required (except with --kl-divergence)");
+    }
     Model model = load_model(args->model);
     Tokenizer tokenizer =
         args->tokenizer.empty() ? Tokenizer(model.vocab) : Tokenizer::from_path(args->tokenizer);
     const Engine engine(std::move(model));
+    auto progress = [last_draw = -1.0](const PerplexityProgress& p) mutable {
+      // At most ten redraws a second; the first and the last chunk always.
+      if (p.chunk == 1 || p.chunk == p.n_chunks || p.seconds - last_draw >= 0.1) {
+        last_draw = p.seconds;
+        draw_progress(p);
+      }
+    };
+    if (!args->kl_divergence.empty()) {
+      PerplexityOptions o;
+      o.n_chunks = args->chunks;
+      // The base file holds the tokens as the text was tokenized (BOS first when the
+      // vocabulary adds one); each chunk's first token is BOS again when it does.
+      o.add_bos = tokenizer.bos_id() >= 0 && !tokenizer.encode("a", true).empty() &&
+                  tokenizer.encode("a", true).front() == tokenizer.bos_id();
+      o.bos_id = tokenizer.bos_id();
+      o.n_threads = args->threads;
+      o.kv_type = kv_type;
+      o.on_chunk = progress;
+      const KlDivergenceResult k = compute_kl_divergence(engine, args->kl_divergence, o);
+      std::printf("%s", k.to_text().c_str());
+      return;
+    }
     const std::string text = read_text_file(args->file);
     const auto t0 = std::chrono::steady_clock::now();
     const std::vector<int32_t> tokens = tokenizer.encode(text, true);
@@ -89,19 +126,15 @@ void register_perplexity(CLI::App& app) {
     o.bos_id = tokenizer.bos_id();
     o.n_threads = args->threads;
     o.kv_type = kv_type;
-    o.on_chunk = [last_draw = -1.0](const PerplexityProgress& p) mutable {
-      // At most ten redraws a second; the first and the last chunk always.
-      if (p.chunk == 1 || p.chunk == p.n_chunks || p.seconds - last_draw >= 0.1) {
-        last_draw = p.seconds;
-        draw_progress(p);
-      }
-    };
+    o.on_chunk = progress;
     std::fprintf(stderr,
                  "perplexity: %zu tokens (tokenized in %.0f ms), chunks of %lld tokens, BOS per "
                  "chunk: %s, scoring the second half of each\n",
                  tokens.size(), tokenize_ms, static_cast<long long>(o.n_ctx),
                  o.add_bos ? "yes" : "no");
-    const PerplexityResult r = compute_perplexity(engine, tokens, o);
+    const PerplexityResult r = args->kl_base.empty()
+                                   ? compute_perplexity(engine, tokens, o)
+                                   : write_kl_base(engine, tokens, o, args->kl_base);
     std::fprintf(stderr, "perplexity: %lld chunks, %lld tokens scored in %.2f s\n",
                  static_cast<long long>(r.n_chunks), static_cast<long long>(r.n_scored), r.seconds);
     std::printf("Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_error);

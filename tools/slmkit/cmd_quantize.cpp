@@ -1,4 +1,5 @@
-// slmkit quantize MODEL -t TYPE|PRESET -o OUT.gguf [--pure] [--strict] [--threads N] [--json]
+// slmkit quantize MODEL -t TYPE|PRESET -o OUT.gguf [--imatrix FILE] [--pure] [--strict]
+//                 [--threads N] [--json]
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -18,6 +19,7 @@ void register_quantize(CLI::App& app) {
     std::string output;
     std::string tokenizer;
     std::string json;
+    std::string imatrix;
     bool pure = false;
     bool strict = false;
     bool allow_requantize = false;
@@ -39,6 +41,8 @@ void register_quantize(CLI::App& app) {
                 "Fail instead of using a fallback type where a row does not fit the block size");
   sub->add_flag("--allow-requantize", args->allow_requantize,
                 "Accept already-quantized tensors (dequantized first)");
+  sub->add_option("--imatrix", args->imatrix,
+                  "Importance matrix (slmkit imatrix, or llama-imatrix's .gguf / .dat)");
   sub->add_option("--threads", args->threads, "Threads (0: one per hardware thread)");
   sub->add_option("--json", args->json, "Also write the per-tensor report as JSON to this file");
   add_command(sub, [args] {
@@ -52,6 +56,12 @@ void register_quantize(CLI::App& app) {
     options.strict = args->strict;
     options.allow_requantize = args->allow_requantize;
     options.n_threads = args->threads;
+    if (!args->imatrix.empty()) {
+      options.imatrix = std::make_shared<const ImportanceMatrix>(read_imatrix(args->imatrix));
+      std::fprintf(stderr, "quantize: imatrix %s: %zu entries, %lld chunks\n",
+                   args->imatrix.c_str(), options.imatrix->entries.size(),
+                   static_cast<long long>(options.imatrix->chunk_count));
+    }
     QuantizeReport report;
     const Model quantized = quantize_model(model, options, &report);
     save_model(quantized, args->output, ModelFormat::gguf);
@@ -66,10 +76,11 @@ void register_quantize(CLI::App& app) {
     }
     const double mb_in = static_cast<double>(report.bytes_in) / 1e6;
     std::fprintf(stderr,
-                 "quantize: wrote %s (%s, %zu tensors, %d fallbacks): %s -> %s; quantized in "
+                 "quantize: wrote %s (%s, %zu tensors, %d fallbacks, %d with imatrix): %s -> %s; "
+                 "quantized in "
                  "%.2f s (%.1f MB/s of input), %.2f s in all\n",
                  args->output.c_str(), report.preset.c_str(), report.tensors.size(),
-                 report.n_fallback, human_bytes(report.bytes_in).c_str(),
+                 report.n_fallback, report.n_imatrix, human_bytes(report.bytes_in).c_str(),
                  human_bytes(report.bytes_out).c_str(), report.seconds,
                  report.seconds > 0 ? mb_in / report.seconds : 0.0, seconds);
     if (!args->json.empty()) {

@@ -20,8 +20,13 @@ void register_commands(CLI::App& app) {
   register_tokenize(app);
   register_run(app);
   register_perplexity(app);
+  register_imatrix(app);
   register_export(app);
   register_quantize(app);
+  register_validate(app);
+  register_manifest(app);
+  register_verify(app);
+  register_bench(app);
 }
 
 void run_selected(CLI::App& app) {

@@ -19,7 +19,12 @@ void register_synth(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_run(CLI::App& app);
 void register_perplexity(CLI::App& app);
+void register_imatrix(CLI::App& app);
 void register_export(CLI::App& app);
 void register_quantize(CLI::App& app);
+void register_validate(CLI::App& app);
+void register_manifest(CLI::App& app);
+void register_verify(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace slmkit::cli

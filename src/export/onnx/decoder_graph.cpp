@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
@@ -127,8 +128,16 @@ class DecoderBuilder {
   // x [.., K] times wt [K, N] as com.microsoft MatMulNBits: B [N, K / block, block / 2] 4-bit
   // values (low nibble first) per output row, one scale per block, zero point 8 when symmetric
   // or 4-bit zero points packed two blocks a byte. A last partial block is padded with zeros.
-  std::string matmul_q4(const std::string& x, const std::string& name, const std::vector<float>& wt,
-                        int64_t K, int64_t N) {
+  // The initializers of a MatMulNBits weight: packed 4-bit values [N, blocks, block / 2], scales
+  // [N * blocks] and, asymmetric, zero points [N * ceil(blocks / 2)]; row n holds output n's
+  // weights along K, so an embedding table [V, E] quantizes as N = V, K = E.
+  struct Q4Weights {
+    std::string data, scales, zero_points;  // zero_points empty when symmetric
+    int64_t K = 0, N = 0, n_blocks = 0;
+  };
+
+  Q4Weights q4_weights(const std::string& name, const std::vector<float>& wt, int64_t K,
+                       int64_t N) {
     const int64_t bs = o_.q4_block_size;
     const int64_t n_blocks = (K + bs - 1) / bs;
     std::string packed(static_cast<size_t>(N * n_blocks * bs / 2), '\0');
@@ -138,17 +147,23 @@ class DecoderBuilder {
     for (int64_t n = 0; n < N; ++n) {
       for (int64_t b = 0; b < n_blocks; ++b) {
         const int64_t k0 = b * bs, k1 = std::min(K, k0 + bs);
-        float lo = 0.0f, hi = 0.0f, amax = 0.0f;
+        float lo = 0.0f, hi = 0.0f, amax = 0.0f, signed_max = 0.0f;
         for (int64_t k = k0; k < k1; ++k) {
           const float v = wt[static_cast<size_t>(k * N + n)];
           lo = std::min(lo, v);
           hi = std::max(hi, v);
-          amax = std::max(amax, std::fabs(v));
+          if (std::fabs(v) > amax) {
+            amax = std::fabs(v);
+            signed_max = v;
+          }
         }
         float scale = 0.0f;
         int zp = 8;
         if (o_.q4_symmetric) {
-          scale = amax / 7.0f;
+          // ONNX Runtime's MatMul4BitsQuantizer (MLAS range2scale): the largest-magnitude weight
+          // maps to level -8, so the block uses all 16 levels (a step of amax / 8, not / 7); the
+          // scale is negative when that weight is positive.
+          scale = signed_max / -8.0f;
         } else {
           scale = (hi - lo) / 15.0f;
           zp = scale > 0 ? static_cast<int>(std::clamp(std::nearbyint(-lo / scale), 0.0f, 15.0f))
@@ -157,7 +172,7 @@ class DecoderBuilder {
           zps[zi] = static_cast<char>(static_cast<uint8_t>(zps[zi]) | (zp << (4 * (b % 2))));
         }
         scales[static_cast<size_t>(n * n_blocks + b)] = scale;
-        const float inv = scale > 0 ? 1.0f / scale : 0.0f;
+        const float inv = scale != 0 ? 1.0f / scale : 0.0f;
         for (int64_t k = k0; k < k0 + bs; ++k) {
           const float v = k < k1 ? wt[static_cast<size_t>(k * N + n)] : 0.0f;
           const int q = static_cast<int>(
@@ -168,21 +183,62 @@ class DecoderBuilder {
         }
       }
     }
-    const std::string wq = g_.weight_raw(name + ".q4", onnx::TensorProto::UINT8,
-                                         {N, n_blocks, bs / 2}, std::move(packed));
-    std::vector<std::string> inputs = {x, wq, init(name + ".q4_scales", {N * n_blocks}, scales)};
+    Q4Weights q;
+    q.K = K;
+    q.N = N;
+    q.n_blocks = n_blocks;
+    q.data = g_.weight_raw(name + ".q4", onnx::TensorProto::UINT8, {N, n_blocks, bs / 2},
+                           std::move(packed));
+    q.scales = init(name + ".q4_scales", {N * n_blocks}, scales);
     if (!o_.q4_symmetric) {
-      inputs.push_back(g_.weight_raw(name + ".q4_zero_points", onnx::TensorProto::UINT8,
-                                     {N * zp_row}, std::move(zps)));
+      q.zero_points = g_.weight_raw(name + ".q4_zero_points", onnx::TensorProto::UINT8,
+                                    {N * zp_row}, std::move(zps));
     }
+    return q;
+  }
+
+  std::string matmul_q4(const std::string& x, const Q4Weights& q) {
+    std::vector<std::string> inputs = {x, q.data, q.scales};
+    if (!q.zero_points.empty()) inputs.push_back(q.zero_points);
     uses_ms_ = true;
     return g_.op("MatMulNBits", inputs,
-                 {{"K", K},
-                  {"N", N},
+                 {{"K", q.K},
+                  {"N", q.N},
                   {"bits", int64_t{4}},
-                  {"block_size", bs},
+                  {"block_size", o_.q4_block_size},
                   {"accuracy_level", o_.q4_accuracy_level}},
                  "com.microsoft");
+  }
+
+  std::string matmul_q4(const std::string& x, const std::string& name, const std::vector<float>& wt,
+                        int64_t K, int64_t N) {
+    return matmul_q4(x, q4_weights(name, wt, K, N));
+  }
+
+  // input_ids -> embeddings [B, S, E] through com.microsoft GatherBlockQuantized (4-bit uint8
+  // data, gather_axis 0, quantize_axis last). It reads the MatMulNBits initializers of the table
+  // through Reshapes, so a tied output head (a MatMulNBits on the same initializers) stores the
+  // table once. A padded last block is sliced off.
+  std::string gather_q4(const Q4Weights& q) {
+    const int64_t bs = o_.q4_block_size;
+    const int64_t V = q.N, E = q.K;
+    std::vector<std::string> inputs = {
+        g_.op("Reshape", {q.data, g_.const_i64({V, q.n_blocks * bs / 2})}), "input_ids",
+        g_.op("Reshape", {q.scales, g_.const_i64({V, q.n_blocks})})};
+    if (!q.zero_points.empty()) {
+      inputs.push_back(g_.op("Reshape", {q.zero_points, g_.const_i64({V, (q.n_blocks + 1) / 2})}));
+    }
+    uses_ms_ = true;
+    std::string x = g_.op("GatherBlockQuantized", inputs,
+                          {{"gather_axis", int64_t{0}},
+                           {"quantize_axis", int64_t{1}},
+                           {"block_size", bs},
+                           {"bits", int64_t{4}}},
+                          "com.microsoft");
+    if (q.n_blocks * bs != E) {
+      x = g_.op("Slice", {x, g_.const_i64({0}), g_.const_i64({E}), g_.const_i64({-1})});
+    }
+    return x;
   }
 
   std::string matmul_int8(const std::string& x, const std::string& name,
@@ -442,10 +498,24 @@ onnx::ModelProto DecoderBuilder::build() {
       any_sliding ? attention_mask(qpos, kpos, "attention_mask", true) : "";
 
   // Embeddings [B, S, E].
-  std::string x = g_.op(
-      "Gather", {init("token_embd.weight", {c_.vocab_size, c_.n_embd}, floats("token_embd.weight")),
-                 "input_ids"});
-  const std::string embd_name = "token_embd.weight";
+  std::string x;
+  std::string embd_name;
+  std::optional<Q4Weights> embd_q4;
+  if (o_.q4_embedding) {
+    const std::vector<float> e = floats("token_embd.weight");  // [V, E]
+    const int64_t V = c_.vocab_size, E = c_.n_embd;
+    std::vector<float> et(e.size());  // [E, V]: q4_weights takes [K, N]
+    for (int64_t v = 0; v < V; ++v) {
+      for (int64_t i = 0; i < E; ++i) {
+        et[static_cast<size_t>(i * V + v)] = e[static_cast<size_t>(v * E + i)];
+      }
+    }
+    embd_q4 = q4_weights("token_embd.weight", et, E, V);
+    x = gather_q4(*embd_q4);
+  } else {
+    embd_name = init("token_embd.weight", {c_.vocab_size, c_.n_embd}, floats("token_embd.weight"));
+    x = g_.op("Gather", {embd_name, "input_ids"});
+  }
   if (c_.embed_scale != 1.0) x = g_.op("Mul", {x, scalar(static_cast<float>(c_.embed_scale))});
   if (c_.learned_positions) {
     const Tensor& pe = m_.get("position_embd.weight");
@@ -549,6 +619,8 @@ onnx::ModelProto DecoderBuilder::build() {
   std::string logits;
   if (m_.find("output.weight")) {
     logits = linear(x, "output.weight", "", 0, c_.vocab_size);
+  } else if (embd_q4) {
+    logits = matmul_q4(x, *embd_q4);  // tied head on the quantized table
   } else {
     // Tied head: the embedding table is shared, transposed once by the runtime's constant folding.
     const std::string wt = g_.op("Transpose", {embd_name}, {{"perm", std::vector<int64_t>{1, 0}}});
@@ -592,6 +664,11 @@ onnx::ModelProto build_decoder(const Model& model, const OnnxGraphOptions& optio
   if (options.q4_accuracy_level < 0 || options.q4_accuracy_level > 4) {
     fail_unsupported("ONNX export: q4 accuracy_level {} (supported: 0 to 4)",
                      options.q4_accuracy_level);
+  }
+  if (options.q4_embedding && options.precision != OnnxPrecision::q4 &&
+      options.precision != OnnxPrecision::q4f16) {
+    fail_unsupported("ONNX export: q4 embedding applies to precisions q4 and q4f16, not {}",
+                     onnx_precision_name(options.precision));
   }
   DecoderBuilder b(model, options);
   return b.build();

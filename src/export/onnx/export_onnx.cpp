@@ -1,4 +1,5 @@
 // write_onnx_graph and the optimum / transformers.js style folder.
+#include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -156,6 +157,12 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
   if (options.variants.empty() || options.precisions.empty()) {
     fail_invalid("ONNX export: no variant or no precision selected");
   }
+  if (options.q4_embedding &&
+      std::none_of(options.precisions.begin(), options.precisions.end(), [](OnnxPrecision p) {
+        return p == OnnxPrecision::q4 || p == OnnxPrecision::q4f16;
+      })) {
+    fail_unsupported("ONNX export: q4 embedding needs precision q4 or q4f16 among those selected");
+  }
   const fs::path temp = temporary_name(dir);
   std::error_code ec;
   fs::remove_all(temp, ec);
@@ -199,6 +206,8 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
       g.q4_block_size = options.q4_block_size;
       g.q4_symmetric = options.q4_symmetric;
       g.q4_accuracy_level = options.q4_accuracy_level;
+      g.q4_embedding =
+          options.q4_embedding && (p == OnnxPrecision::q4 || p == OnnxPrecision::q4f16);
       const fs::path rel = fs::path("onnx") / file_name(v, p);
       write_onnx_graph(model, g, temp / rel);
       result.files.push_back({rel, fs::file_size(temp / rel)});
@@ -206,6 +215,17 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
       if (fs::exists(temp / data)) result.files.push_back({data, fs::file_size(temp / data)});
     }
   }
+  // The folder's other files (config, tokenizer) after the graphs, so that the listing covers
+  // everything written.
+  std::vector<OnnxExportedFile> others;
+  for (const auto& entry : fs::directory_iterator(temp)) {
+    if (entry.is_regular_file()) {
+      others.push_back({entry.path().filename(), fs::file_size(entry.path())});
+    }
+  }
+  std::sort(others.begin(), others.end(),
+            [](const OnnxExportedFile& a, const OnnxExportedFile& b) { return a.path < b.path; });
+  result.files.insert(result.files.end(), others.begin(), others.end());
   if (fs::exists(dir)) {
     if (!fs::is_directory(dir)) fail_io("ONNX export: {} exists and is not a folder", dir.string());
     fs::remove_all(dir);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Regenerates docs/bench.md: slmkit vs llama.cpp (same GGUF) and vs ONNX Runtime (our ONNX export
+# of the same weights), for synthetic models with real shapes x weight types, plus the machine's
+# memory-copy bandwidth and each decode's bandwidth bound, all measured in one run.
+#
+#   bench/bench_table.sh [--quick]        # from the repository root, after building slmkit
+#
+# Environment: BENCH_DIR (models and exports; /tmp/slmkit-bench-table), THREADS (2), PP (64),
+# TG (16), REPS (3), SHAPES ("llama:tinyllama-1.1b llama:llama-3.2-1b gpt2:distilgpt2
+# gemma3:gemma-3-270m qwen2:qwen2-0.5b"), TYPES ("F16 Q8_0 Q4_0 Q4_K_M"), OUT (docs/bench.md).
+# Models are written once (synth, quantize, export) and reused by later runs. --quick: distilgpt2
+# only, for trying the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SLMKIT=${SLMKIT:-build/bin/slmkit}
+BENCH_DIR=${BENCH_DIR:-/tmp/slmkit-bench-table}
+THREADS=${THREADS:-2}
+PP=${PP:-64}
+TG=${TG:-16}
+REPS=${REPS:-3}
+SHAPES=${SHAPES:-"llama:tinyllama-1.1b llama:llama-3.2-1b gpt2:distilgpt2 gemma3:gemma-3-270m qwen2:qwen2-0.5b"}
+TYPES=${TYPES:-"F16 Q8_0 Q4_0 Q4_K_M"}
+OUT=${OUT:-docs/bench.md}
+if [[ "${1:-}" == "--quick" ]]; then SHAPES="gpt2:distilgpt2"; fi
+TOKENIZERS=../shared/fixtures/tokenizers
+mkdir -p "$BENCH_DIR/results"
+log() { echo "bench_table: $*" >&2; }
+start=$(date +%s)
+
+# ONNX Runtime's export for each GGUF type: the GGUF Q8_0 / Q4_0 rows are our "int8 per-channel"
+# and "int4" (one scale per 32 weights); ORT's are the int8 (per-channel MatMulInteger) and q4
+# (MatMulNBits, 32-weight blocks) exports. F16 is compared with ORT's fp32 graph (ORT's CPU
+# kernels have no f16 MatMul worth timing).
+ort_precision() {
+  case $1 in F16 | F32) echo fp32 ;; Q8_0) echo int8 ;; Q4_0) echo q4 ;; *) echo "" ;; esac
+}
+
+prep_start=$(date +%s)
+for entry in $SHAPES; do
+  arch=${entry%%:*} shape=${entry#*:}
+  f16="$BENCH_DIR/$shape-F16.gguf"
+  if [[ ! -f "$f16" ]]; then
+    log "synth $shape"
+    "$SLMKIT" synth --arch "$arch" --shape "$shape" --seed 1 --dtype f16 -o "$f16" \
+      --tokenizer-dir "$TOKENIZERS" > /dev/null
+  fi
+  for type in $TYPES; do
+    [[ "$type" == F16 ]] && continue
+    q="$BENCH_DIR/$shape-$type.gguf"
+    if [[ ! -f "$q" ]]; then
+      log "quantize $shape $type"
+      "$SLMKIT" quantize "$f16" -t "$type" -o "$q" > /dev/null
+    fi
+  done
+  if [[ -n "${WITH_ORT:-1}" && ! -d "$BENCH_DIR/$shape-onnx" ]]; then
+    log "export onnx $shape"
+    "$SLMKIT" export onnx "$f16" -o "$BENCH_DIR/$shape-onnx" --variant with_past \
+      --precision fp32 --precision int8 --precision q4 > /dev/null
+  fi
+done
+prep_s=$(( $(date +%s) - prep_start ))
+
+bench_start=$(date +%s)
+results=()
+for entry in $SHAPES; do
+  shape=${entry#*:}
+  for type in $TYPES; do
+    model="$BENCH_DIR/$shape-$type.gguf"
+    json="$BENCH_DIR/results/$shape-$type.json"
+    args=(bench -m "$model" -p "$PP" -n "$TG" -r "$REPS" -t "$THREADS" --vs llama.cpp -o json)
+    prec=$(ort_precision "$type")
+    if [[ -n "$prec" && -d "$BENCH_DIR/$shape-onnx" ]]; then
+      args+=(--vs ort --onnx "$BENCH_DIR/$shape-onnx" --ort-precision "$prec")
+    fi
+    log "$shape $type"
+    if "$SLMKIT" "${args[@]}" > "$json.tmp" 2> "$json.err"; then
+      mv "$json.tmp" "$json"
+    else
+      # Keep going: a type the engine cannot run yet is a hole in the table, with its reason.
+      python3 -c 'import json,sys; print(json.dumps({"error": open(sys.argv[1]).read().strip().splitlines()[-1:]}))' \
+        "$json.err" > "$json"
+      rm -f "$json.tmp"
+    fi
+    results+=("$shape:$type:$json")
+  done
+done
+bw_json="$BENCH_DIR/results/bandwidth.json"
+"$SLMKIT" bench -m "$BENCH_DIR/$shape-F16.gguf" -p 0 -n "$TG" -r 1 -t "$THREADS" --bandwidth \
+  --in-process -o json > "$bw_json"
+bench_s=$(( $(date +%s) - bench_start ))
+total_s=$(( $(date +%s) - start ))
+
+python3 bench/bench_table.py --out "$OUT" --threads "$THREADS" --pp "$PP" --tg "$TG" \
+  --reps "$REPS" --bandwidth "$bw_json" --prep-seconds "$prep_s" --bench-seconds "$bench_s" \
+  --total-seconds "$total_s" --command "bench/bench_table.sh ${1:-}" \
+  --env "THREADS=$THREADS PP=$PP TG=$TG REPS=$REPS" "${results[@]}"
+log "wrote $OUT in ${total_s}s (models ${prep_s}s, benchmarks ${bench_s}s)"

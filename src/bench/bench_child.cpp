@@ -1,0 +1,53 @@
+// One backend per child process, so that each row's peak RSS is that backend's alone.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+#include "core/fail.h"
+#include "slmkit/bench.h"
+
+namespace slmkit {
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q.push_back(c);
+    }
+  }
+  q.push_back('\'');
+  return q;
+}
+
+}  // namespace
+
+std::vector<BenchRow> run_bench_child(const std::vector<std::string>& argv) {
+  if (argv.empty()) fail_invalid("run_bench_child: no program given");
+  std::string command;
+  for (const std::string& a : argv) command += (command.empty() ? "" : " ") + shell_quote(a);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) fail_io("cannot start '{}'", command);
+  std::string out;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (code != 0) {
+    fail(code == 3 ? ErrorKind::unsupported : ErrorKind::invalid_input,
+         "benchmark child '{}' exited with code {} (its error is printed above)", command, code);
+  }
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  if (!j.is_array()) {
+    fail_invalid("benchmark child '{}': expected a JSON array of rows on stdout, got '{}'", command,
+                 out.substr(0, 200));
+  }
+  std::vector<BenchRow> rows;
+  for (const auto& r : j) rows.push_back(bench_row_from_json(r));
+  return rows;
+}
+
+}  // namespace slmkit

@@ -1,0 +1,86 @@
+// ONNX Runtime on our export's with-past graph, through the ORT peer's timing mode (node child:
+// session.run timed inside node, its own peak RSS), in the same row shape as slmkit's.
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bench/bench_stats.h"
+#include "bench/ort_peer.h"
+#include "core/fail.h"
+
+namespace slmkit {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Bytes of the graph and its external data, the closest ORT has to "model size".
+uint64_t graph_bytes(const fs::path& graph) {
+  uint64_t n = fs::file_size(graph);
+  const fs::path data = graph.string() + "_data";
+  if (fs::exists(data)) n += fs::file_size(data);
+  return n;
+}
+
+}  // namespace
+
+std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::string& precision,
+                                        const BenchOptions& options) {
+  if (options.n_prompt < 0 || options.n_gen < 0 || options.repetitions < 1) {
+    fail_invalid("bench: -p {} and -n {} must be >= 0 and -r {} >= 1", options.n_prompt,
+                 options.n_gen, options.repetitions);
+  }
+  if (precision != "fp32" && precision != "fp16" && precision != "int8" && precision != "q4" &&
+      precision != "q4f16") {
+    fail_invalid("ORT precision '{}': expected fp32, fp16, int8, q4 or q4f16", precision);
+  }
+  if (!bench::OrtPeer::available()) {
+    fail_unsupported("ONNX Runtime is not available: {}", bench::OrtPeer::unavailable_reason());
+  }
+  const fs::path graph = onnx_dir / "onnx" /
+                         (precision == "fp32" ? std::string("model_with_past.onnx")
+                                              : "model_with_past_" + precision + ".onnx");
+  if (!fs::exists(graph)) {
+    fail_invalid(
+        "{}: no such graph (export it with `slmkit export onnx MODEL -o {} --variant "
+        "with_past --precision {}`)",
+        graph.string(), onnx_dir.string(), precision);
+  }
+  bench::OrtTimingRequest req;
+  req.mode = bench::OrtMode::past;
+  req.model = graph;
+  req.shape = bench::ort_shape_of_graph(graph);
+  req.n_prompt = options.n_prompt;
+  req.n_gen = options.n_gen;
+  req.repetitions = options.repetitions;
+  req.warmup = options.warmup;
+  req.n_threads = options.n_threads > 0 ? options.n_threads
+                                        : static_cast<int>(std::thread::hardware_concurrency());
+  const bench::OrtTimingResult t = bench::ort_time(req);
+
+  BenchRow base;
+  base.backend = BenchBackend::onnxruntime;
+  base.model_filename = graph.string();
+  base.model_type = "onnx " + precision;
+  base.model_size = graph_bytes(graph);
+  base.n_threads = req.n_threads;
+  base.type_k = req.shape.kv_f16 ? "f16" : "f32";
+  base.peak_rss_bytes = t.peak_rss_bytes;
+  std::vector<BenchRow> rows;
+  if (options.n_prompt > 0) {
+    BenchRow row = base;
+    row.n_prompt = options.n_prompt;
+    row.samples_ns = t.prompt_ns;
+    bench::finish_row(row);
+    rows.push_back(std::move(row));
+  }
+  if (options.n_gen > 0) {
+    BenchRow row = base;
+    row.n_gen = options.n_gen;
+    row.samples_ns = t.gen_ns;
+    bench::finish_row(row);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace slmkit

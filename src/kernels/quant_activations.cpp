@@ -1,0 +1,127 @@
+// Which activation blocks each quantized weight type pairs with, converting activations to them,
+// and quantized rows back to f32. The quantizers and dequantizers are the quant module's (the
+// same reference code as ggml's), so activations are bit-identical to ggml's reference
+// quantize_row_q8_*.
+#include <cstring>
+
+#include "core/fail.h"
+#include "kernels/quant_kernels.h"
+#include "quant/rows.h"
+
+namespace slmkit::kernels {
+
+using namespace slmkit::quant;
+
+bool is_quantized_weight(DType w) {
+  switch (w) {
+    case DType::Q4_0:
+    case DType::Q4_1:
+    case DType::Q5_0:
+    case DType::Q5_1:
+    case DType::Q8_0:
+    case DType::Q2_K:
+    case DType::Q3_K:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+DType quant_activation_type(DType w) {
+  switch (w) {
+    case DType::Q4_0:
+    case DType::Q5_0:
+    case DType::Q8_0:
+      return DType::Q8_0;
+    case DType::Q4_1:
+    case DType::Q5_1:
+      return DType::Q8_1;
+    case DType::Q2_K:
+    case DType::Q3_K:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K:
+      return DType::Q8_K;
+    default:
+      fail_unsupported("kernels: no quantized kernels for weight type {}", dtype_name(w));
+  }
+}
+
+size_t quant_activation_bytes(DType act, int64_t n) {
+  const DTypeTraits& t = traits(act);
+  return static_cast<size_t>(n / t.block_size) * t.block_bytes;
+}
+
+void quantize_activation(DType act, const float* x, int64_t n, void* out) {
+  // The quantizers write whole structs; `out` may be unaligned (a test's odd offset), so go
+  // through an aligned bounce buffer one block at a time in that case.
+  auto run = [&](auto quantize, auto block_tag) {
+    using B = decltype(block_tag);
+    const int64_t qk = traits(act).block_size;
+    if (reinterpret_cast<uintptr_t>(out) % alignof(B) == 0) {
+      quantize(x, static_cast<B*>(out), n);
+      return;
+    }
+    auto* dst = static_cast<std::byte*>(out);
+    for (int64_t i = 0; i < n / qk; ++i) {
+      B b;
+      quantize(x + i * qk, &b, qk);
+      std::memcpy(dst + i * static_cast<int64_t>(sizeof(B)), &b, sizeof(B));
+    }
+  };
+  switch (act) {
+    case DType::Q8_0:
+      return run(quantize_row_q8_0, block_q8_0{});
+    case DType::Q8_1:
+      return run(quantize_row_q8_1, block_q8_1{});
+    case DType::Q8_K:
+      return run(quantize_row_q8_k, block_q8_k{});
+    default:
+      fail_unsupported("kernels: {} is not an activation block type", dtype_name(act));
+  }
+}
+
+void quant_row_to_f32(DType type, const std::byte* row, float* out, int64_t n) {
+  auto run = [&](auto dequantize, auto block_tag) {
+    using B = decltype(block_tag);
+    const int64_t qk = traits(type).block_size;
+    if (reinterpret_cast<uintptr_t>(row) % alignof(B) == 0) {
+      dequantize(reinterpret_cast<const B*>(row), out, n);
+      return;
+    }
+    for (int64_t i = 0; i < n / qk; ++i) {
+      B b;
+      std::memcpy(&b, row + i * static_cast<int64_t>(sizeof(B)), sizeof(B));
+      dequantize(&b, out + i * qk, qk);
+    }
+  };
+  switch (type) {
+    case DType::Q4_0:
+      return run(dequantize_row_q4_0, block_q4_0{});
+    case DType::Q4_1:
+      return run(dequantize_row_q4_1, block_q4_1{});
+    case DType::Q5_0:
+      return run(dequantize_row_q5_0, block_q5_0{});
+    case DType::Q5_1:
+      return run(dequantize_row_q5_1, block_q5_1{});
+    case DType::Q8_0:
+      return run(dequantize_row_q8_0, block_q8_0{});
+    case DType::Q2_K:
+      return run(dequantize_row_q2_k, block_q2_k{});
+    case DType::Q3_K:
+      return run(dequantize_row_q3_k, block_q3_k{});
+    case DType::Q4_K:
+      return run(dequantize_row_q4_k, block_q4_k{});
+    case DType::Q5_K:
+      return run(dequantize_row_q5_k, block_q5_k{});
+    case DType::Q6_K:
+      return run(dequantize_row_q6_k, block_q6_k{});
+    default:
+      fail_unsupported("kernels: cannot convert weight type {} to f32", dtype_name(type));
+  }
+}
+
+}  // namespace slmkit::kernels

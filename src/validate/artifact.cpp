@@ -1,0 +1,189 @@
+#include "validate/artifact.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <map>
+#include "bench/llama_cpp_peer.h"
+#include "core/fail.h"
+#include "formats/gguf.h"
+#include "formats/model_io.h"
+
+namespace slmkit::artifact {
+
+namespace fs = std::filesystem;
+
+OnnxGraph describe_graph(const fs::path& path) {
+  OnnxGraph g;
+  g.path = path;
+  std::string stem = path.stem().string();
+  g.precision = "fp32";
+  // q4f16 before q4: the longer suffix wins.
+  for (const char* p : {"q4f16", "fp16", "int8", "q4"}) {
+    const std::string suffix = std::string("_") + p;
+    if (stem.size() > suffix.size() && stem.ends_with(suffix)) {
+      g.precision = p;
+      stem.resize(stem.size() - suffix.size());
+      break;
+    }
+  }
+  if (stem == "model") {
+    g.variant = "plain";
+  } else if (stem == "model_with_past" || stem == "decoder_model_merged" ||
+             stem == "decoder_with_past_model") {
+    g.variant = "with_past";
+  } else if (stem == "prefill" || stem == "decode") {
+    g.variant = stem;
+  } else {
+    g.variant = "other";
+  }
+  return g;
+}
+
+namespace {
+
+bool file_starts_with_gguf(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in.gcount() == 4 && std::string_view(magic, 4) == "GGUF";
+}
+
+std::vector<OnnxGraph> graphs_in(const fs::path& dir) {
+  std::vector<OnnxGraph> out;
+  if (!fs::is_directory(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.is_regular_file() && e.path().extension() == ".onnx")
+      out.push_back(describe_graph(e.path()));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const OnnxGraph& a, const OnnxGraph& b) { return a.path < b.path; });
+  return out;
+}
+
+}  // namespace
+
+Info classify(const fs::path& path) {
+  if (!fs::exists(path)) fail_io("{}: no such file or folder", path.string());
+  Info info;
+  info.path = path;
+  if (fs::is_directory(path)) {
+    info.kind = Kind::onnx_folder;
+    info.root = path;
+    info.graphs = graphs_in(path / "onnx");
+    if (info.graphs.empty()) info.graphs = graphs_in(path);
+    if (info.graphs.empty()) {
+      fail_invalid("{}: a folder artifact must hold onnx/*.onnx (the optimum layout) or *.onnx",
+                   path.string());
+    }
+  } else if (path.extension() == ".onnx") {
+    info.kind = Kind::onnx_file;
+    info.graphs = {describe_graph(path)};
+    const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    info.root = fs::exists(parent / "config.json") ? parent : parent.parent_path();
+  } else if (file_starts_with_gguf(path) || path.extension() == ".gguf") {
+    info.kind = Kind::gguf;
+  } else {
+    fail_invalid("{}: neither a GGUF file (magic 'GGUF'), an .onnx graph nor an ONNX folder",
+                 path.string());
+  }
+  if (info.kind != Kind::gguf && !info.root.empty() && fs::exists(info.root / "config.json"))
+    info.config_json = info.root / "config.json";
+  return info;
+}
+
+const OnnxGraph* main_graph(const Info& info, const std::string& precision) {
+  for (const char* variant : {"with_past", "plain", "other"}) {
+    for (const OnnxGraph& g : info.graphs) {
+      if (g.precision == precision && g.variant == variant) return &g;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> precisions(const Info& info) {
+  std::vector<std::string> out;
+  for (const char* p : {"fp32", "fp16", "int8", "q4", "q4f16"}) {
+    for (const OnnxGraph& g : info.graphs) {
+      if (g.precision == p) {
+        out.push_back(p);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+ModelConfig onnx_config(const Info& info) {
+  if (info.config_json.empty()) {
+    fail_invalid("{}: no config.json beside the graph or one folder up (the optimum layout)",
+                 info.path.string());
+  }
+  std::ifstream in(info.config_json, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(s.str());
+  } catch (const nlohmann::json::exception& e) {
+    fail_invalid("{}: {}", info.config_json.string(), e.what());
+  }
+  return config_from_hf_json(j, info.config_json.string());
+}
+
+std::vector<RoleFile> files_of(const Info& info) {
+  std::vector<RoleFile> out;
+  if (info.kind == Kind::gguf) {
+    out.push_back({"model", info.path});
+    return out;
+  }
+  const std::vector<std::string> ps = precisions(info);
+  const OnnxGraph* main = ps.empty() ? nullptr : main_graph(info, ps.front());
+  for (const OnnxGraph& g : info.graphs) {
+    const std::string stem = g.path.stem().string();
+    out.push_back({main && g.path == main->path ? "model" : "graph:" + stem, g.path});
+    for (const char* ext : {".onnx_data", ".onnx.data"}) {
+      const fs::path data = g.path.parent_path() / (stem + ext);
+      if (fs::exists(data)) out.push_back({"external_data:" + stem, data});
+    }
+  }
+  if (!info.root.empty()) {
+    const std::pair<const char*, const char*> side[] = {
+        {"config", "config.json"},
+        {"generation_config", "generation_config.json"},
+        {"tokenizer", "tokenizer.json"},
+        {"tokenizer_config", "tokenizer_config.json"},
+        {"tokenizer_model", "tokenizer.model"},
+        {"special_tokens_map", "special_tokens_map.json"},
+        {"vocab", "vocab.json"},
+        {"merges", "merges.txt"},
+    };
+    for (const auto& [role, name] : side) {
+      if (fs::exists(info.root / name)) out.push_back({role, info.root / name});
+    }
+  }
+  return out;
+}
+
+std::string gguf_quantization(const gguf::File& f) {
+  if (const gguf::Value* v = f.find("general.file_type")) {
+    const auto name = bench::llama_cpp_ftype_name(static_cast<int32_t>(v->as_i64("file_type")));
+    if (!name.empty()) return std::string(name);
+  }
+  // No (known) file type: the type holding most matrix bytes.
+  std::map<DType, uint64_t> bytes;
+  for (const auto& t : f.tensors) {
+    if (t.ne.size() == 2) bytes[t.type] += t.n_bytes;
+  }
+  DType main = DType::F32;
+  uint64_t most = 0;
+  for (auto [type, n] : bytes) {
+    if (n > most) most = n, main = type;
+  }
+  std::string s(dtype_name(main));
+  std::transform(s.begin(), s.end(), s.begin(), ::toupper);
+  return s;
+}
+
+}  // namespace slmkit::artifact

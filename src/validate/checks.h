@@ -1,0 +1,72 @@
+// Internals of validation: the check list every stage appends to, the per-precision bounds, and
+// the stages themselves (format checks per container, functional checks per runtime).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "slmkit/validate.h"
+#include "validate/artifact.h"
+
+namespace slmkit::validation {
+
+class Checks {
+ public:
+  explicit Checks(std::vector<ValidationCheck>& out, std::string category)
+      : out_(out), category_(std::move(category)) {}
+  // A yes/no check.
+  bool expect(const std::string& name, bool passed, std::string detail);
+  // value `comparison` bound, comparison one of "<=", ">=", "==".
+  bool measure(const std::string& name, double value, const char* comparison, double bound,
+               std::string detail = {});
+  void set_category(std::string category) { category_ = std::move(category); }
+
+ private:
+  std::vector<ValidationCheck>& out_;
+  std::string category_;
+};
+
+// Limits for one precision, see the table in bounds.cpp.
+struct PrecisionBounds {
+  std::string precision;
+  double logits_rel = 0;    // max |logit - reference| / reference logit range
+  double top5_overlap = 0;  // mean share of the reference's top-5 also in the artifact's top-5
+  double greedy_share = 0;  // leading greedy tokens equal to the reference's, share of n_compare
+};
+PrecisionBounds bounds_for(const std::string& precision);
+
+// Format checks; return false when the bytes are too broken to run.
+bool gguf_format_checks(const std::filesystem::path& path, Checks& checks);
+bool onnx_format_checks(const artifact::Info& info, Checks& checks);
+
+// Functional checks; `precision` chooses the bounds (and the ONNX graph).
+void gguf_functional_checks(const std::filesystem::path& path, const std::string& precision,
+                            const ValidateOptions& options, Checks& checks);
+void onnx_functional_checks(const artifact::Info& info, const std::string& precision,
+                            const std::string& suffix, const ValidateOptions& options,
+                            Checks& checks);
+
+// Logit comparison over the same positions.
+struct LogitStats {
+  double max_abs_diff = 0;
+  double reference_range = 0;
+  double top5_overlap = 0;  // mean over positions
+  int64_t positions = 0;
+};
+LogitStats compare_logits(const std::vector<float>& reference, const std::vector<float>& other,
+                          int64_t vocab);
+int64_t leading_matches(const std::vector<int32_t>& a, const std::vector<int32_t>& b);
+
+// Records the functional checks from what the reference and the artifact produced.
+struct FunctionalResult {
+  std::vector<int32_t> reference_greedy, artifact_greedy;
+  std::vector<float> reference_logits, artifact_logits;  // over prompt + reference_greedy
+  int64_t vocab = 0;
+  double tokens_per_second = 0;
+  std::string reference_name;
+};
+void record_functional(const FunctionalResult& r, const PrecisionBounds& b,
+                       const ValidateOptions& options, const std::string& suffix, Checks& checks);
+
+}  // namespace slmkit::validation

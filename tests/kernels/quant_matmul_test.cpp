@@ -1,0 +1,235 @@
+// Quantized weights times quantized activations (kernels/quant_kernels.h): the scalar reference
+// against the dequantized f32 dot product, and every ISA's kernels against the reference, over
+// odd block counts and misaligned rows.
+#include <algorithm>
+#include <cmath>
+
+#include "core/half.h"
+#include "kernel_test_util.h"
+#include "kernels/quant_kernels.h"
+#include "kernels/weight_types.h"
+#include "quant/quant.h"
+
+namespace slmkit::testing {
+namespace {
+
+using kernels::MatrixRef;
+
+const DType kQuantTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                             DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+
+int64_t block_size(DType t) {
+  return traits(t).block_size;
+}
+
+// `rows` rows of `type` quantized from random floats, `stride` bytes apart, at `misalign` bytes
+// past a cache line; `deq` holds the dequantized values.
+struct QuantMatrix {
+  Buffer<std::byte> storage;
+  MatrixRef ref;
+  std::vector<float> deq;
+
+  QuantMatrix(DType type, int64_t rows, int64_t cols, int64_t pad_bytes, size_t misalign,
+              std::mt19937& rng)
+      : storage(static_cast<size_t>(rows * (*row_bytes(type, static_cast<uint64_t>(cols)) +
+                                            static_cast<uint64_t>(pad_bytes))),
+                misalign),
+        deq(static_cast<size_t>(rows * cols)) {
+    const auto rb = static_cast<int64_t>(*row_bytes(type, static_cast<uint64_t>(cols)));
+    ref = MatrixRef{type, storage.bytes(), rows, cols, rb + pad_bytes};
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (float& v : x) v = dist(rng);
+      const std::vector<std::byte> q = quant::quantize_rows(type, x, cols);
+      std::memcpy(storage.bytes() + r * ref.row_stride_bytes, q.data(), q.size());
+      // Padding bytes of 0x7c make huge f16 scales: reading past a row shows in the result.
+      std::memset(storage.bytes() + r * ref.row_stride_bytes + rb, 0x7c,
+                  static_cast<size_t>(pad_bytes));
+      quant::dequantize(type, q,
+                        std::span<float>(deq.data() + r * cols, static_cast<size_t>(cols)));
+    }
+  }
+};
+
+// Activation rows of n_tokens x cols floats quantized to `act`, act_stride bytes apart.
+struct QuantActivations {
+  std::vector<float> x;  // the floats
+  Buffer<std::byte> storage;
+  int64_t stride;
+  std::vector<float> deq;  // the quantized values as floats
+
+  QuantActivations(DType act, int64_t n_tokens, int64_t cols, size_t misalign, std::mt19937& rng)
+      : x(static_cast<size_t>(n_tokens * cols)),
+        storage(static_cast<size_t>(n_tokens) * (kernels::quant_activation_bytes(act, cols) + 8),
+                misalign),
+        stride(static_cast<int64_t>(kernels::quant_activation_bytes(act, cols)) + 8),
+        deq(x.size()) {
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    for (float& v : x) v = dist(rng);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      kernels::quantize_activation(act, x.data() + t * cols, cols, row(t));
+      const size_t bytes = kernels::quant_activation_bytes(act, cols);
+      std::vector<std::byte> copy(row(t), row(t) + bytes);
+      quant::dequantize(act, copy,
+                        std::span<float>(deq.data() + t * cols, static_cast<size_t>(cols)));
+    }
+  }
+  std::byte* row(int64_t t) { return storage.bytes() + t * stride; }
+};
+
+// Per element: the activation's quantization step (its block's scale).
+float activation_step(DType act, const std::byte* row, int64_t i) {
+  if (act == DType::Q8_K) {
+    float d;
+    std::memcpy(&d, row + (i / 256) * 292, 4);
+    return std::fabs(d);
+  }
+  uint16_t h;
+  std::memcpy(&h, row + (i / 32) * static_cast<int64_t>(traits(act).block_bytes), 2);
+  return std::fabs(f16_to_f32(h));
+}
+
+// The reference against sum_i w_i x_i of the dequantized weights and the unquantized
+// activations. Each activation is off by at most half a step (Q8_0/Q8_1: q = round(x / d),
+// then d stored as f16, adding 127 d 2^-11 = 0.062 d; Q8_K: d = amax / 128 in f32, but values
+// that would round to +128 clamp to 127, so one step), so |ref - exact| <= sum |w_i| e_i.
+// Q8_1 also carries s = d sum(q) rounded to f16, which meets the weight minimum m
+// (<= max |w| of the block): 2^-11 |s| <= 2^-11 32 * 127 d < 2 d.
+TEST(QuantReference, MatchesDequantizedDotWithinActivationRounding) {
+  std::mt19937 rng(7);
+  for (DType type : kQuantTypes) {
+    const DType act = kernels::quant_activation_type(type);
+    for (int64_t nb : {1, 3, 8}) {
+      const int64_t n = nb * block_size(type);
+      QuantMatrix w(type, 1, n, 0, 0, rng);
+      QuantActivations a(act, 1, n, 0, rng);
+      const float got = kernels::ref::quant_dot(type, w.ref.row(0), a.row(0), n);
+      double exact = 0, bound = 0, mag = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double wi = w.deq[static_cast<size_t>(i)];
+        exact += wi * a.x[static_cast<size_t>(i)];
+        mag += std::fabs(wi * a.x[static_cast<size_t>(i)]);
+        const double step = activation_step(act, a.row(0), i);
+        bound += std::fabs(wi) * step * (act == DType::Q8_K ? 1.0 : 0.5 + 0.063);
+      }
+      if (act == DType::Q8_1) {
+        for (int64_t b = 0; b < nb; ++b) {
+          double wmax = 0;
+          for (int64_t i = b * 32; i < (b + 1) * 32; ++i)
+            wmax = std::max(wmax, std::fabs(static_cast<double>(w.deq[static_cast<size_t>(i)])));
+          bound += 2.0 * wmax * activation_step(act, a.row(0), b * 32);
+        }
+      }
+      bound += 1e-6 * mag;  // the f32 products of scales and the f32 result
+      EXPECT_NEAR(got, exact, bound) << dtype_name(type) << " blocks " << nb;
+      // And the bound is not vacuous: it is well under the size of the sum's terms.
+      EXPECT_LT(bound, 0.5 * mag) << dtype_name(type);
+    }
+  }
+}
+
+// The sum of the magnitudes of the block terms a kernel adds up, bounding each term from the
+// dequantized values (a minimum or offset term is at most the block's largest weight).
+double term_magnitude(const QuantMatrix& w, const QuantActivations& a, int64_t r, int64_t t,
+                      int64_t cols) {
+  double sum = 0;
+  const int64_t qk = block_size(w.ref.dtype);
+  for (int64_t b = 0; b < cols / qk; ++b) {
+    double wmax = 0, s = 0;
+    for (int64_t i = b * qk; i < (b + 1) * qk; ++i)
+      wmax =
+          std::max(wmax, std::fabs(static_cast<double>(w.deq[static_cast<size_t>(r * cols + i)])));
+    for (int64_t i = b * qk; i < (b + 1) * qk; ++i) {
+      s += (std::fabs(static_cast<double>(w.deq[static_cast<size_t>(r * cols + i)])) + 2 * wmax) *
+           std::fabs(static_cast<double>(a.deq[static_cast<size_t>(t * cols + i)]));
+    }
+    sum += s;
+  }
+  return sum;
+}
+
+class QuantMatmulTest : public IsaTest {};
+
+// Integer sums are exact on every path; only the float sum of per-block (or per-sub-block)
+// terms differs in order from the reference, which sums them in double: at most gamma(k) of
+// their magnitudes with k the number of float terms (at most 2 per 16 elements plus the final
+// lane reduction).
+TEST_P(QuantMatmulTest, DotMatchesReference) {
+  std::mt19937 rng(11);
+  for (DType type : kQuantTypes) {
+    const DType act = kernels::quant_activation_type(type);
+    for (int64_t nb : {1, 2, 3, 5, 9, 17}) {
+      for (size_t misalign : {0u, 1u, 3u}) {
+        const int64_t n = nb * block_size(type);
+        QuantMatrix w(type, 1, n, 0, misalign, rng);
+        QuantActivations a(act, 1, n, misalign * 5 % 7, rng);
+        const float want = kernels::ref::quant_dot(type, w.ref.row(0), a.row(0), n);
+        const float got = kernels::quant_dot(type, w.ref.row(0), a.row(0), n);
+        const double bound = gamma(n / 8 + 32) * term_magnitude(w, a, 0, 0, n);
+        EXPECT_NEAR(got, want, bound)
+            << dtype_name(type) << " blocks " << nb << " misalign " << misalign;
+      }
+    }
+  }
+}
+
+TEST_P(QuantMatmulTest, MatmulMatchesReferenceOverShapes) {
+  std::mt19937 rng(13);
+  for (DType type : kQuantTypes) {
+    const DType act = kernels::quant_activation_type(type);
+    for (int64_t nb : {1, 3, 7}) {
+      for (int64_t rows : {1, 5, 13}) {
+        for (int64_t n_tokens : {1, 2, 3, 7}) {
+          const int64_t cols = nb * block_size(type);
+          QuantMatrix w(type, rows, cols, 3, 1, rng);
+          QuantActivations a(act, n_tokens, cols, 2, rng);
+          const int64_t y_stride = rows + 3;
+          std::vector<float> got(static_cast<size_t>(n_tokens * y_stride), -1.0f);
+          std::vector<float> want = got;
+          // A sub-range of rows: the others must stay untouched.
+          const int64_t r0 = rows > 2 ? 1 : 0, r1 = rows;
+          kernels::quant_matmul(w.ref, a.row(0), a.stride, n_tokens, got.data(), y_stride, r0, r1);
+          kernels::ref::quant_matmul(w.ref, a.row(0), a.stride, n_tokens, want.data(), y_stride, r0,
+                                     r1);
+          for (int64_t t = 0; t < n_tokens; ++t) {
+            for (int64_t r = 0; r < y_stride; ++r) {
+              const size_t i = static_cast<size_t>(t * y_stride + r);
+              if (r < r0 || r >= r1) {
+                ASSERT_EQ(got[i], -1.0f) << "wrote outside its rows";
+                continue;
+              }
+              const double bound = gamma(cols / 8 + 32) * term_magnitude(w, a, r, t, cols);
+              ASSERT_NEAR(got[i], want[i], bound)
+                  << dtype_name(type) << " rows " << rows << " tokens " << n_tokens << " r " << r
+                  << " t " << t;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The weight table's rows: activation conversion is quantize_row_q8_*, row_to_f32 dequantizes
+// bit-exactly at any alignment, and matmul is quant_matmul.
+TEST_P(QuantMatmulTest, WeightTableRows) {
+  std::mt19937 rng(17);
+  for (DType type : kQuantTypes) {
+    const kernels::WeightKernels* k = kernels::find_weight_kernels(type);
+    ASSERT_NE(k, nullptr) << dtype_name(type);
+    EXPECT_EQ(k->activation, kernels::quant_activation_type(type));
+    const int64_t cols = 3 * block_size(type);
+    QuantMatrix w(type, 2, cols, 1, 3, rng);
+    std::vector<float> row(static_cast<size_t>(cols));
+    k->row_to_f32(w.ref.row(1), row.data(), cols);
+    EXPECT_TRUE(std::equal(row.begin(), row.end(), w.deq.begin() + cols)) << dtype_name(type);
+    EXPECT_EQ(k->activation_bytes(cols), *row_bytes(k->activation, static_cast<uint64_t>(cols)));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, QuantMatmulTest, ::testing::ValuesIn(kernels::available_isas()),
+                         isa_param_name);
+
+}  // namespace
+}  // namespace slmkit::testing
