@@ -22,9 +22,12 @@ std::string cell_size(const PipelineArtifact& a) {
 
 std::string cell_perplexity(const PipelineArtifact& a) {
   if (!a.perplexity) return "n/a";  // why: in the notes
-  if (a.perplexity_error)
-    return fmt::format("{:.4f} +/- {:.4f}", *a.perplexity, *a.perplexity_error);
-  return fmt::format("{:.4f}", *a.perplexity);
+  // Random weights reach perplexities of 1e30 and more: those in scientific notation.
+  auto number = [](double v) {
+    return v < 1e5 ? fmt::format("{:.4f}", v) : fmt::format("{:.4g}", v);
+  };
+  if (a.perplexity_error) return number(*a.perplexity) + " +/- " + number(*a.perplexity_error);
+  return number(*a.perplexity);
 }
 
 std::vector<std::string> notes(const PipelineResult& r) {
@@ -87,8 +90,8 @@ std::string method_summary(const PipelineResult& r) {
 
 std::string synthetic_banner() {
   return "Synthetic model: random weights with a real model's shapes (made by `slmkit synth`). "
-         "Sizes and speeds are real; perplexities are those of random weights (near the "
-         "vocabulary size) and say nothing about quality.";
+         "Sizes, speeds and the checks against the baseline are real; perplexities of random "
+         "weights say nothing about quality.";
 }
 
 }  // namespace slmkit::pipeline
