@@ -27,12 +27,12 @@ std::string file_safe(const std::string& name) {
 }  // namespace
 
 std::string artifact_base_name(const Model& model, const fs::path& input) {
-  std::string name = model.config.name;
-  if (name.empty()) {
-    fs::path p = input;
-    if (p.filename().empty()) p = p.parent_path();  // "folder/"
-    name = p.stem().string();
-  }
+  // The file or folder name the user chose: GGUF converters often set general.name to the
+  // architecture ("llama"), which would name every model's artifacts alike.
+  fs::path p = input;
+  if (p.filename().empty()) p = p.parent_path();  // "folder/"
+  std::string name = fs::is_directory(p) ? p.filename().string() : p.stem().string();
+  if (name.empty() || name == "." || name == "..") name = model.config.name;
   if (name.empty()) name = "model";
   return file_safe(name);
 }

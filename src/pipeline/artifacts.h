@@ -12,8 +12,8 @@
 
 namespace slmkit::pipeline {
 
-// The model's name made safe for a file name: config.name, else the input's stem; anything other
-// than letters, digits, '.', '-' and '_' becomes '_'.
+// The name artifacts are named after: the input's file stem or folder name, else config.name;
+// anything other than letters, digits, '.', '-' and '_' becomes '_'.
 std::string artifact_base_name(const Model& model, const std::filesystem::path& input);
 
 std::string gguf_artifact_name(const std::string& base, const std::string& type);  // "NAME-Q8_0"

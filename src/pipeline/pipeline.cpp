@@ -126,8 +126,7 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
 
   Model model = load_model(options.model);
   PipelineResult result;
-  result.model_name =
-      model.config.name.empty() ? artifact_base_name(model, options.model) : model.config.name;
+  result.model_name = artifact_base_name(model, options.model);
   result.architecture = model.config.arch;
   result.parameters = static_cast<uint64_t>(model.n_parameters());
   result.model = options.model;

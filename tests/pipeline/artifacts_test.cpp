@@ -21,10 +21,11 @@ TEST(PipelineArtifacts, Names) {
             "onnx/decode_q4.onnx");
   Model m;
   m.config.name = "my model/v1";
-  EXPECT_EQ(pipeline::artifact_base_name(m, "x.gguf"), "my_model_v1");
-  m.config.name.clear();
+  // The input's name first (GGUF files often carry general.name "llama").
   EXPECT_EQ(pipeline::artifact_base_name(m, "dir/stories260K.bin"), "stories260K");
   EXPECT_EQ(pipeline::artifact_base_name(m, "dir/hf-folder/"), "hf-folder");
+  EXPECT_EQ(pipeline::artifact_base_name(m, "dir/tinyllama-1.1b.gguf"), "tinyllama-1.1b");
+  EXPECT_EQ(pipeline::artifact_base_name(m, "/"), "my_model_v1");
 }
 
 TEST(PipelineArtifacts, StaleTemporariesRemovedCompleteFilesKept) {
