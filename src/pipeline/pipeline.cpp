@@ -289,7 +289,7 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
     progress.note(
         a.valid
             ? fmt::format("      valid ({} checks){}{}", a.n_checks,
-                          a.perplexity ? fmt::format(", PPL {:.4f}", *a.perplexity) : std::string(),
+                          a.perplexity ? fmt::format(", PPL {:.5g}", *a.perplexity) : std::string(),
                           a.decode_tps > 0 ? fmt::format(", decode {:.1f} t/s", a.decode_tps)
                                            : std::string())
             : "      FAILED: " + a.failed_check);
