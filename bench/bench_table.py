@@ -37,7 +37,9 @@ def main():
     p.add_argument("--tg", type=int)
     p.add_argument("--reps", type=int)
     p.add_argument("--bandwidth")
-    p.add_argument("--extra", action="append", default=[], help="markdown file to append")
+    p.add_argument("--notes", help="markdown appended as is (what a run's numbers mean)")
+    p.add_argument("--int8-vs-fp32")
+    p.add_argument("--kv-vs-recompute")
     p.add_argument("--prep-seconds", type=int)
     p.add_argument("--bench-seconds", type=int)
     p.add_argument("--total-seconds", type=int)
@@ -147,8 +149,32 @@ def main():
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
         out += bound_rows
         out.append("")
-    for extra in a.extra:
-        with open(extra) as f:
+    if a.int8_vs_fp32 or a.kv_vs_recompute:
+        out.append("## The reference distilgpt2 study's speedups, on our engine\n")
+        out.append("| measurement | reference (ONNX Runtime) | slmkit | detail |")
+        out.append("| --- | ---: | ---: | --- |")
+    if a.int8_vs_fp32:
+        rows = load(a.int8_vs_fp32)
+        by = {}
+        for r in rows:
+            kind = "F32" if " F32" in r["model_type"] else "Q8_0"
+            by[(kind, "pp" if r["n_prompt"] > 0 else "tg")] = r
+        for test in ("tg", "pp"):
+            f, q = by.get(("F32", test)), by.get(("Q8_0", test))
+            if f and q:
+                out.append(
+                    f"| INT8 vs FP32, {q['test']} | 1.69x | **{q['avg_ts'] / f['avg_ts']:.2f}x** "
+                    f"| Q8_0 {q['avg_ts']:.2f} t/s vs F32 {f['avg_ts']:.2f} t/s (synthetic distilgpt2) |")
+    if a.kv_vs_recompute:
+        kv = load(a.kv_vs_recompute)
+        out.append(
+            f"| KV cache vs recomputing the prefix | 6.8x | **{kv['speedup']:.2f}x** | "
+            f"{kv['n_gen']} tokens after a {kv['n_prompt']}-token prompt: "
+            f"{kv['cached_ns'] / 1e6:.0f} ms with the cache, {kv['recompute_ns'] / 1e6:.0f} ms "
+            f"recomputing (F16 distilgpt2, median of {a.reps}) |")
+    out.append("")
+    if a.notes:
+        with open(a.notes) as f:
             out.append(f.read())
     with open(a.out + ".tmp", "w") as f:
         f.write("\n".join(out) + "\n")

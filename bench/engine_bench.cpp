@@ -6,8 +6,11 @@
 //   build/bench/engine_bench [--benchmark_filter=REGEX]
 //
 // Environment: SLMKIT_BENCH_DIR (default /tmp/slmkit-bench) holds tinyllama-1.1b-f16.gguf and
-// distilgpt2-f16.gguf, written by `slmkit synth` (done here when missing);
-// SLMKIT_BENCH_THREADS (2), SLMKIT_BENCH_PP (128), SLMKIT_BENCH_TG (32), SLMKIT_BENCH_REPS (3).
+// distilgpt2-f16.gguf, written by `slmkit synth` (done here when missing), and their quantized
+// versions <name>-<type>.gguf (quantize_model, done here when missing);
+// SLMKIT_BENCH_TYPES (F16,Q8_0,Q4_0,Q4_K_M: weight types or presets), SLMKIT_BENCH_MODELS
+// (tinyllama-1.1b,distilgpt2), SLMKIT_BENCH_THREADS (2), SLMKIT_BENCH_PP (128),
+// SLMKIT_BENCH_TG (32), SLMKIT_BENCH_REPS (3).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -26,6 +29,7 @@
 #include "kernels/kernels.h"
 #include "slmkit/engine.h"
 #include "slmkit/model.h"
+#include "slmkit/quantize.h"
 #include "slmkit/synth.h"
 
 namespace {
@@ -40,9 +44,24 @@ int env_int(const char* name, int fallback) {
   return v && *v ? std::atoi(v) : fallback;
 }
 
+std::vector<std::string> env_list(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  std::string s = v && *v ? v : fallback;
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = std::min(s.find(',', start), s.size());
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
 struct BenchModel {
-  std::string name;  // "tinyllama-1.1b"
+  std::string name;   // "tinyllama-1.1b-Q4_K_M"
+  std::string shape;  // "tinyllama-1.1b"
   std::string arch;
+  std::string type;  // "F16" or what QuantizeOptions::type takes
   fs::path path;
 };
 
@@ -72,18 +91,35 @@ int main(int argc, char** argv) {
   const int n_tg = env_int("SLMKIT_BENCH_TG", 32);
   const int reps = env_int("SLMKIT_BENCH_REPS", 3);
 
-  std::vector<BenchModel> models = {{"tinyllama-1.1b", "llama", dir / "tinyllama-1.1b-f16.gguf"},
-                                    {"distilgpt2", "gpt2", dir / "distilgpt2-f16.gguf"}};
+  const std::map<std::string, std::string> arch_of = {{"tinyllama-1.1b", "llama"},
+                                                      {"distilgpt2", "gpt2"}};
+  std::vector<BenchModel> models;
+  for (const std::string& shape : env_list("SLMKIT_BENCH_MODELS", "tinyllama-1.1b,distilgpt2")) {
+    for (const std::string& type : env_list("SLMKIT_BENCH_TYPES", "F16,Q8_0,Q4_0,Q4_K_M")) {
+      const fs::path path =
+          dir / (type == "F16" ? shape + "-f16.gguf" : shape + "-" + type + ".gguf");
+      models.push_back({shape + "-" + type, shape, arch_of.at(shape), type, path});
+    }
+  }
   fs::create_directories(dir);
   for (const BenchModel& m : models) {
     if (fs::exists(m.path)) continue;
+    const fs::path f16 = dir / (m.shape + "-f16.gguf");
+    if (!fs::exists(f16)) {
+      std::fprintf(stderr, "engine_bench: writing %s\n", f16.c_str());
+      slmkit::SynthOptions o;
+      o.arch = m.arch;
+      o.shape = m.shape;
+      o.dtype = slmkit::DType::F16;
+      o.tokenizer_dirs = {fs::path(SLMKIT_SOURCE_DIR) / "../shared/fixtures/tokenizers"};
+      slmkit::save_model(slmkit::synthesize_model(o), f16, slmkit::ModelFormat::gguf);
+    }
+    if (m.type == "F16") continue;
     std::fprintf(stderr, "engine_bench: writing %s\n", m.path.c_str());
-    slmkit::SynthOptions o;
-    o.arch = m.arch;
-    o.shape = m.name;
-    o.dtype = slmkit::DType::F16;
-    o.tokenizer_dirs = {fs::path(SLMKIT_SOURCE_DIR) / "../shared/fixtures/tokenizers"};
-    slmkit::save_model(slmkit::synthesize_model(o), m.path, slmkit::ModelFormat::gguf);
+    slmkit::QuantizeOptions qo;
+    qo.type = m.type;
+    slmkit::save_model(slmkit::quantize_model(slmkit::load_model(f16), qo), m.path,
+                       slmkit::ModelFormat::gguf);
   }
   const bool have_peer = LlamaCppPeer::available();
   if (!have_peer) {
@@ -174,8 +210,8 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  std::printf("\nMedian tokens/s, %d threads, F16 weights, F16 KV cache:\n", threads);
-  std::printf("%-16s %-7s %12s %12s %8s\n", "model", "test", "slmkit", "llama.cpp", "ratio");
+  std::printf("\nMedian tokens/s, %d threads, F16 KV cache:\n", threads);
+  std::printf("%-24s %-7s %12s %12s %8s\n", "model", "test", "slmkit", "llama.cpp", "ratio");
   for (const BenchModel& m : models) {
     for (const std::string& test : {fmt::format("pp{}", n_pp), fmt::format("tg{}", n_tg)}) {
       const auto& t = reporter.tokens_per_second;
@@ -183,10 +219,10 @@ int main(int argc, char** argv) {
       auto theirs = t.find(m.name + "/" + test + "/llama.cpp");
       if (ours == t.end()) continue;
       if (theirs == t.end()) {
-        std::printf("%-16s %-7s %12.2f %12s %8s\n", m.name.c_str(), test.c_str(), ours->second, "-",
+        std::printf("%-24s %-7s %12.2f %12s %8s\n", m.name.c_str(), test.c_str(), ours->second, "-",
                     "-");
       } else {
-        std::printf("%-16s %-7s %12.2f %12.2f %7.2fx\n", m.name.c_str(), test.c_str(), ours->second,
+        std::printf("%-24s %-7s %12.2f %12.2f %7.2fx\n", m.name.c_str(), test.c_str(), ours->second,
                     theirs->second, ours->second / theirs->second);
       }
     }

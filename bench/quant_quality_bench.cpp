@@ -10,6 +10,8 @@
 // slmkit's compute_kl_divergence compares its log-probabilities with the F32 model's, saved
 // once by write_kl_base (llama-perplexity's --kl-divergence-base format). Then stories260K
 // (64- and 172-wide rows): which tensors fall back to which type, and what that costs.
+// A fifth file per type is slmkit's --imatrix-best: each row keeps llama.cpp's weighted result
+// or the reference one, whichever has the smaller imatrix-weighted error.
 // Prints markdown tables on stdout.
 #include <chrono>
 #include <cstdio>
@@ -184,13 +186,14 @@ int main(int argc, char** argv) {
       "| type | quantized by | bytes | bpw | PPL | mean KLD | same top-1 |\n"
       "|---|---|---|---|---|---|---|\n";
   std::string summary =
-      "| type | bytes | KLD llama.cpp | KLD slmkit | KLD slmkit + imatrix | KLD llama.cpp + "
-      "imatrix |\n|---|---|---|---|---|---|\n";
+      "| type | bytes | llama.cpp | slmkit | llama.cpp + imatrix | slmkit + imatrix | slmkit + "
+      "imatrix, best of both |\n|---|---|---|---|---|---|---|\n";
   for (const std::string& type : types) {
     const fs::path theirs = out / ("llama-" + type + ".gguf");
     const fs::path theirs_im = out / ("llama-" + type + "-imatrix.gguf");
     const fs::path ours = out / ("slmkit-" + type + ".gguf");
     const fs::path ours_im = out / ("slmkit-" + type + "-imatrix.gguf");
+    const fs::path ours_best = out / ("slmkit-" + type + "-imatrix-best.gguf");
     bench::LlamaCppQuantizeOptions lq;
     lq.ftype = bench::llama_cpp_ftype_from_name(type).value();
     lq.n_threads = threads;
@@ -203,16 +206,22 @@ int main(int argc, char** argv) {
     save_model(quantize_model(model, q), ours, ModelFormat::gguf);
     q.imatrix = imatrix;
     save_model(quantize_model(model, q), ours_im, ModelFormat::gguf);
+    q.imatrix_best_of_both = true;
+    save_model(quantize_model(model, q), ours_best, ModelFormat::gguf);
     const Measured a = measure(theirs, base, n_vocab, n_params, po);
     const Measured b = measure(ours, base, n_vocab, n_params, po);
     const Measured c = measure(ours_im, base, n_vocab, n_params, po);
     const Measured d = measure(theirs_im, base, n_vocab, n_params, po);
-    table += row(type, "llama.cpp", a) + row(type, "slmkit", b) + row(type, "slmkit + imatrix", c) +
-             row(type, "llama.cpp + imatrix", d);
-    summary += fmt::format("| {} | {} | {:.6f} | {:.6f} | {:.6f} | {:.6f} |\n", type, a.bytes,
-                           a.kl.kld_mean, b.kl.kld_mean, c.kl.kld_mean, d.kl.kld_mean);
-    std::fprintf(stderr, "%s: KLD llama.cpp %.6f, slmkit %.6f, slmkit+imatrix %.6f\n", type.c_str(),
-                 a.kl.kld_mean, b.kl.kld_mean, c.kl.kld_mean);
+    const Measured e = measure(ours_best, base, n_vocab, n_params, po);
+    table += row(type, "llama.cpp", a) + row(type, "slmkit", b) +
+             row(type, "llama.cpp + imatrix", d) + row(type, "slmkit + imatrix", c) +
+             row(type, "slmkit + imatrix, best of both", e);
+    summary +=
+        fmt::format("| {} | {} | {:.6f} | {:.6f} | {:.6f} | {:.6f} | {:.6f} |\n", type, a.bytes,
+                    a.kl.kld_mean, b.kl.kld_mean, d.kl.kld_mean, c.kl.kld_mean, e.kl.kld_mean);
+    std::fprintf(stderr, "%s: KLD llama.cpp %.6f, slmkit %.6f, +imatrix %.6f / %.6f, best %.6f\n",
+                 type.c_str(), a.kl.kld_mean, b.kl.kld_mean, d.kl.kld_mean, c.kl.kld_mean,
+                 e.kl.kld_mean);
   }
 
   // stories260K: rows of 64 and 172 fit no K-quant block; the report says what each became.

@@ -28,6 +28,11 @@ struct QuantizeOptions {
   // Importance weights (slmkit imatrix, or llama-imatrix's files): matrices it covers take the
   // weighted quantizers, as llama-quantize --imatrix. Null: the reference paths.
   std::shared_ptr<const ImportanceMatrix> imatrix;
+  // With an imatrix: quantize every row both ways (llama.cpp's weighted path and the reference
+  // path) and keep the one with the smaller imatrix-weighted error. Not byte-identical with
+  // llama.cpp any more, but never worse by that measure (llama.cpp's weighted path alone can be:
+  // see docs/quantization.md).
+  bool imatrix_best_of_both = false;
 };
 
 struct TensorQuantization {

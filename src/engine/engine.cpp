@@ -5,6 +5,7 @@
 #include "arch/arch.h"
 #include "core/fail.h"
 #include "engine/engine_impl.h"
+#include "kernels/quant_kernels.h"
 
 namespace slmkit {
 namespace {
@@ -47,6 +48,12 @@ class Binder {
     }
     const auto row_bytes = row_bytes_of(t.dtype(), cols, t.name());
     lin.w = kernels::MatrixRef{t.dtype(), t.data(), rows, cols, static_cast<int64_t>(row_bytes)};
+    // Kernels that read several rows interleaved get their own copy once, here.
+    if (const size_t bytes = kernels::packed_bytes(lin.w)) {
+      std::vector<std::byte>& copy = e_.packed.emplace_back(bytes);
+      kernels::pack_matrix(lin.w, copy.data());
+      lin.w.packed = copy.data();
+    }
     return lin;
   }
 

@@ -74,7 +74,8 @@ struct Engine::Impl {
   engine::Linear output;                 // [vocab, n_embd] (token_embd when tied)
   std::vector<float> rope_freq_factors;  // rope_freqs.weight: each angle is divided by one
 
-  std::deque<std::vector<float>> owned;  // backing store of the f32 vectors (stable addresses)
+  std::deque<std::vector<float>> owned;       // backing store of the f32 vectors (stable addresses)
+  std::deque<std::vector<std::byte>> packed;  // interleaved copies of matrices (MatrixRef::packed)
 
   explicit Impl(Model m);
 };

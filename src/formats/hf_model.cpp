@@ -172,12 +172,20 @@ void copy_source_tokenizer_files(const Model& model, const fs::path& out) {
 void copy_tokenizer_files(const Model& model, const fs::path& out, int64_t context_length) {
   const Vocab& vocab = model.vocab;
   copy_source_tokenizer_files(model, out);
-  if (!vocab.empty() && !fs::exists(out / "tokenizer.json")) {
-    write_file_atomic(out / "tokenizer.json", tokenizer_json_from_vocab(vocab));
-    if (!fs::exists(out / "tokenizer_config.json")) {
-      write_file_atomic(out / "tokenizer_config.json",
-                        tokenizer_config_from_vocab(vocab, context_length));
-    }
+  if (vocab.empty() || fs::exists(out / "tokenizer.json")) return;
+  std::string json, config;
+  try {
+    json = tokenizer_json_from_vocab(vocab);
+    config = tokenizer_config_from_vocab(vocab, context_length);
+  } catch (const Error& e) {
+    // A vocabulary kind we cannot express as tokenizer.json (a BERT WordPiece GGUF, an unknown
+    // pre-tokenizer): the weights are still worth writing, without the file, as before.
+    if (e.kind() != ErrorKind::unsupported) throw;
+    return;
+  }
+  write_file_atomic(out / "tokenizer.json", json);
+  if (!fs::exists(out / "tokenizer_config.json")) {
+    write_file_atomic(out / "tokenizer_config.json", config);
   }
 }
 

@@ -34,6 +34,9 @@ struct MatrixRef {
   int64_t rows = 0;
   int64_t cols = 0;
   int64_t row_stride_bytes = 0;
+  // Optional copy of the rows in a SIMD-friendly interleaved layout (quant_kernels.h:
+  // pack_matrix); the rows above stay the source of truth and serve whatever it does not cover.
+  const std::byte* packed = nullptr;
 
   const std::byte* row(int64_t r) const { return data + r * row_stride_bytes; }
 };

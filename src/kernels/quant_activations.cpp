@@ -1,8 +1,17 @@
 // Which activation blocks each quantized weight type pairs with, converting activations to them,
-// and quantized rows back to f32. The quantizers and dequantizers are the quant module's (the
-// same reference code as ggml's), so activations are bit-identical to ggml's reference
-// quantize_row_q8_*.
+// and quantized rows back to f32.
+//
+// Activations are quantized as llama.cpp's CPU backend does on x86, which is not ggml's reference
+// for Q8_0 / Q8_1: it scales by 127 / amax (the reference divides by amax / 127) and rounds ties
+// to even (the reference's roundf rounds them away from zero). Either is as accurate, but matching
+// it keeps the engine's logits within 1e-6 of llama.cpp's where they otherwise drift by 1e-4 and
+// a near-tie flips a greedy choice. Q8_K is the reference quantizer on every ggml path. The
+// dequantizers are the quant module's.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+
+#include "core/half.h"
 
 #include "core/fail.h"
 #include "kernels/quant_kernels.h"
@@ -55,7 +64,56 @@ size_t quant_activation_bytes(DType act, int64_t n) {
   return static_cast<size_t>(n / t.block_size) * t.block_bytes;
 }
 
+namespace {
+
+// Round to nearest, ties to even (the default rounding mode), for |v| <= 2^22: adding
+// 1.5 * 2^23 leaves no fraction bits. Without -ffast-math the compiler keeps both operations.
+inline float round_even(float v) {
+  constexpr float kMagic = 12582912.0f;
+  return (v + kMagic) - kMagic;
+}
+
+// ggml x86 quantize_row_q8_0 / q8_1 (AVX2 path), one block: d = amax / 127 stored as f16,
+// q = round_even(x * (127 / amax)); Q8_1 also stores s = f16(d * sum(q)).
+template <bool kWithSum>
+void quantize_q8_block(const float* x, std::byte* out) {
+  float amax = 0.0f;
+  for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f;
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  int8_t q[kQK];
+  int sum = 0;
+  for (int j = 0; j < kQK; ++j) {
+    q[j] = static_cast<int8_t>(round_even(x[j] * id));
+    sum += q[j];
+  }
+  const uint16_t dh = f32_to_f16(d);
+  std::memcpy(out, &dh, 2);
+  if constexpr (kWithSum) {
+    const uint16_t sh = f32_to_f16(d * static_cast<float>(sum));
+    std::memcpy(out + 2, &sh, 2);
+    std::memcpy(out + 4, q, kQK);
+  } else {
+    std::memcpy(out + 2, q, kQK);
+  }
+}
+
+}  // namespace
+
 void quantize_activation(DType act, const float* x, int64_t n, void* out) {
+  auto* bytes = static_cast<std::byte*>(out);
+  if (act == DType::Q8_0 || act == DType::Q8_1) {
+    const bool with_sum = act == DType::Q8_1;
+    const int64_t block_bytes = with_sum ? 36 : 34;
+    for (int64_t i = 0; i < n / kQK; ++i) {
+      if (with_sum) {
+        quantize_q8_block<true>(x + i * kQK, bytes + i * block_bytes);
+      } else {
+        quantize_q8_block<false>(x + i * kQK, bytes + i * block_bytes);
+      }
+    }
+    return;
+  }
   // The quantizers write whole structs; `out` may be unaligned (a test's odd offset), so go
   // through an aligned bounce buffer one block at a time in that case.
   auto run = [&](auto quantize, auto block_tag) {

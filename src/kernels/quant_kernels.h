@@ -31,6 +31,14 @@ float quant_dot(DType w_type, const std::byte* w, const std::byte* act, int64_t 
 void quant_matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride_bytes,
                   int64_t n_tokens, float* y, int64_t y_stride, int64_t r0, int64_t r1);
 
+// Weight repacking at load: Q4_0 matrices whose rows come in whole groups of 8 can be copied to
+// an 8-row interleaved layout (per block: the 8 rows' f16 scales, then 4 chunks holding 4 bytes of
+// each row), so that one 8-bit dot instruction multiplies 8 rows by a broadcast group of 4
+// activations and the block's float work is done once for 8 rows. packed_bytes is 0 where no
+// kernel on this CPU uses a packed layout (then leave MatrixRef::packed null).
+size_t packed_bytes(const MatrixRef& w);
+void pack_matrix(const MatrixRef& w, std::byte* out);
+
 // A row of quantized weights as f32 (token embedding lookups).
 void quant_row_to_f32(DType type, const std::byte* row, float* out, int64_t n);
 

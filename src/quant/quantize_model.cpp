@@ -104,7 +104,6 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
             "explicitly)",
             t.name(), dtype_name(t.dtype()));
       }
-      const std::vector<float> values = t.to_f32();
       const int64_t n_per_row = t.shape().empty() ? 1 : t.shape().back();
       std::vector<float> importance;
       if (options.imatrix) {
@@ -128,9 +127,14 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
         tq.imatrix = true;
         ++r.n_imatrix;
       }
+      const float* qw = importance.empty() ? nullptr : importance.data();
+      // Row by row from the stored type where it has a converter; otherwise all at once.
       std::vector<std::byte> bytes =
-          quant::quantize_rows(plan.to, values, n_per_row, options.n_threads,
-                               importance.empty() ? nullptr : importance.data());
+          quant::quant_traits(t.dtype())
+              ? quant::quantize_tensor_rows(plan.to, t.dtype(), t.bytes(), n_per_row,
+                                            options.n_threads, qw, options.imatrix_best_of_both)
+              : quant::quantize_rows(plan.to, t.to_f32(), n_per_row, options.n_threads, qw,
+                                     options.imatrix_best_of_both);
       tq.bytes_out = bytes.size();
       Tensor q = Tensor::owned(t.name(), plan.to, t.shape(), std::move(bytes));
       out.remove(t.name());

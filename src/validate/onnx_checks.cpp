@@ -62,26 +62,33 @@ void external_data_check(const onnx::ModelProto& proto, const fs::path& graph,
     std::string location;
     uint64_t offset = 0, length = 0;
     bool has_length = false;
+    std::string problem;
     for (const auto& kv : t.external_data()) {
-      if (kv.key() == "location") location = kv.value();
-      if (kv.key() == "offset") offset = std::stoull(kv.value());
-      if (kv.key() == "length") length = std::stoull(kv.value()), has_length = true;
+      try {
+        if (kv.key() == "location") location = kv.value();
+        if (kv.key() == "offset") offset = std::stoull(kv.value());
+        if (kv.key() == "length") length = std::stoull(kv.value()), has_length = true;
+      } catch (const std::exception&) {
+        problem = fmt::format("external_data {} is \"{}\", not a number", kv.key(), kv.value());
+      }
     }
     uint64_t expected = elem_bytes(t.data_type());
     for (int64_t d : t.dims()) expected *= static_cast<uint64_t>(d);
     if (!has_length) length = expected;
-    std::string problem;
     const fs::path file = graph.parent_path() / location;
-    if (location.empty() || fs::path(location).is_absolute() ||
-        location.find("..") != std::string::npos) {
+    if (!problem.empty()) {
+      // an unreadable number, recorded above
+    } else if (location.empty() || fs::path(location).is_absolute() ||
+               location.find("..") != std::string::npos) {
       problem = fmt::format("location \"{}\" is not a file beside the graph", location);
-    } else if (!fs::exists(file)) {
+    } else if (!fs::is_regular_file(file)) {
       problem = fmt::format("{} is missing", location);
     } else {
       if (!sizes.count(location)) sizes[location] = fs::file_size(file);
-      if (offset + length > sizes[location]) {
+      const uint64_t size = sizes[location];
+      if (length > size || offset > size - length) {
         problem = fmt::format("bytes {}..{} lie past the end of {} ({} bytes)", offset,
-                              offset + length, location, sizes[location]);
+                              offset + length, location, size);
       } else if (expected != 0 && length != expected) {
         problem = fmt::format("length {} but dims x type need {}", length, expected);
       }

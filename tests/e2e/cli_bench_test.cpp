@@ -94,6 +94,10 @@ TEST(CliBench, MarkdownAndCsv) {
   std::string err;
   EXPECT_EQ(run_command(cli_path().string() + " bench -m " + model + " -p 8 -n 2 -r 0", &err), 2)
       << err;
+  // A model the child cannot open: the child's one-line error becomes the command's.
+  EXPECT_EQ(run_command(cli_path().string() + " bench -m /nonexistent/m.gguf -p 8 -n 2", &err), 2);
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_EQ(err.rfind("slmkit: error: /nonexistent/m.gguf", 0), 0u) << err;
 }
 
 }  // namespace

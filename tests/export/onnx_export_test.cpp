@@ -124,6 +124,14 @@ TEST(OnnxExport, CliWritesFolderAndPrintsSizes) {
       &out);
   EXPECT_EQ(bad, 2) << out;
   EXPECT_NE(out.find("supported: fp32, fp16"), std::string::npos) << out;
+  const int bad_embd = slmkit::testing::run_command(
+      slmkit::testing::cli_path().string() + " export onnx " +
+          slmkit::testing::fixture("models/gguf-stories260K/stories260K.gguf").string() + " -o " +
+          dir.string() + "3 --precision fp16 --q4-embedding",
+      &out);
+  EXPECT_EQ(bad_embd, 2) << out;
+  EXPECT_NE(out.find("needs precision q4 or q4f16"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir.string() + "3"));
 }
 
 // A Hugging Face source's own tokenizer files are copied byte for byte.

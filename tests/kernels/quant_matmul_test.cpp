@@ -3,6 +3,7 @@
 // odd block counts and misaligned rows.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "core/half.h"
 #include "kernel_test_util.h"
@@ -203,6 +204,48 @@ TEST_P(QuantMatmulTest, MatmulMatchesReferenceOverShapes) {
               ASSERT_NEAR(got[i], want[i], bound)
                   << dtype_name(type) << " rows " << rows << " tokens " << n_tokens << " r " << r
                   << " t " << t;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Q4_0 rows interleaved 8 at a time (pack_matrix): whole groups inside the requested rows come
+// from the packed copy, the rest from the rows; the same bound holds. The packed copy is made
+// only where this ISA has a kernel for it (x86 AVX2 and up).
+TEST_P(QuantMatmulTest, PackedQ4_0MatchesReference) {
+  std::mt19937 rng(19);
+  const DType type = DType::Q4_0;
+  for (int64_t nb : {1, 3, 8}) {
+    for (int64_t rows : {8, 16, 29}) {
+      for (int64_t n_tokens : {1, 2, 3, 11}) {
+        const int64_t cols = nb * 32;
+        QuantMatrix w(type, rows, cols, 0, 1, rng);
+        const size_t bytes = kernels::packed_bytes(w.ref);
+        if (bytes == 0) GTEST_SKIP() << "no packed kernels on " << GetParam();
+        std::vector<std::byte> packed(bytes + 1);
+        kernels::pack_matrix(w.ref, packed.data() + 1);  // misaligned on purpose
+        MatrixRef m = w.ref;
+        m.packed = packed.data() + 1;
+        QuantActivations a(DType::Q8_0, n_tokens, cols, 3, rng);
+        for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {3, rows - 2}, {1, 7}}) {
+          std::vector<float> got(static_cast<size_t>(n_tokens * rows), -1.0f), want = got;
+          kernels::quant_matmul(m, a.row(0), a.stride, n_tokens, got.data(), rows, r0, r1);
+          kernels::ref::quant_matmul(w.ref, a.row(0), a.stride, n_tokens, want.data(), rows, r0,
+                                     r1);
+          for (int64_t t = 0; t < n_tokens; ++t) {
+            for (int64_t r = 0; r < rows; ++r) {
+              const size_t i = static_cast<size_t>(t * rows + r);
+              if (r < r0 || r >= r1) {
+                ASSERT_EQ(got[i], -1.0f) << "wrote outside its rows";
+                continue;
+              }
+              const double bound = gamma(cols / 8 + 32) * term_magnitude(w, a, r, t, cols);
+              ASSERT_NEAR(got[i], want[i], bound)
+                  << "rows " << rows << " [" << r0 << ", " << r1 << ") tokens " << n_tokens << " r "
+                  << r << " t " << t;
             }
           }
         }

@@ -14,17 +14,12 @@
 #include "slmkit/synth.h"
 #include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
+#include "support/ort.h"
 
 namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SLMKIT_REQUIRE_ORT()                                                                       \
-  do {                                                                                             \
-    if (!bench::OrtPeer::available())                                                              \
-      GTEST_SKIP() << "ONNX Runtime peer not available: " << bench::OrtPeer::unavailable_reason(); \
-  } while (0)
 
 bench::OrtModelShape shape_of(const ModelConfig& c, int64_t max_length = 0) {
   bench::OrtModelShape s;

@@ -8,17 +8,12 @@
 #include "slmkit/model.h"
 #include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
+#include "support/ort.h"
 
 namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SLMKIT_REQUIRE_ORT()                                                                       \
-  do {                                                                                             \
-    if (!bench::OrtPeer::available())                                                              \
-      GTEST_SKIP() << "ONNX Runtime peer not available: " << bench::OrtPeer::unavailable_reason(); \
-  } while (0)
 
 // One export shared by the tests of this file (fp32 and fp16, every variant, cache 64).
 const fs::path& stories_export() {

@@ -1,9 +1,9 @@
 // The quality table's claim, on a small scale: at the same type (so the same size), slmkit's file
-// quantized with an importance matrix has a KL divergence from the F32 model no larger than
-// llama.cpp's default file's. One measuring tool for both: llama.cpp's runtime evaluates each
-// file on the held-out tail of the TinyStories subset (8 chunks of 256 tokens) and
+// quantized with an importance matrix (--imatrix-best) has a KL divergence from the F32 model no
+// larger than llama.cpp's default file's. One measuring tool for both: llama.cpp's runtime
+// evaluates each file on the held-out tail of the TinyStories subset (8 chunks of 256 tokens) and
 // compute_kl_divergence compares with the F32 model's saved log-probabilities. The imatrix is
-// collected by slmkit on 16 chunks of the text before that tail. The full table is
+// collected by slmkit on 8 chunks of the text before that tail. The full table is
 // bench/quant_quality_bench.cpp (docs/quantization.md).
 #include <gtest/gtest.h>
 
@@ -33,7 +33,7 @@ ChunkLogits llama_cpp_logits(const fs::path& gguf_path) {
   bench::LlamaCppContextOptions o;
   o.n_ctx = 256;
   o.n_batch = 256;
-  o.n_threads = 2;
+  o.n_threads = 1;  // ggml's spinning workers lose badly on a busy CI machine
   auto ctx = std::make_shared<bench::LlamaCppContext>(*model, o);
   auto buffer = std::make_shared<bench::LlamaCppLogits>();
   return [model, ctx, buffer](std::span<const int32_t> chunk) {
@@ -62,27 +62,32 @@ TEST(QuantQuality, ImatrixKldNotAboveLlamaCppAtEqualSize) {
   po.n_ctx = 256;
   po.n_chunks = 8;
   po.bos_id = tokenizer.bos_id();
+  po.n_threads = 1;
   const fs::path base = dir / "f32.kl";
   write_kl_base(llama_cpp_logits(s3m), model.config.vocab_size,
                 tokenizer.encode(text.substr(text.size() - kHeldOutBytes), true), po, base);
 
   ImatrixOptions io;
   io.n_ctx = 256;
-  io.n_chunks = 16;
+  io.n_chunks = 8;
   io.bos_id = tokenizer.bos_id();
+  io.n_threads = 1;
   const Engine engine(model);
   auto imatrix = std::make_shared<const ImportanceMatrix>(collect_imatrix(
       engine, tokenizer.encode(text.substr(0, text.size() - kHeldOutBytes), true), io));
 
-  for (const char* type : {"Q4_K_M", "Q2_K", "Q4_0"}) {
+  for (const char* type : {"Q4_K_M", "Q2_K"}) {
     const fs::path theirs = dir / (std::string(type) + "-llama.gguf");
     const fs::path ours = dir / (std::string(type) + "-slmkit-imatrix.gguf");
     bench::LlamaCppQuantizeOptions lq;
     lq.ftype = bench::llama_cpp_ftype_from_name(type).value();
+    lq.n_threads = 1;
     bench::LlamaCppPeer::quantize(s3m, theirs, lq);
     QuantizeOptions q;
     q.type = type;
+    q.n_threads = 1;
     q.imatrix = imatrix;
+    q.imatrix_best_of_both = true;
     save_model(quantize_model(model, q), ours, ModelFormat::gguf);
     // stories3M has 4 layers: no imatrix-only type rule applies (n_layer / 8 == 0).
     EXPECT_EQ(tensor_bytes(ours), tensor_bytes(theirs)) << type;
@@ -91,8 +96,8 @@ TEST(QuantQuality, ImatrixKldNotAboveLlamaCppAtEqualSize) {
     const double kld_ours =
         compute_kl_divergence(llama_cpp_logits(ours), model.config.vocab_size, base, po).kld_mean;
     std::printf("%s: mean KLD llama.cpp %.6f, slmkit + imatrix %.6f\n", type, kld_theirs, kld_ours);
-    // 2%: the measured gains are 10-40% (docs/quantization.md); on 8 chunks the estimate's own
-    // noise is a few percent, so this fails only when the imatrix stops helping.
+    // 2%: over the full held-out text the gains are several percent (docs/quantization.md);
+    // on 8 chunks the estimate is noisier, so this fails only when the imatrix stops helping.
     EXPECT_LE(kld_ours, kld_theirs * 1.02) << type;
   }
   fs::remove_all(dir);

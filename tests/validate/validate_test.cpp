@@ -11,6 +11,7 @@
 #include "slmkit/quantize.h"
 #include "slmkit/validate.h"
 #include "support/fixtures.h"
+#include "support/ort.h"
 
 namespace slmkit {
 namespace {
@@ -188,12 +189,6 @@ TEST(Validate, NotAGgufFailsTheMagic) {
   EXPECT_THROW(validate_artifact(dir / "absent.gguf"), Error);
 }
 
-#define SLMKIT_REQUIRE_ORT()                                                                       \
-  do {                                                                                             \
-    if (!bench::OrtPeer::available())                                                              \
-      GTEST_SKIP() << "ONNX Runtime peer not available: " << bench::OrtPeer::unavailable_reason(); \
-  } while (0)
-
 fs::path onnx_export(const std::string& name, OnnxPrecision p, uint64_t external_min = 0) {
   const fs::path dir = slmkit::testing::temp_dir("validate_" + name) / name;
   OnnxExportOptions o;
@@ -294,6 +289,30 @@ TEST(ValidateCli, ExitStatusAndReportFile) {
   EXPECT_FALSE(j["passed"].get<bool>());
   EXPECT_EQ(j["n_failed"].get<int>(), 1);
   EXPECT_NE(out.find("\"gguf.trailing_bytes\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace slmkit
+
+namespace slmkit {
+namespace {
+
+// A config.json that disagrees with the graphs (another vocabulary size): the logits output's
+// fixed dimension no longer matches, and onnx.io names it.
+TEST(Validate, OnnxGraphDisagreeingWithConfigFailsIo) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const std::filesystem::path dir = onnx_export("onnx_io", OnnxPrecision::fp32);
+  auto cfg = nlohmann::json::parse(slmkit::testing::read_text(dir / "config.json"));
+  cfg["vocab_size"] = 500;
+  std::ofstream(dir / "config.json") << cfg.dump(2);
+  ValidateOptions o;
+  o.functional = false;
+  const ValidationReport r = validate_artifact(dir, o);
+  expect_fails_at(r, "onnx.io:model_with_past.onnx");
+  const ValidationCheck* c = find_check(r, "onnx.io:model_with_past.onnx");
+  EXPECT_EQ(*c->value, 1);
+  EXPECT_NE(c->detail.find("output logits: dim 2 is 512, expected 500"), std::string::npos)
+      << c->detail;
 }
 
 }  // namespace

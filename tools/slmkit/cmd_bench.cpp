@@ -99,8 +99,13 @@ std::vector<BenchRow> bench_here(BenchBackend backend, const std::string& model,
       }
       auto rows =
           bench_onnxruntime(onnx, precision.empty() ? ort_precision_for(model) : precision, o);
-      // Grouped with the GGUF it stands beside, so the ratio table pairs them.
-      for (BenchRow& r : rows) r.model_filename = model;
+      // Grouped with the GGUF it stands beside, so the ratio table pairs them; the same weights,
+      // so the same parameter count.
+      const auto n_params = static_cast<uint64_t>(load_model(model).n_parameters());
+      for (BenchRow& r : rows) {
+        r.model_filename = model;
+        r.model_n_params = n_params;
+      }
       return rows;
     }
   }

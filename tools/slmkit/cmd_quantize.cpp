@@ -20,6 +20,7 @@ void register_quantize(CLI::App& app) {
     std::string tokenizer;
     std::string json;
     std::string imatrix;
+    bool imatrix_best = false;
     bool pure = false;
     bool strict = false;
     bool allow_requantize = false;
@@ -43,6 +44,9 @@ void register_quantize(CLI::App& app) {
                 "Accept already-quantized tensors (dequantized first)");
   sub->add_option("--imatrix", args->imatrix,
                   "Importance matrix (slmkit imatrix, or llama-imatrix's .gguf / .dat)");
+  sub->add_flag("--imatrix-best", args->imatrix_best,
+                "Per row, keep llama.cpp's weighted result or the plain one, whichever has the "
+                "smaller imatrix-weighted error (not byte-identical with llama.cpp)");
   sub->add_option("--threads", args->threads, "Threads (0: one per hardware thread)");
   sub->add_option("--json", args->json, "Also write the per-tensor report as JSON to this file");
   add_command(sub, [args] {
@@ -61,6 +65,10 @@ void register_quantize(CLI::App& app) {
       std::fprintf(stderr, "quantize: imatrix %s: %zu entries, %lld chunks\n",
                    args->imatrix.c_str(), options.imatrix->entries.size(),
                    static_cast<long long>(options.imatrix->chunk_count));
+    }
+    options.imatrix_best_of_both = args->imatrix_best;
+    if (args->imatrix_best && !options.imatrix) {
+      throw Error(ErrorKind::invalid_input, "--imatrix-best needs --imatrix FILE");
     }
     QuantizeReport report;
     const Model quantized = quantize_model(model, options, &report);
