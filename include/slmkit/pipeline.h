@@ -1,5 +1,15 @@
 // The main job: from one model, every requested artifact (GGUF types, ONNX precisions), each
 // validated, benchmarked and described by a manifest, and a report (Markdown + HTML).
+//
+// Output tree under `out`:
+//   NAME-F16.gguf, NAME-Q4_K_M.gguf, ...   one GGUF per requested type / preset
+//   NAME_onnx/                             one optimum-style folder holding every ONNX precision
+//   manifests/NAME-TYPE.json, manifests/NAME_onnx-PRECISION.json, manifests/checksums.txt
+//   validation_reports/*_validation.json
+//   report.md, report.html                 the summary (self-contained HTML with inline SVG)
+// Artifacts are written under temporary names and renamed when complete; an artifact that already
+// exists complete is kept (our writers are deterministic, so a re-run after a kill yields the same
+// bytes), and temporaries a killed run left behind are removed first.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slmkit/validate.h"
+
 namespace slmkit {
 
 struct PipelineOptions {
@@ -18,7 +30,10 @@ struct PipelineOptions {
   std::filesystem::path out;
   std::vector<std::string> gguf = {"F16", "Q8_0", "Q4_K_M"};  // types / presets; empty: none
   std::vector<std::string> onnx = {"fp32", "int8", "q4"};     // precisions; empty: none
-  std::optional<std::filesystem::path> eval_text;             // perplexity text
+  // Graphs exported per precision: the no-cache graph and the KV-cache one that runtimes loop on
+  // (prefill/decode are `slmkit export onnx`'s business; they would double the folder's size).
+  std::vector<std::string> onnx_variants = {"plain", "with_past"};
+  std::optional<std::filesystem::path> eval_text;  // perplexity text
   int64_t ppl_ctx = 128;
   int64_t ppl_chunks = 8;
   int64_t bench_prompt = 128;
@@ -26,27 +41,48 @@ struct PipelineOptions {
   int bench_repetitions = 3;
   int n_threads = 0;
   double min_tokens_per_second = 10.0;
-  bool synthetic = false;  // the model was made by `slmkit synth`; the report says so
+  bool synthetic = false;  // the model was made by `slmkit synth`; the report says so (also set
+                           // when the model's own metadata says it is synthetic)
   std::function<void(const std::string& line)> on_progress;
 };
 
 struct PipelineArtifact {
   std::string name;    // "stories260K-Q4_K_M" / "stories260K_onnx (int8)"
-  std::string format;  // "gguf" / "onnx"
+  std::string format;  // "gguf" / "onnx"; the baseline: the input's format
   std::string precision;
-  std::filesystem::path path;  // relative to out
+  std::filesystem::path path;  // relative to out (the baseline: the input as given)
   uint64_t size_bytes = 0;
   bool valid = false;
-  std::string failed_check;  // first failed check with its numbers, "" when valid
+  std::string failed_check;                    // first failed check with its numbers, "" when valid
+  std::vector<ValidationCheck> failed_checks;  // every failed check
+  int n_checks = 0;                            // checks run (validation report)
   std::optional<double> perplexity;
+  std::optional<double> perplexity_error;
+  std::string perplexity_note;  // why there is no perplexity, when there is none
   double prefill_tps = 0, decode_tps = 0;
   double latency_ms_mean = 0, latency_ms_std = 0;  // per decoded token
   uint64_t peak_rss_bytes = 0;
-  bool baseline = false;  // the FP32 reference
+  std::string bench_note;                   // why there are no speed numbers, when there are none
+  bool baseline = false;                    // the FP32 reference
+  bool reused = false;                      // found complete from an earlier run, not rebuilt
+  std::string sha256;                       // of the main file ("" for the baseline)
+  std::filesystem::path manifest;           // relative to out
+  std::filesystem::path validation_report;  // relative to out
 };
 
 struct PipelineResult {
+  std::string model_name;
+  std::string architecture;
+  uint64_t parameters = 0;
+  std::filesystem::path model;  // the input as given
+  bool synthetic = false;
+  std::string eval_text;  // file name of the perplexity text, "" when none
+  int64_t ppl_ctx = 0, ppl_chunks = 0;
+  int64_t bench_prompt = 0, bench_gen = 0;
+  int bench_repetitions = 0;
+  int n_threads = 0;
   std::vector<PipelineArtifact> artifacts;
+  std::vector<std::string> problems;  // failures outside any one artifact (verify, a step's Error)
   bool passed = false;
   double seconds = 0;
 };
@@ -54,5 +90,10 @@ struct PipelineResult {
 // Throws Error for bad options; a failed validation is recorded (passed = false), the run goes on
 // and the caller exits non-zero.
 PipelineResult run_pipeline(const PipelineOptions& options);
+
+// The summary: a Markdown table, and a self-contained HTML page (inline CSS and SVG charts of size,
+// perplexity and tokens/s per artifact, the baseline marked; no external resources).
+std::string pipeline_report_markdown(const PipelineResult& result);
+std::string pipeline_report_html(const PipelineResult& result);
 
 }  // namespace slmkit

@@ -23,6 +23,7 @@ void register_commands(CLI::App& app) {
   register_imatrix(app);
   register_export(app);
   register_quantize(app);
+  register_pipeline(app);
   register_validate(app);
   register_manifest(app);
   register_verify(app);

@@ -22,6 +22,7 @@ void register_perplexity(CLI::App& app);
 void register_imatrix(CLI::App& app);
 void register_export(CLI::App& app);
 void register_quantize(CLI::App& app);
+void register_pipeline(CLI::App& app);
 void register_validate(CLI::App& app);
 void register_manifest(CLI::App& app);
 void register_verify(CLI::App& app);

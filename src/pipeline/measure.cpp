@@ -1,0 +1,179 @@
+#include "pipeline/measure.h"
+
+#include <cmath>
+
+#include "pipeline/artifacts.h"
+#include "pipeline/onnx_perplexity.h"
+#include "pipeline/report_cells.h"
+#include "slmkit/bench.h"
+#include "slmkit/engine.h"
+#include "slmkit/error.h"
+#include "slmkit/model.h"
+#include "slmkit/perplexity.h"
+#include "slmkit/validate.h"
+
+namespace slmkit::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+
+PerplexityOptions perplexity_options(const MeasureContext& ctx) {
+  PerplexityOptions o;
+  o.n_ctx = ctx.options->ppl_ctx;
+  o.n_chunks = ctx.options->ppl_chunks;
+  o.add_bos = ctx.add_bos;
+  o.bos_id = ctx.bos_id;
+  o.n_threads = ctx.options->n_threads;
+  return o;
+}
+
+BenchOptions bench_options(const MeasureContext& ctx) {
+  BenchOptions o;
+  o.n_prompt = ctx.options->bench_prompt;
+  o.n_gen = ctx.options->bench_gen;
+  o.repetitions = ctx.options->bench_repetitions;
+  o.n_threads = ctx.options->n_threads;
+  return o;
+}
+
+void record_perplexity(const PerplexityResult& r, PipelineArtifact& a) {
+  a.perplexity = r.ppl;
+  a.perplexity_error = r.ppl_error;
+}
+
+// pp row: prefill tokens/s; tg row: decode tokens/s and the per-token latency of each repetition.
+void record_bench(const std::vector<BenchRow>& rows, PipelineArtifact& a) {
+  for (const BenchRow& row : rows) {
+    a.peak_rss_bytes = std::max(a.peak_rss_bytes, row.peak_rss_bytes);
+    if (row.n_prompt > 0 && row.n_gen == 0) a.prefill_tps = row.avg_ts;
+    if (row.n_gen > 0 && row.n_prompt == 0) {
+      a.decode_tps = row.avg_ts;
+      std::vector<double> ms;
+      for (double ns : row.samples_ns) ms.push_back(ns / 1e6 / static_cast<double>(row.n_gen));
+      if (ms.empty()) continue;
+      double mean = 0;
+      for (double v : ms) mean += v;
+      mean /= static_cast<double>(ms.size());
+      double var = 0;
+      for (double v : ms) var += (v - mean) * (v - mean);
+      a.latency_ms_mean = mean;
+      a.latency_ms_std = ms.size() > 1 ? std::sqrt(var / static_cast<double>(ms.size() - 1)) : 0.0;
+    }
+  }
+}
+
+}  // namespace
+
+std::string one_line(const std::string& text, size_t max_chars) {
+  std::string s;
+  for (char c : text) s += c == '\n' ? ' ' : c;
+  if (s.size() > max_chars) s = s.substr(0, max_chars - 3) + "...";
+  return s;
+}
+
+void measure_engine_perplexity(const MeasureContext& ctx, const fs::path& model,
+                               PipelineArtifact& a) {
+  if (!ctx.eval_tokens) {
+    a.perplexity_note = "no evaluation text";
+    return;
+  }
+  try {
+    const Engine engine(load_model(model));
+    record_perplexity(compute_perplexity(engine, *ctx.eval_tokens, perplexity_options(ctx)), a);
+  } catch (const Error& e) {
+    a.perplexity_note = one_line(e.what());
+  }
+}
+
+void measure_engine_speed(const MeasureContext& ctx, const fs::path& model, PipelineArtifact& a) {
+  try {
+    record_bench(bench_slmkit(model, bench_options(ctx)), a);
+  } catch (const Error& e) {
+    a.bench_note = one_line(e.what());
+  }
+}
+
+void measure_onnx_perplexity(const MeasureContext& ctx, const fs::path& export_dir,
+                             OnnxPrecision precision, PipelineArtifact& a) {
+  if (!ctx.eval_tokens) {
+    a.perplexity_note = "no evaluation text";
+    return;
+  }
+  try {
+    const fs::path graph = export_dir / pipeline_graph(precision);
+    record_perplexity(onnx_perplexity(export_dir, graph, *ctx.eval_tokens, perplexity_options(ctx)),
+                      a);
+  } catch (const Error& e) {
+    a.perplexity_note = one_line(e.what());
+  }
+}
+
+void measure_onnx_speed(const MeasureContext& ctx, const fs::path& export_dir,
+                        OnnxPrecision precision, PipelineArtifact& a) {
+  try {
+    record_bench(bench_onnxruntime(export_dir, onnx_precision_name(precision), bench_options(ctx)),
+                 a);
+  } catch (const Error& e) {
+    a.bench_note = one_line(e.what());
+  }
+}
+
+void validate_into(const MeasureContext& ctx, const fs::path& path, const std::string& report_name,
+                   PipelineArtifact& a) {
+  ValidateOptions o;
+  o.reference = ctx.options->model;
+  o.min_tokens_per_second = ctx.options->min_tokens_per_second;
+  o.n_threads = ctx.options->n_threads;
+  ValidationReport report = validate_artifact(path, o);
+  a.n_checks = static_cast<int>(report.checks.size());
+  a.valid = report.passed();
+  for (const ValidationCheck& c : report.checks) {
+    if (!c.passed) a.failed_checks.push_back(c);
+  }
+  if (!a.failed_checks.empty()) a.failed_check = one_line(check_summary(a.failed_checks.front()));
+  report.artifact = report_name;
+  const fs::path written = write_validation_report(report, ctx.out / "validation_reports");
+  a.validation_report = fs::relative(written, ctx.out);
+}
+
+nlohmann::ordered_json performance_json(const PipelineArtifact& a) {
+  nlohmann::ordered_json p = nlohmann::ordered_json::object();
+  if (a.perplexity) {
+    p["perplexity"] = *a.perplexity;
+    if (a.perplexity_error) p["perplexity_error"] = *a.perplexity_error;
+  }
+  if (a.prefill_tps > 0) p["prefill_tokens_per_sec"] = a.prefill_tps;
+  if (a.decode_tps > 0) {
+    p["tokens_per_sec"] = a.decode_tps;
+    p["latency_ms_per_token_mean"] = a.latency_ms_mean;
+    p["latency_ms_per_token_std"] = a.latency_ms_std;
+  }
+  if (a.peak_rss_bytes > 0) p["peak_rss_bytes"] = a.peak_rss_bytes;
+  p["validation_passed"] = a.valid;
+  return p;
+}
+
+void restrict_to_precision(Manifest& m, const fs::path& folder, OnnxPrecision precision) {
+  std::vector<std::string> graphs;
+  for (OnnxVariant v :
+       {OnnxVariant::plain, OnnxVariant::with_past, OnnxVariant::prefill, OnnxVariant::decode}) {
+    graphs.push_back((folder / onnx_graph_file(precision, v)).generic_string());
+  }
+  const std::string onnx_dir = (folder / "onnx").generic_string() + "/";
+  std::vector<ManifestFile> kept;
+  uint64_t size = 0;
+  for (const ManifestFile& f : m.files) {
+    const std::string p = f.path.generic_string();
+    bool keep = p.rfind(onnx_dir, 0) != 0;  // config, tokenizer: shared by every precision
+    for (const std::string& g : graphs) keep |= p == g || p == g + "_data";
+    if (!keep) continue;
+    if (p == graphs.front()) m.checksum = "sha256:" + f.sha256;
+    size += f.size_bytes;
+    kept.push_back(f);
+  }
+  m.files = std::move(kept);
+  m.size_bytes = size;
+  m.quantization = onnx_precision_name(precision);
+}
+
+}  // namespace slmkit::pipeline

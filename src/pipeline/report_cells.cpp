@@ -1,0 +1,97 @@
+#include "pipeline/report_cells.h"
+
+#include <fmt/format.h>
+
+#include "slmkit/inspect.h"
+
+namespace slmkit::pipeline {
+
+std::string check_summary(const ValidationCheck& c) {
+  std::string s = c.name;
+  if (c.value) s += fmt::format(" = {:.6g}", *c.value);
+  if (c.bound) {
+    s += fmt::format(" (bound {}{:.6g})", c.comparison.empty() ? "" : c.comparison + " ", *c.bound);
+  }
+  if (!c.detail.empty()) s += ": " + c.detail;
+  return s;
+}
+
+std::string cell_size(const PipelineArtifact& a) {
+  return human_bytes(a.size_bytes);
+}
+
+std::string cell_perplexity(const PipelineArtifact& a) {
+  if (!a.perplexity) return "n/a";  // why: in the notes
+  // Random weights reach perplexities of 1e30 and more: those in scientific notation.
+  auto number = [](double v) {
+    return v < 1e5 ? fmt::format("{:.4f}", v) : fmt::format("{:.4g}", v);
+  };
+  if (a.perplexity_error) return number(*a.perplexity) + " +/- " + number(*a.perplexity_error);
+  return number(*a.perplexity);
+}
+
+std::vector<std::string> notes(const PipelineResult& r) {
+  std::vector<std::string> out;
+  for (const PipelineArtifact& a : r.artifacts) {
+    if (!a.perplexity && !a.perplexity_note.empty()) {
+      out.push_back(fmt::format("`{}`: perplexity not measured: {}", a.name, a.perplexity_note));
+    }
+    if (!a.bench_note.empty()) {
+      out.push_back(fmt::format("`{}`: speed not measured: {}", a.name, a.bench_note));
+    }
+  }
+  return out;
+}
+
+std::string cell_tps(double tps) {
+  return tps > 0 ? fmt::format("{:.1f}", tps) : "-";
+}
+
+std::string cell_latency(const PipelineArtifact& a) {
+  if (a.latency_ms_mean <= 0) return "-";
+  return fmt::format("{:.3f} +/- {:.3f}", a.latency_ms_mean, a.latency_ms_std);
+}
+
+std::string cell_rss(const PipelineArtifact& a) {
+  return a.peak_rss_bytes > 0 ? human_bytes(a.peak_rss_bytes) : "-";
+}
+
+std::string cell_validation(const PipelineArtifact& a) {
+  if (a.baseline) return "reference";
+  if (a.valid) return fmt::format("passed ({} checks)", a.n_checks);
+  return "FAILED: " + (a.failed_check.empty() ? std::string("unknown") : a.failed_check);
+}
+
+std::string display_name(const PipelineArtifact& a) {
+  return a.baseline ? a.name + " (FP32 baseline)" : a.name;
+}
+
+std::string method_summary(const PipelineResult& r) {
+  std::string s = fmt::format("Input `{}`: {}, {} parameters.", r.model.string(),
+                              r.architecture.empty() ? "unknown architecture" : r.architecture,
+                              human_count(static_cast<int64_t>(r.parameters)));
+  if (r.eval_text.empty()) {
+    s += " Perplexity: not measured (no evaluation text given).";
+  } else {
+    s += fmt::format(
+        " Perplexity on `{}` as llama-perplexity computes it: chunks of {} tokens, at most {} "
+        "chunks, second half of each scored.",
+        r.eval_text, r.ppl_ctx, r.ppl_chunks);
+  }
+  s += fmt::format(
+      " Speed: pp{} and tg{} (prompt processing and text generation, tokens/s), mean of {} "
+      "repetitions, {} threads; latency is per generated token; peak memory is the benchmark "
+      "process's peak resident set.",
+      r.bench_prompt, r.bench_gen, r.bench_repetitions,
+      r.n_threads > 0 ? std::to_string(r.n_threads) : std::string("all"));
+  s += " The FP32 baseline is the input model run in our engine with FP32 compute.";
+  return s;
+}
+
+std::string synthetic_banner() {
+  return "Synthetic model: random weights with a real model's shapes (made by `slmkit synth`). "
+         "Sizes, speeds and the checks against the baseline are real; perplexities of random "
+         "weights say nothing about quality.";
+}
+
+}  // namespace slmkit::pipeline

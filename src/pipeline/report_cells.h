@@ -1,0 +1,29 @@
+// The report's cells as text, shared by the Markdown and the HTML writer so both say the same.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "slmkit/pipeline.h"
+#include "slmkit/validate.h"
+
+namespace slmkit::pipeline {
+
+// "logits.max_abs_diff_rel = 0.0312 (bound <= 0.02): top-5 overlap 3/5"
+std::string check_summary(const ValidationCheck& check);
+
+std::string cell_size(const PipelineArtifact& a);
+std::string cell_perplexity(const PipelineArtifact& a);  // "4.8753 +/- 0.05" or "n/a"
+// Why perplexity or speed are missing, one line per artifact and measure.
+std::vector<std::string> notes(const PipelineResult& r);
+std::string cell_tps(double tps);                     // "1234.5" or "-"
+std::string cell_latency(const PipelineArtifact& a);  // "0.81 +/- 0.02"
+std::string cell_rss(const PipelineArtifact& a);
+std::string cell_validation(const PipelineArtifact& a);  // "passed (12 checks)" / "FAILED: ..."
+std::string display_name(const PipelineArtifact& a);     // the baseline says it is one
+
+// One paragraph on what was measured and how (text, chunks, bench sizes, threads).
+std::string method_summary(const PipelineResult& r);
+std::string synthetic_banner();
+
+}  // namespace slmkit::pipeline

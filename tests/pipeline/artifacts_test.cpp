@@ -1,0 +1,72 @@
+// Building artifacts: names in the output tree, resuming (complete artifacts kept, temporaries of a
+// killed run removed) and byte-identical output when built twice.
+#include "pipeline/artifacts.h"
+
+#include <gtest/gtest.h>
+
+#include "slmkit/model.h"
+#include "support/fixtures.h"
+
+namespace slmkit {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(PipelineArtifacts, Names) {
+  EXPECT_EQ(pipeline::gguf_artifact_file("stories260K", "Q4_K_M"), "stories260K-Q4_K_M.gguf");
+  EXPECT_EQ(pipeline::onnx_folder("stories260K"), "stories260K_onnx");
+  EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::fp32, OnnxVariant::plain), "onnx/model.onnx");
+  EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::int8, OnnxVariant::with_past),
+            "onnx/model_with_past_int8.onnx");
+  EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::q4, OnnxVariant::decode),
+            "onnx/decode_q4.onnx");
+  Model m;
+  m.config.name = "my model/v1";
+  // The input's name first (GGUF files often carry general.name "llama").
+  EXPECT_EQ(pipeline::artifact_base_name(m, "dir/stories260K.bin"), "stories260K");
+  EXPECT_EQ(pipeline::artifact_base_name(m, "dir/hf-folder/"), "hf-folder");
+  EXPECT_EQ(pipeline::artifact_base_name(m, "dir/tinyllama-1.1b.gguf"), "tinyllama-1.1b");
+  EXPECT_EQ(pipeline::artifact_base_name(m, "/"), "my_model_v1");
+}
+
+TEST(PipelineArtifacts, StaleTemporariesRemovedCompleteFilesKept) {
+  const fs::path out = testing::temp_dir("pipeline-stale");
+  fs::create_directories(out / "manifests");
+  fs::create_directories(out / "m_onnx.partial-123" / "onnx");
+  testing::write_bytes(out / "m-Q8_0.gguf.partial-77", {std::byte{1}});
+  testing::write_bytes(out / "manifests" / "m-Q8_0.json.partial-77", {std::byte{1}});
+  testing::write_bytes(out / "m-F16.gguf", {std::byte{2}});
+  EXPECT_EQ(pipeline::remove_stale_temporaries(out), 3);
+  EXPECT_FALSE(fs::exists(out / "m_onnx.partial-123"));
+  EXPECT_FALSE(fs::exists(out / "m-Q8_0.gguf.partial-77"));
+  EXPECT_TRUE(fs::exists(out / "m-F16.gguf"));
+  EXPECT_EQ(pipeline::remove_stale_temporaries(out / "absent"), 0);
+}
+
+// Resuming after a kill relies on this: the same input gives the same bytes (no timestamps).
+TEST(PipelineArtifacts, BuildsAreDeterministicAndReused) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const Model model = load_model(testing::fixture("models/llama2c-stories260K/stories260K.bin"));
+  const fs::path a = testing::temp_dir("pipeline-build-a");
+  const fs::path b = testing::temp_dir("pipeline-build-b");
+  for (const fs::path& dir : {a, b}) {
+    EXPECT_FALSE(pipeline::build_gguf(model, "Q8_0", dir / "m-Q8_0.gguf", 1).reused);
+    EXPECT_FALSE(pipeline::build_onnx(model, {OnnxPrecision::fp32, OnnxPrecision::int8},
+                                      {OnnxVariant::plain}, dir / "m_onnx")
+                     .reused);
+  }
+  EXPECT_EQ(testing::read_bytes(a / "m-Q8_0.gguf"), testing::read_bytes(b / "m-Q8_0.gguf"));
+  for (const char* f : {"config.json", "onnx/model.onnx", "onnx/model_int8.onnx"}) {
+    EXPECT_EQ(testing::read_bytes(a / "m_onnx" / f), testing::read_bytes(b / "m_onnx" / f)) << f;
+  }
+  const auto before = fs::last_write_time(a / "m-Q8_0.gguf");
+  EXPECT_TRUE(pipeline::build_gguf(model, "Q8_0", a / "m-Q8_0.gguf", 1).reused);
+  EXPECT_EQ(fs::last_write_time(a / "m-Q8_0.gguf"), before);
+  EXPECT_TRUE(pipeline::build_onnx(model, {OnnxPrecision::int8}, {OnnxVariant::plain}, a / "m_onnx")
+                  .reused);
+  // A precision the folder lacks: exported again, with everything asked for.
+  EXPECT_FALSE(
+      pipeline::onnx_folder_complete(a / "m_onnx", {OnnxPrecision::q4}, {OnnxVariant::plain}));
+}
+
+}  // namespace
+}  // namespace slmkit

@@ -1,0 +1,174 @@
+// The report writers on a PipelineResult built by hand: what a person must be able to read off it
+// (baseline marked, synthetic banner, failed check named with its numbers), and an HTML page that
+// is self-contained and well-formed.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "slmkit/pipeline.h"
+#include "support/fixtures.h"
+
+namespace slmkit {
+namespace {
+
+PipelineResult sample_result() {
+  PipelineResult r;
+  r.model_name = "stories260K";
+  r.architecture = "llama";
+  r.parameters = 260032;
+  r.model = "models/stories260K.bin";
+  r.eval_text = "tinystories_val_subset.txt";
+  r.ppl_ctx = 128;
+  r.ppl_chunks = 8;
+  r.bench_prompt = 128;
+  r.bench_gen = 32;
+  r.bench_repetitions = 3;
+  r.n_threads = 2;
+  r.seconds = 12.5;
+
+  PipelineArtifact base;
+  base.name = "stories260K";
+  base.format = "llama2c";
+  base.precision = "F32";
+  base.path = r.model;
+  base.size_bytes = 1040128;
+  base.baseline = true;
+  base.valid = true;
+  base.perplexity = 4.8753;
+  base.perplexity_error = 0.0512;
+  base.prefill_tps = 41000;
+  base.decode_tps = 5200;
+  base.latency_ms_mean = 0.192;
+  base.latency_ms_std = 0.004;
+  base.peak_rss_bytes = 12u << 20;
+  r.artifacts.push_back(base);
+
+  PipelineArtifact q8;
+  q8.name = "stories260K-Q8_0";
+  q8.format = "gguf";
+  q8.precision = "Q8_0";
+  q8.path = "stories260K-Q8_0.gguf";
+  q8.size_bytes = 300000;
+  q8.valid = true;
+  q8.n_checks = 14;
+  q8.perplexity = 4.8801;
+  q8.prefill_tps = 45000;
+  q8.decode_tps = 6100;
+  q8.sha256 = std::string(64, 'a');
+  q8.manifest = "manifests/stories260K-Q8_0.json";
+  r.artifacts.push_back(q8);
+
+  PipelineArtifact q4;
+  q4.name = "stories260K_onnx (q4)";
+  q4.format = "onnx";
+  q4.precision = "q4";
+  q4.path = "stories260K_onnx";
+  q4.size_bytes = 640000;
+  q4.valid = false;
+  ValidationCheck failed;
+  failed.name = "logits.max_abs_diff_rel";
+  failed.category = "functional";
+  failed.value = 0.0312;
+  failed.bound = 0.02;
+  failed.comparison = "<=";
+  failed.detail = "worst at position 7 <of> 16";
+  q4.failed_checks.push_back(failed);
+  q4.failed_check = "logits.max_abs_diff_rel = 0.0312 (bound <= 0.02)";
+  q4.perplexity_note = "not measured for ONNX";
+  q4.decode_tps = 900;
+  r.artifacts.push_back(q4);
+  r.passed = false;
+  return r;
+}
+
+TEST(PipelineReport, MarkdownNamesBaselineAndFailedCheckWithNumbers) {
+  const std::string md = pipeline_report_markdown(sample_result());
+  EXPECT_NE(md.find("**Result: FAILED** (1 of 2 artifacts passed validation)"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| **stories260K (FP32 baseline)** | llama2c | F32 | 1015.8 KiB | 4.8753 "
+                    "+/- 0.0512 | 41000.0 | 5200.0 | 0.192 +/- 0.004 |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| stories260K-Q8_0 | gguf | Q8_0 |"), std::string::npos);
+  EXPECT_NE(md.find("passed (14 checks)"), std::string::npos);
+  EXPECT_NE(md.find("- `stories260K_onnx (q4)`: logits.max_abs_diff_rel = 0.0312 (bound <= "
+                    "0.02): worst at position 7 <of> 16"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("- `stories260K_onnx (q4)`: perplexity not measured: not measured for ONNX"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("Synthetic model"), std::string::npos);
+  // Every table row has the header's eleven '|'.
+  size_t rows = 0;
+  for (size_t pos = md.find("\n| "); pos != std::string::npos; pos = md.find("\n| ", pos + 1)) {
+    const size_t end = md.find('\n', pos + 1);
+    const std::string line = md.substr(pos + 1, end - pos - 1);
+    size_t bars = 0;
+    for (size_t i = 0; i < line.size(); ++i)
+      bars += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+    EXPECT_EQ(bars, 11u) << line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 4u);  // header + 3 artifacts
+}
+
+TEST(PipelineReport, SyntheticBannerAndPass) {
+  PipelineResult r = sample_result();
+  r.synthetic = true;
+  r.artifacts.pop_back();
+  r.passed = true;
+  const std::string md = pipeline_report_markdown(r);
+  EXPECT_NE(md.find("> **Synthetic model: random weights"), std::string::npos) << md;
+  EXPECT_NE(md.find("**Result: PASSED** (1 of 1 artifacts passed validation)"), std::string::npos);
+  EXPECT_EQ(md.find("## Failed checks"), std::string::npos);
+  const std::string html = pipeline_report_html(r);
+  EXPECT_NE(html.find("<p class=\"banner\">Synthetic model: random weights"), std::string::npos);
+  EXPECT_NE(html.find("class=\"result pass\""), std::string::npos);
+}
+
+TEST(PipelineReport, HtmlSelfContainedWithChartsAndBaselineMarked) {
+  const std::string html = pipeline_report_html(sample_result());
+  // No external resources: nothing fetched by src/href, no script.
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("href="), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("url("), std::string::npos);
+  size_t svgs = 0;
+  for (size_t p = html.find("<svg "); p != std::string::npos; p = html.find("<svg ", p + 1)) ++svgs;
+  EXPECT_EQ(svgs, 3u);
+  EXPECT_NE(html.find("<tr class=\"baseline\"><td class=\"l\">stories260K (FP32 baseline)</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<title>stories260K (FP32 baseline)</title></polygon>"), std::string::npos);
+  EXPECT_NE(html.find("class=\"baseline-line\""), std::string::npos);
+  // The failed check, escaped.
+  EXPECT_NE(html.find("logits.max_abs_diff_rel = 0.0312 (bound &lt;= 0.02): worst at position 7 "
+                      "&lt;of&gt; 16"),
+            std::string::npos);
+  EXPECT_NE(html.find("class=\"result fail\""), std::string::npos);
+}
+
+// The page is well-formed XML, checked by libxml2's xmllint where it is installed.
+TEST(PipelineReport, HtmlIsWellFormed) {
+  if (std::system("command -v xmllint >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "xmllint not installed (apt install libxml2-utils)";
+  }
+  const auto dir = testing::temp_dir("pipeline-report");
+  PipelineResult r = sample_result();
+  r.synthetic = true;
+  r.problems.push_back("verify: `x.gguf` sha256 ab != cd & more");
+  std::string html = pipeline_report_html(r);
+  // xmllint does not know HTML's doctype; the rest must parse as XML.
+  html.erase(0, html.find('\n') + 1);
+  testing::write_bytes(
+      dir / "report.xml",
+      std::vector<std::byte>(reinterpret_cast<const std::byte*>(html.data()),
+                             reinterpret_cast<const std::byte*>(html.data()) + html.size()));
+  std::string out;
+  EXPECT_EQ(testing::run_command("xmllint --noout " + (dir / "report.xml").string(), &out), 0)
+      << out;
+}
+
+}  // namespace
+}  // namespace slmkit

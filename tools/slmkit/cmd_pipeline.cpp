@@ -1,0 +1,95 @@
+// slmkit pipeline MODEL -o OUT [--gguf LIST] [--onnx LIST] [--eval TEXT] [--ppl-ctx N]
+//                 [--ppl-chunks N] [-p N] [-n N] [-r N] [-t N] [--min-tps X] [--synthetic]
+// Exit code: 0 when every artifact validated, 1 when a check failed (report.md names it), 2 for
+// bad input.
+#include <cstdio>
+#include <cstdlib>
+
+#include "commands.h"
+#include "slmkit/error.h"
+#include "slmkit/pipeline.h"
+
+namespace slmkit::cli {
+
+namespace {
+
+// "none" (or an empty value) asks for no artifacts of that kind.
+std::vector<std::string> list_or_none(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const std::string& i : items) {
+    if (!i.empty() && i != "none") out.push_back(i);
+  }
+  return out;
+}
+
+}  // namespace
+
+void register_pipeline(CLI::App& app) {
+  struct Args {
+    std::string model;
+    std::string out;
+    std::vector<std::string> gguf;
+    std::vector<std::string> onnx;
+    std::vector<std::string> variants;
+    std::string eval;
+    PipelineOptions o;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand(
+      "pipeline",
+      "Build GGUF and ONNX artifacts from a model, validate and benchmark each, measure "
+      "perplexity, write manifests and a report (report.md, report.html)");
+  sub->add_option("model", args->model, "GGUF file, Hugging Face folder or llama2.c checkpoint")
+      ->required();
+  sub->add_option("-o,--output", args->out, "Output folder")->required();
+  sub->add_option("--gguf", args->gguf,
+                  "GGUF types / presets, comma-separated, or none (default: F16,Q8_0,Q4_K_M)")
+      ->delimiter(',');
+  sub->add_option("--onnx", args->onnx,
+                  "ONNX precisions, comma-separated, or none (default: fp32,int8,q4)")
+      ->delimiter(',');
+  sub->add_option("--onnx-variants", args->variants,
+                  "ONNX graphs per precision (default: plain,with_past; plain is always written)")
+      ->delimiter(',');
+  sub->add_option("--eval", args->eval, "Text file for perplexity (default: none measured)");
+  sub->add_option("--ppl-ctx", args->o.ppl_ctx, "Perplexity: tokens per chunk")
+      ->capture_default_str();
+  sub->add_option("--ppl-chunks", args->o.ppl_chunks, "Perplexity: at most this many chunks")
+      ->capture_default_str();
+  sub->add_option("-p,--bench-prompt", args->o.bench_prompt, "Benchmark: prompt tokens (pp)")
+      ->capture_default_str();
+  sub->add_option("-n,--bench-gen", args->o.bench_gen, "Benchmark: generated tokens (tg)")
+      ->capture_default_str();
+  sub->add_option("-r,--bench-reps", args->o.bench_repetitions, "Benchmark: repetitions")
+      ->capture_default_str();
+  sub->add_option("-t,--threads", args->o.n_threads, "Threads; 0 is every core")
+      ->capture_default_str();
+  sub->add_option("--min-tps", args->o.min_tokens_per_second,
+                  "Validation: lowest acceptable decode tokens/s")
+      ->capture_default_str();
+  sub->add_flag("--synthetic", args->o.synthetic,
+                "Say in the report that the weights are random (automatic for `slmkit synth` "
+                "models)");
+  add_command(sub, [args] {
+    PipelineOptions o = args->o;
+    o.model = args->model;
+    o.out = args->out;
+    if (!args->gguf.empty()) o.gguf = list_or_none(args->gguf);
+    if (!args->onnx.empty()) o.onnx = list_or_none(args->onnx);
+    if (!args->variants.empty()) o.onnx_variants = list_or_none(args->variants);
+    if (!args->eval.empty()) o.eval_text = args->eval;
+    o.on_progress = [](const std::string& line) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+      std::fflush(stderr);
+    };
+    const PipelineResult r = run_pipeline(o);
+    std::printf("%s\n", pipeline_report_markdown(r).c_str());
+    if (!r.passed) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "slmkit: pipeline FAILED: see %s/report.md\n", args->out.c_str());
+      std::exit(1);  // a failed check, not bad input (2)
+    }
+  });
+}
+
+}  // namespace slmkit::cli
