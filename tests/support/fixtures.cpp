@@ -5,10 +5,13 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <system_error>
+#include <vector>
 
 namespace slmkit::testing {
 
@@ -25,11 +28,41 @@ std::filesystem::path fixture(const std::string& relative) {
   return fixtures_dir() / relative;
 }
 
+namespace {
+
+// Removes the test's folders when the test process exits: some hold models of hundreds of MB,
+// and ctest runs every test in its own process, so leftovers would fill /tmp over one CI run.
+// SLMKIT_KEEP_TEST_DIRS=1 keeps them for a look. Only the process that made them removes them
+// (a forked child that exits must not).
+class TempDirs {
+ public:
+  ~TempDirs() {
+    if (::getpid() != owner_ || std::getenv("SLMKIT_KEEP_TEST_DIRS") != nullptr) return;
+    for (const auto& dir : dirs_) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+  void add(const std::filesystem::path& dir) { dirs_.push_back(dir); }
+
+ private:
+  pid_t owner_ = ::getpid();
+  std::vector<std::filesystem::path> dirs_;
+};
+
+TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+
+}  // namespace
+
 std::filesystem::path temp_dir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() /
              ("slmkit-test-" + std::to_string(::getpid()) + "-" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  temp_dirs().add(dir);
   return dir;
 }
 
