@@ -404,6 +404,15 @@ struct KQ3_K {
   }
 };
 
+#ifdef SLMKIT_QK_X86
+HWY_INLINE int HSumI32(__m256i v) {
+  __m128i q = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
+  q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
+  return _mm_cvtsi128_si32(q);
+}
+#endif
+
 // Q4_K / Q5_K: d at 0, dmin at 2, scales[12] at 4; Q4_K qs[128] at 16; Q5_K qh[32] at 16, qs at
 // 48. Sub-block s (32 elements): nibble (s odd: high) of qs[32 (s / 2) + l], Q5_K plus bit s of
 // qh[l] as 16.
@@ -426,6 +435,17 @@ struct KQ45_K {
     const uint8_t* qs = w + (kFive ? 48 : 16);
     int scale[8], min[8];
     for (int s = 0; s < 8; ++s) K4ScaleMin(w + 4, s, scale[s], min[s]);
+#ifdef SLMKIT_QK_X86
+    // Prefill (T > 1) only: building the vector costs more than it saves for one token.
+    // The 8 mins, each twice (sub-block s covers bsums 2s and 2s + 1), as i16: the min term of
+    // each token is then one 16-bit multiply-add over the activation's bsums, exact in i32.
+    alignas(16) uint8_t min_bytes[16] = {};
+    if constexpr (T > 1)
+      for (int s = 0; s < 8; ++s)
+        min_bytes[2 * s] = min_bytes[2 * s + 1] = static_cast<uint8_t>(min[s]);
+    const __m256i mins16 =
+        _mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(min_bytes)));
+#endif
     C32 hb{};
     if constexpr (kFive) hb = Load32(w + 16);
     I32 isum[T];
@@ -445,8 +465,18 @@ struct KQ45_K {
     }
     const float d = H(w), dmin = H(w + 2);
     for (int t = 0; t < T; ++t) {
+#ifdef SLMKIT_QK_X86
+      int mins = 0;
+      if constexpr (T == 1) {
+        for (int s = 0; s < 8; ++s) mins += min[s] * (BSum(a[t], 2 * s) + BSum(a[t], 2 * s + 1));
+      } else {
+        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t] + 260));
+        mins = HSumI32(_mm256_madd_epi16(mins16, bs));
+      }
+#else
       int mins = 0;
       for (int s = 0; s < 8; ++s) mins += min[s] * (BSum(a[t], 2 * s) + BSum(a[t], 2 * s + 1));
+#endif
       acc[t] = MulAddI(isum[t], d * da[t], acc[t]);
       extra[t] -= dmin * da[t] * static_cast<float>(mins);
     }
@@ -463,6 +493,10 @@ struct KQ6_K {
   static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
                                float* extra) {
     const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+#ifdef SLMKIT_QK_X86
+    const __m256i scales16 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 192)));
+#endif
     I32 isum[T];
     for (int t = 0; t < T; ++t) isum[t] = ZeroI();
     for (int k = 0; k < 2; ++k) {
@@ -482,7 +516,17 @@ struct KQ6_K {
     const float d = H(w + 208);
     for (int t = 0; t < T; ++t) {
       int offset = 0;
+#ifdef SLMKIT_QK_X86
+      if constexpr (T > 1) {
+        // As for Q4_K's mins: one 16-bit multiply-add of the i8 scales with the bsums, exact.
+        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t] + 260));
+        offset = HSumI32(_mm256_madd_epi16(scales16, bs));
+      } else {
+        for (int j = 0; j < 16; ++j) offset += sc[j] * BSum(a[t], j);
+      }
+#else
       for (int j = 0; j < 16; ++j) offset += sc[j] * BSum(a[t], j);
+#endif
       acc[t] = MulAddI(isum[t], d * da[t], acc[t]);
       extra[t] -= 32.0f * d * da[t] * static_cast<float>(offset);
     }
