@@ -425,6 +425,21 @@ HWY_INLINE void K4ScaleMin(const uint8_t* q, int j, int& scale, int& min) {
     min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
   }
 }
+#ifdef SLMKIT_QK_X86
+// The 12 scale bytes as 8 scales (bytes 0-7) and 8 mins (8-15), by ggml's 32-bit mask shuffle
+// (x86 is little-endian): the same values as K4ScaleMin in a dozen integer operations.
+HWY_INLINE void K4Unpack(const uint8_t* q, uint8_t out[16]) {
+  uint32_t u[4];
+  std::memcpy(u, q, 12);
+  constexpr uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+  u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
+  const uint32_t mins_lo = u[1] & k1;
+  u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
+  u[2] = mins_lo;
+  u[0] &= k1;
+  std::memcpy(out, u, 16);
+}
+#endif
 template <bool kFive>
 struct KQ45_K {
   static HWY_INLINE float Scale(const uint8_t* a) { return F(a); }
@@ -433,18 +448,20 @@ struct KQ45_K {
   static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
                                float* extra) {
     const uint8_t* qs = w + (kFive ? 48 : 16);
-    int scale[8], min[8];
-    for (int s = 0; s < 8; ++s) K4ScaleMin(w + 4, s, scale[s], min[s]);
+    int scale[8];
 #ifdef SLMKIT_QK_X86
-    // Prefill (T > 1) only: building the vector costs more than it saves for one token.
-    // The 8 mins, each twice (sub-block s covers bsums 2s and 2s + 1), as i16: the min term of
-    // each token is then one 16-bit multiply-add over the activation's bsums, exact in i32.
-    alignas(16) uint8_t min_bytes[16] = {};
-    if constexpr (T > 1)
-      for (int s = 0; s < 8; ++s)
-        min_bytes[2 * s] = min_bytes[2 * s + 1] = static_cast<uint8_t>(min[s]);
-    const __m256i mins16 =
-        _mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(min_bytes)));
+    alignas(16) uint8_t sm[16];
+    K4Unpack(w + 4, sm);
+    for (int s = 0; s < 8; ++s) scale[s] = sm[s];
+    // Sub-block s covers bsums 2s and 2s + 1: the min term of a token is a 16-bit multiply-add
+    // of the mins with the bsum pairs (one token: pairs added horizontally; several: each min
+    // twice, saving that add per token), exact in i32.
+    const __m128i mins8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8));
+    const __m128i mins16 = _mm_cvtepu8_epi16(mins8);
+    const __m256i mins16x2 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins8, mins8));
+#else
+    int min[8];
+    for (int s = 0; s < 8; ++s) K4ScaleMin(w + 4, s, scale[s], min[s]);
 #endif
     C32 hb{};
     if constexpr (kFive) hb = Load32(w + 16);
@@ -466,12 +483,17 @@ struct KQ45_K {
     const float d = H(w), dmin = H(w + 2);
     for (int t = 0; t < T; ++t) {
 #ifdef SLMKIT_QK_X86
-      int mins = 0;
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t] + 260));
+      int mins;
       if constexpr (T == 1) {
-        for (int s = 0; s < 8; ++s) mins += min[s] * (BSum(a[t], 2 * s) + BSum(a[t], 2 * s + 1));
+        const __m128i pairs =
+            _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        __m128i m = _mm_madd_epi16(mins16, pairs);
+        m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0x4E));
+        m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0xB1));
+        mins = _mm_cvtsi128_si32(m);
       } else {
-        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t] + 260));
-        mins = HSumI32(_mm256_madd_epi16(mins16, bs));
+        mins = HSumI32(_mm256_madd_epi16(mins16x2, bs));
       }
 #else
       int mins = 0;
@@ -517,13 +539,9 @@ struct KQ6_K {
     for (int t = 0; t < T; ++t) {
       int offset = 0;
 #ifdef SLMKIT_QK_X86
-      if constexpr (T > 1) {
-        // As for Q4_K's mins: one 16-bit multiply-add of the i8 scales with the bsums, exact.
-        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t] + 260));
-        offset = HSumI32(_mm256_madd_epi16(scales16, bs));
-      } else {
-        for (int j = 0; j < 16; ++j) offset += sc[j] * BSum(a[t], j);
-      }
+      // As for Q4_K's mins: one 16-bit multiply-add of the i8 scales with the bsums, exact.
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t] + 260));
+      offset = HSumI32(_mm256_madd_epi16(scales16, bs));
 #else
       for (int j = 0; j < 16; ++j) offset += sc[j] * BSum(a[t], j);
 #endif
