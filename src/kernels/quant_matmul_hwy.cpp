@@ -448,11 +448,11 @@ struct KQ45_K {
   static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
                                float* extra) {
     const uint8_t* qs = w + (kFive ? 48 : 16);
-    int scale[8];
 #ifdef SLMKIT_QK_X86
     alignas(16) uint8_t sm[16];
     K4Unpack(w + 4, sm);
-    for (int s = 0; s < 8; ++s) scale[s] = sm[s];
+    const __m256i scales16 = _mm256_broadcastsi128_si256(
+        _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm))));
     // Sub-block s covers bsums 2s and 2s + 1: the min term of a token is a 16-bit multiply-add
     // of the mins with the bsum pairs (one token: pairs added horizontally; several: each min
     // twice, saving that add per token), exact in i32.
@@ -460,7 +460,7 @@ struct KQ45_K {
     const __m128i mins16 = _mm_cvtepu8_epi16(mins8);
     const __m256i mins16x2 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins8, mins8));
 #else
-    int min[8];
+    int scale[8], min[8];
     for (int s = 0; s < 8; ++s) K4ScaleMin(w + 4, s, scale[s], min[s]);
 #endif
     C32 hb{};
@@ -475,9 +475,19 @@ struct KQ45_K {
         if constexpr (kFive) {
           q = Or(q, s >= 4 ? ShrAnd(hb, s - 4, 0x10) : ShlAnd(hb, 4 - s, 0x10));
         }
+#ifdef SLMKIT_QK_X86
+        // Scale s picked out of the register by a byte shuffle, not broadcast from memory.
+        const __m256i sc = _mm256_shuffle_epi8(
+            scales16, _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * s)));
+        for (int t = 0; t < T; ++t) {
+          const __m256i p16 = _mm256_maddubs_epi16(q.v, Load32(AQs(a[t]) + 32 * s).v);
+          isum[t] = Add(isum[t], {_mm256_madd_epi16(p16, sc)});
+        }
+#else
         const auto sc = static_cast<int16_t>(scale[s]);
         for (int t = 0; t < T; ++t)
           isum[t] = Add(isum[t], DotUS(q, Load32(AQs(a[t]) + 32 * s), sc, sc));
+#endif
       }
     }
     const float d = H(w), dmin = H(w + 2);
@@ -518,6 +528,9 @@ struct KQ6_K {
 #ifdef SLMKIT_QK_X86
     const __m256i scales16 =
         _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 192)));
+    // Scales 0-7 (8-15) as i16 in both 128-bit lanes, for the in-lane byte shuffles below.
+    const __m256i scales_lo = _mm256_permute4x64_epi64(scales16, 0x44);
+    const __m256i scales_hi = _mm256_permute4x64_epi64(scales16, 0xEE);
 #endif
     I32 isum[T];
     for (int t = 0; t < T; ++t) isum[t] = ZeroI();
@@ -530,9 +543,22 @@ struct KQ6_K {
         const C32 hi = shift <= 4 ? ShlAnd(qh, 4 - shift, 0x30) : ShrAnd(qh, shift - 4, 0x30);
         const C32 q = Or(lo, hi);
         const int j = 8 * k + 2 * s;
+#ifdef SLMKIT_QK_X86
+        // Scales j (elements 0-15) and j + 1 (16-31) shuffled out of the register.
+        const __m256i scv = _mm256_shuffle_epi8(
+            k == 0 ? scales_lo : scales_hi,
+            _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * s + 1))),
+                             _mm_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * s)))));
+        for (int t = 0; t < T; ++t) {
+          const __m256i p16 = _mm256_maddubs_epi16(q.v, Load32(AQs(a[t]) + 128 * k + 32 * s).v);
+          isum[t] = Add(isum[t], {_mm256_madd_epi16(p16, scv)});
+        }
+        (void)j;
+#else
         for (int t = 0; t < T; ++t) {
           isum[t] = Add(isum[t], DotUS(q, Load32(AQs(a[t]) + 128 * k + 32 * s), sc[j], sc[j + 1]));
         }
+#endif
       }
     }
     const float d = H(w + 208);
