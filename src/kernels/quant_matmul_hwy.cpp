@@ -25,6 +25,7 @@
 #include "kernels/hwy_config.h"  // must precede Highway
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/quant_matmul_hwy.cpp"
+#include "hwy/cache_control.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
@@ -582,6 +583,8 @@ struct KQ6_K {
 // than once per row; rows longer than kMaxBlocks blocks convert them per block instead.
 constexpr int64_t kMaxBlocks = 1024;
 
+constexpr int64_t kDecodePrefetchBytes = 8 * 1024;
+
 template <class K, int T>
 HWY_INLINE void RowTokens(const uint8_t* w, const uint8_t* act, int64_t act_stride, int64_t nb,
                           const float* scales, float* y, int64_t y_stride) {
@@ -594,6 +597,12 @@ HWY_INLINE void RowTokens(const uint8_t* w, const uint8_t* act, int64_t act_stri
   const uint8_t* a[T];
   float da[T];
   for (int64_t b = 0; b < nb; ++b) {
+    if constexpr (T == 1) {
+      // Decode streams the weights once: fetch kDecodePrefetchBytes ahead, past the 4 KiB pages
+      // where hardware prefetchers stop (tinyllama Q4_K_M, 1 thread: tg +7%; 4 and 16 KiB less).
+      const uint8_t* p = w + b * K::kW + kDecodePrefetchBytes;
+      for (int i = 0; i < K::kW; i += 64) hwy::Prefetch(p + i);
+    }
     for (int t = 0; t < T; ++t) a[t] = act + t * act_stride + b * K::kA;
     if (scales) {
       K::template Block<T>(w + b * K::kW, a, scales + b * T, acc, extra);
