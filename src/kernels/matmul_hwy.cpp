@@ -4,6 +4,13 @@
 // matmul works on tiles of R weight rows x T tokens: each weight vector loaded (and widened from
 // f16/bf16) is used T times, each activation vector R times. Rows are visited in panels of about
 // 128 KiB of weights, so while every token block streams through a panel it stays in L2.
+//
+// A single token (decode) is different: each weight is used once, so the kernel is bound by
+// memory bandwidth, and it reads the rows one after another (one sequential stream, which the
+// hardware prefetcher follows far better than the four interleaved short streams of a 4-row
+// tile) with a software prefetch a few pages ahead, since hardware prefetchers stop at 4 KiB page
+// boundaries. On one core of the EPYC dev machine this took distilgpt2 F16 decode from 10.7 to
+// about 5.5-6.5 ms per token (f16_kernel_bench: the 50257 x 768 LM head from 3.4 to 1.9 ms).
 #include <algorithm>
 #include <cstring>
 
@@ -14,6 +21,7 @@
 #include "kernels/hwy_config.h"  // must precede Highway
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul_hwy.cpp"
+#include "hwy/cache_control.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
@@ -31,6 +39,8 @@ using VF = hn::Vec<DF>;
 constexpr int kTileTokens = (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) ? 6 : 2;
 constexpr int kTileRows = 4;
 constexpr int64_t kPanelBytes = 128 * 1024;
+// Decode prefetch distance: 4, 6 and 8 KiB measured alike, and 10-20% faster than none or 2 KiB.
+constexpr int64_t kPrefetchBytes = 8 * 1024;
 
 using D4 = hn::CappedTag<float, 4>;
 using V4 = hn::Vec<D4>;
@@ -67,12 +77,12 @@ HWY_INLINE float ScalarW(const hwy::bfloat16_t* p) {
   return bf16_to_f32(bits);
 }
 
-// y[t * y_stride + i] = dot(row i, token t) for i < R, t < T. With few accumulators (a decode
-// step has T = 1) the loop is unrolled twice so that enough FMA chains are in flight.
-template <int R, int T, class WT>
+// y[t * y_stride + i] = dot(row i, token t) for i < R, t < T. With few accumulators the loop is
+// unrolled U times so that enough FMA chains are in flight. kPrefetch: fetch the weights
+// kPrefetchBytes ahead of each row pointer (into the following rows).
+template <int R, int T, class WT, int U = (R * T < 8 ? 2 : 1), bool kPrefetch = false>
 HWY_INLINE void Tile(const std::byte* w0, int64_t w_stride, const float* x, int64_t x_stride,
                      int64_t k_len, float* y, int64_t y_stride) {
-  constexpr int U = R * T < 8 ? 2 : 1;
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const WT* w[R];
@@ -84,6 +94,14 @@ HWY_INLINE void Tile(const std::byte* w0, int64_t w_stride, const float* x, int6
 
   int64_t k = 0;
   for (; k + U * n <= k_len; k += U * n) {
+    if constexpr (kPrefetch) {
+      for (int i = 0; i < R; ++i) {
+        const auto* p = reinterpret_cast<const std::byte*>(w[i] + k) + kPrefetchBytes;
+        for (int64_t b = 0; b < U * n * static_cast<int64_t>(sizeof(WT)); b += 64) {
+          hwy::Prefetch(p + b);
+        }
+      }
+    }
     for (int u = 0; u < U; ++u) {
       VF xv[T];
       for (int t = 0; t < T; ++t) xv[t] = hn::LoadU(df, x + t * x_stride + k + u * n);
@@ -140,6 +158,12 @@ template <int T, class WT>
 HWY_INLINE void PanelForTokens(const MatrixRef& w, const float* x, int64_t x_stride, float* y,
                                int64_t y_stride, int64_t r0, int64_t r1) {
   int64_t r = r0;
+  if constexpr (T == 1) {
+    for (; r < r1; ++r) {
+      Tile<1, 1, WT, 4, true>(w.row(r), w.row_stride_bytes, x, x_stride, w.cols, y + r, y_stride);
+    }
+    return;
+  }
   for (; r + kTileRows <= r1; r += kTileRows) {
     Tile<kTileRows, T, WT>(w.row(r), w.row_stride_bytes, x, x_stride, w.cols, y + r, y_stride);
   }

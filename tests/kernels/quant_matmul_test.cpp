@@ -181,7 +181,8 @@ TEST_P(QuantMatmulTest, MatmulMatchesReferenceOverShapes) {
     const DType act = kernels::quant_activation_type(type);
     for (int64_t nb : {1, 3, 7}) {
       for (int64_t rows : {1, 5, 13}) {
-        for (int64_t n_tokens : {1, 2, 3, 7}) {
+        // 9 tokens: the 8-token tile of the AVX-512 targets, then the single-token path.
+        for (int64_t n_tokens : {1, 2, 3, 7, 9}) {
           const int64_t cols = nb * block_size(type);
           QuantMatrix w(type, rows, cols, 3, 1, rng);
           QuantActivations a(act, n_tokens, cols, 2, rng);
