@@ -34,6 +34,9 @@ namespace slmkit::kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// This file is compiled once per target (foreach_target.h), so the x86 switch must be reset
+// each time: left over from AVX2, it broke the EMU128 target that clang builds.
+#undef SLMKIT_QK_X86
 #if HWY_TARGET != HWY_SCALAR
 
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
