@@ -26,10 +26,12 @@ if ((${#missing[@]})); then
 fi
 
 # Peers for comparison tests: prebuilt llama.cpp (libllama + ggml, and llama.cpp's source as a git
-# bundle), ONNX Runtime, and Tokenizers.js (transformers.js's tokenizer, pure JS) for the
-# tokenizer.json files we write. --ignore-scripts: nothing is downloaded or built at install time.
+# bundle), ONNX Runtime, Tokenizers.js (transformers.js's tokenizer, pure JS) for the
+# tokenizer.json files we write, transformers.js itself (generation from our ONNX folders) and the
+# official MCP TypeScript SDK (a real client for `slmkit mcp`). --ignore-scripts: nothing is
+# downloaded or built at install time; --omit=optional leaves out the GPU builds.
 peers="$root/third_party/peers"
-peer_versions="node-llama-cpp@3.22.1 @node-llama-cpp/linux-x64@3.22.1 onnxruntime-node@1.30.0 @huggingface/tokenizers@0.2.0"
+peer_versions="node-llama-cpp@3.22.1 @node-llama-cpp/linux-x64@3.22.1 onnxruntime-node@1.30.0 @huggingface/tokenizers@0.2.0 @huggingface/transformers@4.3.2 @modelcontextprotocol/sdk@1.32.2"
 if [ ! -f "$peers/.installed" ] || [ "$(cat "$peers/.installed")" != "$peer_versions" ]; then
   echo "setup: installing peers ($peer_versions) into third_party/peers"
   mkdir -p "$peers"

@@ -48,8 +48,8 @@ TEST(GgufRoundTrip, Stories3MIsByteExact) {
 
 // llama.cpp's vocabulary-only files: no tensors, and gguf-py writes no padding after the kvs.
 TEST(GgufRoundTrip, VocabOnlyFileIsByteExact) {
-  const auto path = std::filesystem::path(SLMKIT_SOURCE_DIR) /
-                    "third_party/peers/llama.cpp/models/ggml-vocab-gpt-2.gguf";
+  const auto path =
+      slmkit::testing::source_dir() / "third_party/peers/llama.cpp/models/ggml-vocab-gpt-2.gguf";
   if (!std::filesystem::exists(path))
     GTEST_SKIP() << path << " absent (llama.cpp peer not unpacked)";
   const File file = read_file(path);

@@ -88,8 +88,8 @@ TEST(GgufVocab, LlamaTinyRandom) {
 }
 
 TEST(GgufVocab, Gpt2FromLlamaCppVocabFile) {
-  const auto path = std::filesystem::path(SLMKIT_SOURCE_DIR) /
-                    "third_party/peers/llama.cpp/models/ggml-vocab-gpt-2.gguf";
+  const auto path =
+      slmkit::testing::source_dir() / "third_party/peers/llama.cpp/models/ggml-vocab-gpt-2.gguf";
   if (!std::filesystem::exists(path))
     GTEST_SKIP() << path << " absent (llama.cpp peer not unpacked)";
   const File f = read_file(path);

@@ -231,8 +231,8 @@ std::vector<VocabCase> read_vocab_cases(const fs::path& inp, const fs::path& out
 
 TEST(LlamaCppPeer, LlamaSpmVocabMatchesConformanceVectors) {
   SLMKIT_REQUIRE_LLAMA_CPP();
-  const fs::path base =
-      fs::path(SLMKIT_SOURCE_DIR) / "third_party/peers/llama.cpp/models/ggml-vocab-llama-spm.gguf";
+  const fs::path base = slmkit::testing::source_dir() /
+                        "third_party/peers/llama.cpp/models/ggml-vocab-llama-spm.gguf";
   if (!fs::exists(base)) GTEST_SKIP() << base << " absent (llama.cpp source tree not unpacked)";
   LlamaCppModel vocab = LlamaCppModel::load_vocab(base);
   EXPECT_TRUE(vocab.vocab_only());

@@ -20,7 +20,7 @@ using slmkit::testing::fixture;
 
 fs::path peers_dir() {
   const char* env = std::getenv("SLMKIT_PEERS_DIR");
-  return env ? fs::path(env) : fs::path(SLMKIT_SOURCE_DIR) / "third_party/peers/node_modules";
+  return env ? fs::path(env) : slmkit::testing::source_dir() / "third_party/peers/node_modules";
 }
 
 std::vector<int32_t> parse_ids(const std::string& line) {
@@ -66,7 +66,8 @@ TEST(TokenizersJs, WrittenTokenizerJsonEncodesAsOurs) {
     write_tokenizer_json_files(ours.vocab(), out, 512);
     std::string stdout_text;
     const int rc = slmkit::testing::run_command(
-        "node " + (fs::path(SLMKIT_SOURCE_DIR) / "tests/peers/tokenizers_js_encode.mjs").string() +
+        "node " +
+            (slmkit::testing::source_dir() / "tests/peers/tokenizers_js_encode.mjs").string() +
             " " + out.string() + files,
         &stdout_text);
     ASSERT_EQ(rc, 0) << stdout_text;

@@ -20,6 +20,10 @@ std::filesystem::path fixtures_dir() {
   return SLMKIT_FIXTURES_DIR;
 }
 
+std::filesystem::path source_dir() {
+  return SLMKIT_SOURCE_DIR;
+}
+
 bool have_fixtures() {
   return std::filesystem::is_regular_file(fixtures_dir() / "README.md");
 }

@@ -19,6 +19,8 @@ std::string read_text(const std::filesystem::path& path);
 std::vector<std::byte> read_bytes(const std::filesystem::path& path);
 void write_bytes(const std::filesystem::path& path, const std::vector<std::byte>& bytes);
 std::filesystem::path cli_path();
+// The project's source tree (for third_party/peers, scripts, checked-in test data).
+std::filesystem::path source_dir();
 // Runs a shell command; returns its exit status and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string* output);
 

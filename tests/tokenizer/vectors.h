@@ -22,7 +22,7 @@ struct VectorCase {
 };
 
 inline std::filesystem::path llama_cpp_models_dir() {
-  return std::filesystem::path(SLMKIT_SOURCE_DIR) / "third_party/peers/llama.cpp/models";
+  return slmkit::testing::source_dir() / "third_party/peers/llama.cpp/models";
 }
 
 inline bool have_llama_cpp_models() {
