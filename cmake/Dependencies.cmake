@@ -14,4 +14,6 @@ pkg_check_modules(HWY REQUIRED IMPORTED_TARGET libhwy)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 find_package(Protobuf REQUIRED)
 # Debian's libonnx-dev (ONNX 1.12): generated onnx-ml.pb.h, the checker and shape inference.
-find_package(ONNX REQUIRED)
+if(SLMKIT_ONNX)
+  find_package(ONNX REQUIRED)
+endif()

@@ -5,6 +5,9 @@
 #   --quick        release build + tests only
 #   --sanitize     only the ASan+UBSan build and its tests
 #   --fuzz         only the fuzz targets (clang, libFuzzer)
+#   --cross        only the cross stage: aarch64 and riscv64 under qemu-user (the CLI and the
+#                  kernel tests cross-built, the kernel tests run, and the agreement with this
+#                  build on stories260K; scripts/cross.sh ARCH test|agree run the rest)
 #   --fuzz-seconds N   time per fuzz target (default 30)
 #   -R REGEX       only tests matching REGEX (passed to ctest)
 set -euo pipefail
@@ -20,9 +23,10 @@ while (($#)); do
     --quick) mode=quick ;;
     --sanitize) mode=sanitize ;;
     --fuzz) mode=fuzz ;;
+    --cross) mode=cross ;;
     --fuzz-seconds) fuzz_seconds=$2; shift ;;
     -R) ctest_filter=(-R "$2"); shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -98,8 +102,28 @@ run_fuzz() {
   return $failed
 }
 
+# Other architectures under qemu-user. Kept small for CI's time: only the CLI and the kernel test
+# binary are cross-built, the kernel tests run (every Highway target the emulated CPU offers, and
+# the scalar references), and the agreement checks use stories260K (greedy text per ISA, perplexity,
+# every quantize type byte for byte). Needs the x86_64 build in build/ for the agreement.
+run_cross() {
+  local arch start failed=0
+  for arch in aarch64 riscv64; do
+    start=$SECONDS
+    scripts/cross.sh "$arch" build --minimal || { failed=1; continue; }
+    scripts/cross.sh "$arch" test -L kernels "${ctest_filter[@]}" || failed=1
+    scripts/cross.sh "$arch" agree --quick || failed=1
+    echo "cross: $arch stage took $((SECONDS - start)) s"
+  done
+  return $failed
+}
+
 case "$mode" in
   quick) run_suite build "" -DCMAKE_BUILD_TYPE=Release ;;
+  cross)
+    [ -x build/bin/slmkit ] || run_suite build "" -DCMAKE_BUILD_TYPE=Release
+    run_cross
+    ;;
   sanitize) run_suite build-asan "$asan_exclude" "${asan_cmake[@]}" ;;
   fuzz) run_fuzz ;;
   all)
@@ -107,5 +131,6 @@ case "$mode" in
     run_suite build "" -DCMAKE_BUILD_TYPE=Release
     run_suite build-asan "$asan_exclude" "${asan_cmake[@]}"
     run_fuzz
+    run_cross
     ;;
 esac

@@ -38,6 +38,10 @@ enum class OnnxVariant { plain, with_past, prefill, decode };
 // tied head stay unquantized unless q4_embedding is set.
 enum class OnnxPrecision { fp32, fp16, int8, q4, q4f16 };
 
+// False in a build configured with SLMKIT_ONNX=OFF (no ONNX library: e.g. the riscv64 cross
+// build); every export, ONNX validation and ONNX Runtime call then throws Error(unsupported).
+bool onnx_supported();
+
 const char* onnx_variant_name(OnnxVariant variant);        // "plain", "with_past", ...
 const char* onnx_precision_name(OnnxPrecision precision);  // "fp32", "fp16", "int8", "q4", "q4f16"
 

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slmkit/validate.h"
+
 namespace slmkit {
 
 // Hex SHA-256 of a file (OpenSSL EVP, streamed).
@@ -22,6 +24,17 @@ struct ManifestFile {
   std::filesystem::path path;  // relative to the manifest's base folder
   uint64_t size_bytes = 0;
   std::string sha256;  // hex, no prefix
+};
+
+// One run in which the artifact passed its validation (slmkit validate: format checks, then the
+// functional checks against the FP32 reference), and where that run happened.
+struct VerifiedTarget {
+  std::string arch;     // "x86_64", "aarch64", "riscv64"
+  std::string isa;      // GGUF: slmkit's kernel path ("avx3_dl", "avx2", "neon", "emu128", ...);
+                        // ONNX: the CPU's best level (ONNX Runtime chooses its kernels for it)
+  std::string how;      // "native" or "qemu-user"
+  std::string runtime;  // "slmkit" (GGUF) or "onnxruntime" (ONNX)
+  std::vector<std::string> checks;  // the validation stages passed: "format", "functional"
 };
 
 struct Manifest {
@@ -39,10 +52,12 @@ struct Manifest {
   int64_t embedding_dim = 0;
   int64_t num_layers = 0;
   int64_t num_heads = 0;
-  uint64_t size_bytes = 0;                        // every file together
-  std::string checksum;                           // "sha256:..." of the main model file
-  std::string created;                            // ISO 8601 UTC
-  std::vector<std::string> target_architectures;  // "x86_64", "aarch64", "wasm" ...
+  uint64_t size_bytes = 0;  // every file together
+  std::string checksum;     // "sha256:..." of the main model file
+  std::string created;      // ISO 8601 UTC
+  // The architectures of verified_on, in order: only where the artifact was run and passed.
+  std::vector<std::string> target_architectures;
+  std::vector<VerifiedTarget> verified_on;
   nlohmann::ordered_json performance =
       nlohmann::ordered_json::object();  // perplexity, tokens_per_sec, ...
   std::vector<ManifestFile> files;
@@ -53,9 +68,15 @@ struct Manifest {
 };
 
 // Describes an artifact (GGUF file or ONNX folder/file) found under `base`: reads its metadata,
-// hashes every file that belongs to it.
+// hashes every file that belongs to it. Nothing is run: verified_on and target_architectures stay
+// empty until add_verification.
 Manifest describe_artifact(const std::filesystem::path& artifact,
                            const std::filesystem::path& base);
+
+// Adds the run behind a passed validation report to verified_on (a failed one adds nothing; a
+// repeat of the same arch, isa and how is kept once) and lists its architecture in
+// target_architectures.
+void add_verification(Manifest& manifest, const ValidationReport& report);
 
 // Writes DIR/NAME.json atomically and returns its path.
 std::filesystem::path write_manifest(const Manifest& manifest, const std::filesystem::path& dir);

@@ -41,6 +41,10 @@ struct PipelineOptions {
   int bench_repetitions = 3;
   int n_threads = 0;
   double min_tokens_per_second = 10.0;
+  // Other builds of slmkit to validate each GGUF artifact with, as shell command prefixes (e.g.
+  // "scripts/cross.sh aarch64 exec --": the aarch64 build under qemu-user). A pass adds that
+  // architecture to the artifact's manifest (verified_on); a failure is a problem of the run.
+  std::vector<std::string> verify_with;
   bool synthetic = false;  // the model was made by `slmkit synth`; the report says so (also set
                            // when the model's own metadata says it is synthetic)
   std::function<void(const std::string& line)> on_progress;

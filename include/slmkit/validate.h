@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slmkit/platform.h"
+
 namespace slmkit {
 
 struct ValidationCheck {
@@ -30,10 +32,14 @@ struct ValidationReport {
   std::string precision;  // "F16", "Q4_K_M", "fp32", "int8", ...
   std::vector<ValidationCheck> checks;
   double seconds = 0;
+  // Where the checks ran. GGUF artifacts run in slmkit's engine (ran_on.isa is the kernels' path);
+  // ONNX artifacts in ONNX Runtime, which picks its own kernels for the CPU (ran_on.cpu_isa).
+  Platform ran_on;
 
   bool passed() const;  // every check passed
   const ValidationCheck* first_failure() const;
   nlohmann::ordered_json to_json() const;
+  static ValidationReport from_json(const nlohmann::ordered_json& j);  // Error naming the problem
 };
 
 struct ValidateOptions {

@@ -23,6 +23,7 @@
 #include "core/atomic_file.h"
 #include "core/fail.h"
 #include "formats/model_io.h"
+#include "slmkit/platform.h"
 
 extern char** environ;
 
@@ -112,6 +113,13 @@ struct Probe {
 const Probe& probe() {
   static const Probe p = [] {
     Probe r;
+    // Under qemu-user node would still run natively on the host: its numbers would be the
+    // host's, not this architecture's, so an emulated slmkit has no ORT peer.
+    if (const Platform here = current_platform(); here.how != "native") {
+      r.reason = fmt::format("slmkit ({}) runs under {}; ONNX Runtime would run on the host",
+                             here.arch, here.how);
+      return r;
+    }
     try {
       const fs::path script = runner_script();
       if (script.empty() || !fs::exists(script)) {

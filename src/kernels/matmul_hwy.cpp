@@ -61,6 +61,13 @@ HWY_INLINE hn::Vec<D> LoadW(D d, const hwy::bfloat16_t* p) {
   return hn::PromoteTo(d, hn::LoadU(dh, p));
 }
 
+// A weight row's bytes as WT elements. The address may be misaligned for WT (tests use odd
+// offsets); it is read only through LoadU and memcpy, so the cast goes through void* rather than
+// reinterpret_cast, which strict-alignment targets (riscv64) flag with -Wcast-align.
+template <class WT>
+HWY_INLINE const WT* AsElements(const std::byte* p) {
+  return static_cast<const WT*>(static_cast<const void*>(p));
+}
 HWY_INLINE float ScalarW(const float* p) {
   float v;
   std::memcpy(&v, p, sizeof v);
@@ -86,7 +93,7 @@ HWY_INLINE void Tile(const std::byte* w0, int64_t w_stride, const float* x, int6
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const WT* w[R];
-  for (int i = 0; i < R; ++i) w[i] = reinterpret_cast<const WT*>(w0 + i * w_stride);
+  for (int i = 0; i < R; ++i) w[i] = AsElements<WT>(w0 + i * w_stride);
   VF acc[U][R][T];
   for (int u = 0; u < U; ++u)
     for (int i = 0; i < R; ++i)
@@ -211,7 +218,7 @@ HWY_INLINE void ColumnsForTokens(const MatrixRef& w, const float* x, int64_t x_s
                                  int64_t y_stride, int64_t c0, int64_t c1) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
-  auto row = [&](int64_t r) { return reinterpret_cast<const WT*>(w.row(r)); };
+  auto row = [&](int64_t r) { return AsElements<WT>(w.row(r)); };
   int64_t c = c0;
   for (; c + U * n <= c1; c += U * n) {
     VF acc[U][T];
@@ -309,7 +316,7 @@ template <class WT>
 HWY_INLINE void RowToF32T(const std::byte* row_bytes, float* out, int64_t n_elems) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
-  const WT* row = reinterpret_cast<const WT*>(row_bytes);
+  const WT* row = AsElements<WT>(row_bytes);
   int64_t i = 0;
   for (; i + n <= n_elems; i += n) hn::StoreU(LoadW(df, row + i), df, out + i);
   for (; i < n_elems; ++i) out[i] = ScalarW(row + i);

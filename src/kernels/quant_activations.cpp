@@ -147,7 +147,7 @@ void quant_row_to_f32(DType type, const std::byte* row, float* out, int64_t n) {
     using B = decltype(block_tag);
     const int64_t qk = traits(type).block_size;
     if (reinterpret_cast<uintptr_t>(row) % alignof(B) == 0) {
-      dequantize(reinterpret_cast<const B*>(row), out, n);
+      dequantize(static_cast<const B*>(static_cast<const void*>(row)), out, n);  // aligned
       return;
     }
     for (int64_t i = 0; i < n / qk; ++i) {

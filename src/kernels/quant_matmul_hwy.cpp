@@ -128,14 +128,23 @@ using DU16 = hn::Full128<uint16_t>;
 using DI32 = hn::Full128<int32_t>;
 using DF32 = hn::Full128<float>;
 using V8 = hn::Vec<D8>;
+// Constructors written out: implicit ones are not compiled for the target (no target attribute),
+// and GCC then refuses to inline Highway's always-inline vector constructors into them (NEON:
+// "target specific option mismatch" at `F32 acc[T]`).
 struct C32 {
   V8 lo, hi;  // elements 0-15, 16-31
+  HWY_INLINE C32() {}
+  HWY_INLINE C32(V8 l, V8 h) : lo(l), hi(h) {}
 };
 struct I32 {
   hn::Vec<DI32> v;
+  HWY_INLINE I32() {}
+  HWY_INLINE I32(hn::Vec<DI32> x) : v(x) {}  // implicit: {x}
 };
 struct F32 {
   hn::Vec<DF32> v;
+  HWY_INLINE F32() {}
+  HWY_INLINE F32(hn::Vec<DF32> x) : v(x) {}  // implicit: {x}
 };
 HWY_INLINE C32 Load32(const uint8_t* p) {
   const D8 d;

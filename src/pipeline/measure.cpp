@@ -118,8 +118,8 @@ void measure_onnx_speed(const MeasureContext& ctx, const fs::path& export_dir,
   }
 }
 
-void validate_into(const MeasureContext& ctx, const fs::path& path, const std::string& report_name,
-                   PipelineArtifact& a) {
+ValidationReport validate_into(const MeasureContext& ctx, const fs::path& path,
+                               const std::string& report_name, PipelineArtifact& a) {
   ValidateOptions o;
   o.reference = ctx.options->model;
   o.min_tokens_per_second = ctx.options->min_tokens_per_second;
@@ -134,6 +134,7 @@ void validate_into(const MeasureContext& ctx, const fs::path& path, const std::s
   report.artifact = report_name;
   const fs::path written = write_validation_report(report, ctx.out / "validation_reports");
   a.validation_report = fs::relative(written, ctx.out);
+  return report;
 }
 
 nlohmann::ordered_json performance_json(const PipelineArtifact& a) {

@@ -37,9 +37,18 @@ void measure_onnx_speed(const MeasureContext& ctx, const std::filesystem::path& 
 
 // Validates `path` against the input model, writes validation_reports/STEM_*_validation.json
 // (STEM: the stem of `report_name`, a file name with its extension, so that dots inside a model's
-// name survive) and records the verdict and every failed check.
-void validate_into(const MeasureContext& ctx, const std::filesystem::path& path,
-                   const std::string& report_name, PipelineArtifact& a);
+// name survive), records the verdict and every failed check, and returns the report.
+ValidationReport validate_into(const MeasureContext& ctx, const std::filesystem::path& path,
+                               const std::string& report_name, PipelineArtifact& a);
+
+// Validates a GGUF artifact again through another build of slmkit: `runner` is a shell command
+// prefix that runs it (e.g. "scripts/cross.sh aarch64 exec --" for the aarch64 build under
+// qemu-user). Its report (written under validation_reports/, named for the architecture it ran
+// on) says where it ran. The speed floor is dropped: an emulator's speed says nothing about the
+// target's. Error when the runner cannot run or prints no report.
+ValidationReport validate_through(const MeasureContext& ctx, const std::string& runner,
+                                  const std::filesystem::path& path,
+                                  const std::string& report_name);
 
 // The manifest's performance block from what was measured.
 nlohmann::ordered_json performance_json(const PipelineArtifact& a);

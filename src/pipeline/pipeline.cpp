@@ -15,6 +15,7 @@
 #include "core/fail.h"
 #include "pipeline/artifacts.h"
 #include "pipeline/measure.h"
+#include "pipeline/report_cells.h"
 #include "slmkit/inspect.h"
 #include "slmkit/manifest.h"
 #include "slmkit/quantize.h"
@@ -101,11 +102,38 @@ void check_options(const PipelineOptions& o) {
   }
   for (const std::string& p : o.onnx) parse_onnx_precision(p);
   for (const std::string& v : o.onnx_variants) parse_onnx_variant(v);
+  if (!o.onnx.empty() && !onnx_supported()) {
+    fail_unsupported(
+        "pipeline: --onnx {}: this build of slmkit has no ONNX support (configured with "
+        "SLMKIT_ONNX=OFF); pass --onnx none",
+        join(o.onnx));
+  }
   if (o.ppl_ctx < 4) fail_invalid("pipeline: --ppl-ctx {}: need at least 4", o.ppl_ctx);
   if (o.bench_repetitions < 1) {
     fail_invalid("pipeline: --bench-reps {}: need at least 1", o.bench_repetitions);
   }
   if (o.bench_prompt < 0 || o.bench_gen < 0) fail_invalid("pipeline: negative benchmark sizes");
+}
+
+// The GGUF artifact validated again by each other build (options.verify_with); passes go to
+// the manifest's verified_on, failures to the problems.
+void verify_through_others(const MeasureContext& ctx, const fs::path& path,
+                           const PipelineArtifact& a, Manifest& m,
+                           std::vector<std::string>& problems) {
+  for (const std::string& runner : ctx.options->verify_with) {
+    try {
+      const ValidationReport r = validate_through(ctx, runner, path, a.path.filename().string());
+      if (r.passed()) {
+        add_verification(m, r);
+      } else {
+        const ValidationCheck* c = r.first_failure();
+        problems.push_back(fmt::format("`{}` on {} ({}): {}", a.name, r.ran_on.arch, r.ran_on.how,
+                                       c ? one_line(check_summary(*c)) : "no checks ran"));
+      }
+    } catch (const Error& e) {
+      problems.push_back(fmt::format("`{}` through `{}`: {}", a.name, runner, one_line(e.what())));
+    }
+  }
 }
 
 }  // namespace
@@ -253,20 +281,25 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
     try {
       Manifest m;
       if (a.format == "gguf") {
-        validate_into(ctx, out / a.path, a.path.filename().string(), a);
+        const ValidationReport report =
+            validate_into(ctx, out / a.path, a.path.filename().string(), a);
         measure_engine_perplexity(ctx, out / a.path, a);
         measure_engine_speed(ctx, out / a.path, a);
         m = describe_artifact(out / a.path, out);
+        add_verification(m, report);
+        if (a.valid) verify_through_others(ctx, out / a.path, a, m, result.problems);
       } else {
         const OnnxPrecision p = precisions[onnx_index++];
         const std::string stem = onnx_dir.string() + "-" + onnx_precision_name(p);
-        validate_into(ctx, out / onnx_dir / pipeline_graph(p), stem + ".onnx", a);
+        const ValidationReport report =
+            validate_into(ctx, out / onnx_dir / pipeline_graph(p), stem + ".onnx", a);
         measure_onnx_perplexity(ctx, out / onnx_dir, p, a);
         measure_onnx_speed(ctx, out / onnx_dir, p, a);
         // The folder is hashed once; each precision keeps its own files of it.
         if (!onnx_described) onnx_described = describe_artifact(out / onnx_dir, out);
         m = *onnx_described;
         restrict_to_precision(m, onnx_dir, p);
+        add_verification(m, report);
         a.size_bytes = m.size_bytes;
       }
       m.synthetic = m.synthetic || result.synthetic;

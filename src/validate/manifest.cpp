@@ -120,6 +120,15 @@ nlohmann::ordered_json Manifest::to_json() const {
   j["checksum"] = checksum;
   j["created"] = created;
   j["target_architectures"] = target_architectures;
+  nlohmann::ordered_json verified = nlohmann::ordered_json::array();
+  for (const VerifiedTarget& v : verified_on) {
+    verified.push_back({{"arch", v.arch},
+                        {"isa", v.isa},
+                        {"how", v.how},
+                        {"runtime", v.runtime},
+                        {"checks", v.checks}});
+  }
+  j["verified_on"] = std::move(verified);
   j["performance"] = performance;
   nlohmann::ordered_json files_j = nlohmann::ordered_json::object();
   for (const ManifestFile& f : files) {
@@ -153,6 +162,23 @@ Manifest Manifest::from_json(const nlohmann::ordered_json& j) {
                  m.checksum);
   m.created = get_field<std::string>(j, "created");
   m.target_architectures = get_field<std::vector<std::string>>(j, "target_architectures");
+  if (j.contains("verified_on")) {  // absent in manifests written before it existed
+    const auto list = get_field<nlohmann::ordered_json>(j, "verified_on");
+    if (!list.is_array()) fail_invalid("manifest: field \"verified_on\" is not an array");
+    for (size_t i = 0; i < list.size(); ++i) {
+      VerifiedTarget v;
+      try {
+        v.arch = list[i].at("arch").get<std::string>();
+        v.isa = list[i].at("isa").get<std::string>();
+        v.how = list[i].at("how").get<std::string>();
+        v.runtime = list[i].at("runtime").get<std::string>();
+        v.checks = list[i].at("checks").get<std::vector<std::string>>();
+      } catch (const nlohmann::json::exception& e) {
+        fail_invalid("manifest: verified_on[{}]: {}", i, e.what());
+      }
+      m.verified_on.push_back(std::move(v));
+    }
+  }
   if (j.contains("performance")) m.performance = j["performance"];
   if (!m.performance.is_object()) fail_invalid("manifest: field \"performance\" is not an object");
   const auto files_j = get_field<nlohmann::ordered_json>(j, "files");
@@ -191,8 +217,6 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) 
     m.parameters = static_cast<uint64_t>(model.n_parameters());
     m.quantization = artifact::gguf_quantization(f);
     m.synthetic = model.source.synthetic;
-    // Our engine and llama.cpp's CPU backend both build for these.
-    m.target_architectures = {"x86_64", "aarch64"};
   } else {
     m.format = "onnx";
     const ModelConfig c = artifact::onnx_config(info);
@@ -213,8 +237,6 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) 
     std::ifstream in(info.config_json);
     const auto cfg = nlohmann::json::parse(in, nullptr, false);
     m.synthetic = cfg.is_object() && cfg.contains("slmkit_synthetic");
-    // ONNX Runtime's CPU provider, and onnxruntime-web's WebAssembly build.
-    m.target_architectures = {"x86_64", "aarch64", "wasm"};
   }
   for (const artifact::RoleFile& rf : artifact::files_of(info)) {
     ManifestFile f;
@@ -227,6 +249,35 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) 
     m.files.push_back(std::move(f));
   }
   return m;
+}
+
+void add_verification(Manifest& m, const ValidationReport& report) {
+  if (!report.passed() || report.checks.empty()) return;
+  VerifiedTarget v;
+  v.arch = report.ran_on.arch;
+  v.how = report.ran_on.how;
+  const bool onnx = report.format == "onnx";
+  v.isa = onnx ? report.ran_on.cpu_isa : report.ran_on.isa;
+  v.runtime = onnx ? "onnxruntime" : "slmkit";
+  for (const ValidationCheck& c : report.checks) {
+    if (std::find(v.checks.begin(), v.checks.end(), c.category) == v.checks.end())
+      v.checks.push_back(c.category);
+  }
+  for (VerifiedTarget& have : m.verified_on) {
+    if (have.arch == v.arch && have.isa == v.isa && have.how == v.how &&
+        have.runtime == v.runtime) {
+      for (const std::string& c : v.checks) {
+        if (std::find(have.checks.begin(), have.checks.end(), c) == have.checks.end())
+          have.checks.push_back(c);
+      }
+      return;
+    }
+  }
+  m.verified_on.push_back(v);
+  if (std::find(m.target_architectures.begin(), m.target_architectures.end(), v.arch) ==
+      m.target_architectures.end()) {
+    m.target_architectures.push_back(v.arch);
+  }
 }
 
 fs::path write_manifest(const Manifest& manifest, const fs::path& dir) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/atomic_file.h"
+#include "core/fail.h"
 #include "validate/checks.h"
 
 namespace slmkit {
@@ -45,8 +46,41 @@ nlohmann::ordered_json ValidationReport::to_json() const {
   j["n_checks"] = checks.size();
   j["n_failed"] = failed;
   j["seconds"] = seconds;
+  j["ran_on"] = {
+      {"arch", ran_on.arch}, {"isa", ran_on.isa}, {"cpu_isa", ran_on.cpu_isa}, {"how", ran_on.how}};
   j["checks"] = std::move(list);
   return j;
+}
+
+ValidationReport ValidationReport::from_json(const nlohmann::ordered_json& j) {
+  ValidationReport r;
+  try {
+    r.artifact = j.at("artifact").get<std::string>();
+    r.format = j.at("format").get<std::string>();
+    r.precision = j.at("precision").get<std::string>();
+    r.seconds = j.at("seconds").get<double>();
+    for (const auto& e : j.at("checks")) {
+      ValidationCheck c;
+      c.name = e.at("name").get<std::string>();
+      c.category = e.at("category").get<std::string>();
+      c.passed = e.at("passed").get<bool>();
+      if (!e.at("value").is_null()) c.value = e.at("value").get<double>();
+      if (!e.at("bound").is_null()) c.bound = e.at("bound").get<double>();
+      c.comparison = e.at("comparison").get<std::string>();
+      c.detail = e.at("detail").get<std::string>();
+      r.checks.push_back(std::move(c));
+    }
+    if (j.contains("ran_on")) {  // absent in reports written before it existed
+      const auto& p = j.at("ran_on");
+      r.ran_on.arch = p.at("arch").get<std::string>();
+      r.ran_on.isa = p.at("isa").get<std::string>();
+      r.ran_on.cpu_isa = p.at("cpu_isa").get<std::string>();
+      r.ran_on.how = p.at("how").get<std::string>();
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail_invalid("validation report: {}", e.what());
+  }
+  return r;
 }
 
 std::filesystem::path write_validation_report(const ValidationReport& report,

@@ -15,6 +15,7 @@ ValidationReport validate_artifact(const std::filesystem::path& path,
   const artifact::Info info = artifact::classify(path);
   ValidationReport report;
   report.artifact = path.string();
+  report.ran_on = current_platform();
   validation::Checks checks(report.checks, "format");
   if (info.kind == artifact::Kind::gguf) {
     report.format = "gguf";

@@ -24,6 +24,14 @@ std::filesystem::path source_dir() {
   return SLMKIT_SOURCE_DIR;
 }
 
+std::string target_arch() {
+  return SLMKIT_TEST_ARCH;
+}
+
+bool emulated() {
+  return SLMKIT_TEST_EMULATED != 0;
+}
+
 bool have_fixtures() {
   return std::filesystem::is_regular_file(fixtures_dir() / "README.md");
 }

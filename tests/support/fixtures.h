@@ -21,6 +21,10 @@ void write_bytes(const std::filesystem::path& path, const std::vector<std::byte>
 std::filesystem::path cli_path();
 // The project's source tree (for third_party/peers, scripts, checked-in test data).
 std::filesystem::path source_dir();
+// The architecture the tests were built for (CMake's CMAKE_SYSTEM_PROCESSOR: "x86_64",
+// "aarch64", "riscv64") and whether they run under an emulator (a cross build's ctest).
+std::string target_arch();
+bool emulated();
 // Runs a shell command; returns its exit status and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string* output);
 

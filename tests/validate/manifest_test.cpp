@@ -97,6 +97,9 @@ TEST(Manifest, DescribesGgufAndOnnx) {
   }
   EXPECT_EQ(j["files"]["model"]["sha256"], sha256_file(d.root / roles["model"]));
   EXPECT_EQ(Manifest::from_json(j).to_json(), j);
+  // Describing runs nothing, so it claims no architecture.
+  EXPECT_TRUE(j["target_architectures"].empty());
+  EXPECT_TRUE(j["verified_on"].empty());
   nlohmann::ordered_json bad = j;
   bad["checksum"] = "md5:00";
   EXPECT_THROW(Manifest::from_json(bad), Error);
@@ -114,6 +117,53 @@ TEST(Manifest, ChecksumsAcceptedBySha256sum) {
       << out;
   EXPECT_TRUE(verify_manifest(d.root / "manifests/checksums.txt").empty());
   EXPECT_TRUE(verify_manifest(d.root / "manifests/stories260K.json").empty());
+}
+
+ValidationReport report_on(const std::string& format, const std::string& arch,
+                           const std::string& isa, const std::string& how, bool passed) {
+  ValidationReport r;
+  r.format = format;
+  r.ran_on = {arch, isa, "avx3_dl", how};
+  r.checks.push_back({"gguf.magic", "format", true, {}, {}, "", ""});
+  r.checks.push_back({"greedy.leading_tokens_agree", "functional", passed, 32.0, 32.0, ">=", ""});
+  return r;
+}
+
+TEST(Manifest, VerifiedOnListsOnlyPassedRuns) {
+  Manifest m;
+  add_verification(m, report_on("gguf", "x86_64", "avx2", "native", true));
+  add_verification(m, report_on("gguf", "aarch64", "neon", "qemu-user", false));  // failed
+  add_verification(m, report_on("gguf", "riscv64", "emu128", "qemu-user", true));
+  add_verification(m, report_on("gguf", "x86_64", "avx2", "native", true));  // a repeat
+  add_verification(m, ValidationReport{});                                   // nothing ran
+  ASSERT_EQ(m.verified_on.size(), 2u);
+  EXPECT_EQ(m.target_architectures, (std::vector<std::string>{"x86_64", "riscv64"}));
+  const VerifiedTarget& x = m.verified_on[0];
+  EXPECT_EQ(x.arch, "x86_64");
+  EXPECT_EQ(x.isa, "avx2");  // GGUF: the kernels' path, not the CPU's best
+  EXPECT_EQ(x.how, "native");
+  EXPECT_EQ(x.runtime, "slmkit");
+  EXPECT_EQ(x.checks, (std::vector<std::string>{"format", "functional"}));
+  EXPECT_EQ(m.verified_on[1].how, "qemu-user");
+
+  // ONNX runs in ONNX Runtime, which picks its kernels for the CPU: the CPU's level is listed.
+  Manifest o;
+  add_verification(o, report_on("onnx", "x86_64", "scalar", "native", true));
+  ASSERT_EQ(o.verified_on.size(), 1u);
+  EXPECT_EQ(o.verified_on[0].isa, "avx3_dl");
+  EXPECT_EQ(o.verified_on[0].runtime, "onnxruntime");
+
+  // verified_on reads back; a manifest written before it existed reads as verified nowhere.
+  m.model_name = "m";
+  m.checksum = "sha256:" + std::string(64, 'a');
+  const nlohmann::ordered_json j = m.to_json();
+  EXPECT_EQ(Manifest::from_json(j).to_json(), j);
+  nlohmann::ordered_json old = j;
+  old.erase("verified_on");
+  EXPECT_TRUE(Manifest::from_json(old).verified_on.empty());
+  nlohmann::ordered_json bad = j;
+  bad["verified_on"][0].erase("how");
+  EXPECT_THROW(Manifest::from_json(bad), Error);
 }
 
 // A one-byte change (size unchanged) in each file in turn is caught by the manifest and by

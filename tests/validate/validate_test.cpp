@@ -84,6 +84,12 @@ TEST(Validate, Stories260KF16GgufPasses) {
   EXPECT_EQ(*find_check(r, "greedy.leading_tokens_agree")->value, 16);
   EXPECT_EQ(*find_check(r, "logits.top5_overlap")->value, 1.0);
 
+  // Where it ran is recorded and reads back with the rest.
+  EXPECT_EQ(r.ran_on.arch, slmkit::testing::target_arch());
+  EXPECT_EQ(r.ran_on.how, slmkit::testing::emulated() ? "qemu-user" : "native");
+  EXPECT_FALSE(r.ran_on.isa.empty());
+  EXPECT_EQ(ValidationReport::from_json(r.to_json()).to_json(), r.to_json());
+
   const fs::path report = write_validation_report(r, dir / "validation_reports");
   EXPECT_EQ(report.filename(), "stories260K-F16_gguf_validation.json");
   const auto j = nlohmann::json::parse(slmkit::testing::read_text(report));

@@ -51,6 +51,9 @@ void register_pipeline(CLI::App& app) {
   sub->add_option("--onnx-variants", args->variants,
                   "ONNX graphs per precision (default: plain,with_past; plain is always written)")
       ->delimiter(',');
+  sub->add_option("--verify-with", args->o.verify_with,
+                  "Also validate each GGUF artifact through this command prefix running another "
+                  "build of slmkit (e.g. \"scripts/cross.sh aarch64 exec --\"); repeatable");
   sub->add_option("--eval", args->eval, "Text file for perplexity (default: none measured)");
   sub->add_option("--ppl-ctx", args->o.ppl_ctx, "Perplexity: tokens per chunk")
       ->capture_default_str();
