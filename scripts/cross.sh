@@ -198,6 +198,18 @@ do_agree() {
     name=$(basename "$model" .gguf)
     local want have isa
     want=$(greedy "$model" SLMKIT_ISA=auto "$host")
+    # This host's own instruction sets first (the x86_64 reference is its best one).
+    local x86_isas=()
+    for isa in avx3_dl avx3 avx2 sse4 hwy_scalar scalar; do
+      # An ISA this CPU lacks is refused with that message; anything else is a finding.
+      if SLMKIT_ISA=$isa "$host" run -m "$model" -p x -n 1 2>&1 | grep -q "unavailable instruction set"; then
+        continue
+      fi
+      x86_isas+=("$isa")
+      [ "$(greedy "$model" SLMKIT_ISA=$isa "$host")" = "$want" ] ||
+        disagree "greedy $name [x86_64 $isa] differs from [x86_64 auto]"
+    done
+    agree_say "greedy $name on x86_64: ${x86_isas[*]} give the same text"
     for isa in "${isas[@]}"; do
       have=$(greedy "$model" SLMKIT_ISA=$isa "${emu[@]}" "$build/bin/slmkit")
       if [ "$have" = "$want" ]; then
@@ -212,7 +224,7 @@ do_agree() {
     p_host=$(ppl_of "$model" "$text" $chunks SLMKIT_ISA=auto "$host")
     p_cross=$(ppl_of "$model" "$text" $chunks SLMKIT_ISA=auto "${emu[@]}" "$build/bin/slmkit")
     if awk -v a="$p_host" -v b="$p_cross" 'BEGIN { d = (b - a) / a; if (d < 0) d = -d; exit !(a > 0 && d <= 0.001) }'; then
-      agree_say "perplexity $name ($chunks x 128 tokens): x86_64 $p_host, $arch $p_cross (within 0.1%)"
+      agree_say "perplexity $name ($chunks x 128 tokens): x86_64 $p_host, $arch $p_cross ($(awk -v a="$p_host" -v b="$p_cross" 'BEGIN { printf "%.2g%%", (b - a) / a * 100 }') apart, bound 0.1%)"
     else
       disagree "perplexity $name: x86_64 '$p_host', $arch '$p_cross' (more than 0.1% apart)"
     fi
@@ -233,6 +245,29 @@ do_agree() {
       disagree "quantize $name: ${differing[*]} differ ($n_same of ${#types[@]} types identical)"
     else
       agree_say "quantize $name: all ${#types[@]} types byte-identical ($(sha256sum "$work/$name-Q4_K_M.$arch.gguf" | cut -c1-16)... for Q4_K_M)"
+    fi
+    # With an importance matrix (computed once, on x86_64) and the best-of-both choice, whose
+    # error sums are where a fused multiply-add could tip a comparison.
+    if ((!quick)); then
+      "$host" imatrix -m "$model" -f "$text" -c 128 --chunks 8 -o "$work/$name.imatrix.gguf" \
+        >/dev/null 2>&1 || disagree "imatrix $name failed on x86_64"
+      n_same=0 differing=()
+      for t in Q2_K Q3_K_S Q4_0 Q4_K_M Q5_K_M Q6_K; do
+        local args=(quantize "$model" -t "$t" --imatrix "$work/$name.imatrix.gguf" --imatrix-best)
+        "$host" "${args[@]}" -o "$work/$name-$t-im.x86_64.gguf" >/dev/null 2>&1 &&
+          "${emu[@]}" "$build/bin/slmkit" "${args[@]}" -o "$work/$name-$t-im.$arch.gguf" \
+            >/dev/null 2>&1 || { disagree "quantize $name $t with imatrix failed"; continue; }
+        if cmp -s "$work/$name-$t-im.x86_64.gguf" "$work/$name-$t-im.$arch.gguf"; then
+          n_same=$((n_same + 1))
+        else
+          differing+=("$t")
+        fi
+      done
+      if ((${#differing[@]})); then
+        disagree "quantize $name with imatrix: ${differing[*]} differ"
+      else
+        agree_say "quantize $name with imatrix (--imatrix-best): all $n_same types byte-identical"
+      fi
     fi
     want=$(greedy "$work/$name-Q4_K_M.$arch.gguf" SLMKIT_ISA=auto "$host")
     have=$(greedy "$work/$name-Q4_K_M.x86_64.gguf" SLMKIT_ISA=auto "${emu[@]}" "$build/bin/slmkit")

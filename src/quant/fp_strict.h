@@ -2,7 +2,10 @@
 // quantizers bit for bit. ggml's quants are compiled for baseline x86-64, so no multiply-add is
 // ever fused there; a build of ours with FMA available (-march=native, -mfma) would otherwise let
 // the compiler fuse `a * b + c` and change the chosen scales (measured: hundreds of differing
-// bytes per 100 KB in Q2_K..Q6_K). Applies to the rest of the translation unit.
+// bytes per 100 KB in Q2_K..Q6_K). Applies to the rest of the translation unit. The build also
+// compiles every src/quant/*.cpp with -ffp-contract=off (src/CMakeLists.txt), which covers the
+// files without this header (quant.cpp's importance-weighted error) and the targets where GCC
+// fuses by default (aarch64, riscv64).
 #pragma once
 
 #if defined(__clang__)
