@@ -40,6 +40,7 @@ void flip_byte(const fs::path& p, uint64_t offset) {
 
 TEST(CliPipeline, SlowStories260KFullTreeVerifiedAndTamperCaught) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const fs::path out = testing::temp_dir("pipeline-e2e");
   std::string log;
   ASSERT_EQ(run_command(cli_path().string() + " pipeline " + stories260k() + " -o " + out.string() +
@@ -134,6 +135,7 @@ TEST(CliPipeline, BadOptionsExitTwoBeforeAnyWork) {
 // re-runs it and compares the checksums with those of an uninterrupted run.
 TEST(CliPipeline, SlowKilledMidRunResumesWithSameChecksums) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const fs::path killed = testing::temp_dir("pipeline-killed");
   const fs::path clean = testing::temp_dir("pipeline-clean");
   const std::string args = " pipeline " + stories260k() + " --gguf F16,Q8_0,Q4_0 --onnx fp32,int8" +
@@ -180,6 +182,7 @@ TEST(CliPipeline, SlowKilledMidRunResumesWithSameChecksums) {
 // set for same-weights summation-order differences).
 TEST(CliPipeline, SlowSyntheticDistilgpt2) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const fs::path dir = testing::temp_dir("pipeline-distilgpt2");
   const fs::path model = dir / "synthetic-distilgpt2.gguf";
   std::string log;

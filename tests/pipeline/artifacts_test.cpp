@@ -45,6 +45,7 @@ TEST(PipelineArtifacts, StaleTemporariesRemovedCompleteFilesKept) {
 // Resuming after a kill relies on this: the same input gives the same bytes (no timestamps).
 TEST(PipelineArtifacts, BuildsAreDeterministicAndReused) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const Model model = load_model(testing::fixture("models/llama2c-stories260K/stories260K.bin"));
   const fs::path a = testing::temp_dir("pipeline-build-a");
   const fs::path b = testing::temp_dir("pipeline-build-b");

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "slmkit/export_onnx.h"
+
 namespace slmkit::testing {
 
 std::filesystem::path fixtures_dir();
@@ -35,4 +37,12 @@ int run_command(const std::string& command, std::string* output);
     if (!::slmkit::testing::have_fixtures())                                               \
       GTEST_SKIP() << "shared fixtures not found at " << ::slmkit::testing::fixtures_dir() \
                    << " (clone with ../shared beside the project)";                        \
+  } while (0)
+
+// For tests that export or read ONNX: a build configured with SLMKIT_ONNX=OFF (riscv64) has none.
+#define SLMKIT_REQUIRE_ONNX()                                                              \
+  do {                                                                                     \
+    if (!::slmkit::onnx_supported())                                                       \
+      GTEST_SKIP()                                                                         \
+          << "this build of slmkit has no ONNX support (configured with SLMKIT_ONNX=OFF)"; \
   } while (0)

@@ -52,6 +52,7 @@ Deployment make_deployment(const std::string& name) {
 
 TEST(Manifest, DescribesGgufAndOnnx) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const Deployment d = make_deployment("manifest_describe");
   const Manifest& g = d.manifests[0];
   EXPECT_EQ(g.format, "gguf");
@@ -107,6 +108,7 @@ TEST(Manifest, DescribesGgufAndOnnx) {
 
 TEST(Manifest, ChecksumsAcceptedBySha256sum) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const Deployment d = make_deployment("manifest_sha256sum");
   std::string out;
   const int rc = run_command(
@@ -170,6 +172,7 @@ TEST(Manifest, VerifiedOnListsOnlyPassedRuns) {
 // checksums.txt, and names that file alone.
 TEST(Manifest, VerifyCatchesAOneByteChangeInEveryFile) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const Deployment d = make_deployment("manifest_flip");
   for (const Manifest& m : d.manifests) {
     const fs::path json = d.root / "manifests" / (m.artifact.stem().string() + ".json");
@@ -198,6 +201,7 @@ TEST(Manifest, VerifyCatchesAOneByteChangeInEveryFile) {
 
 TEST(Manifest, VerifyNamesMissingAndResizedFilesAndTheCliFails) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const Deployment d = make_deployment("manifest_missing");
   fs::remove(d.root / "stories260K_onnx/config.json");
   std::ofstream(d.root / "stories260K_onnx/onnx/model.onnx", std::ios::app) << "x";

@@ -207,6 +207,7 @@ fs::path onnx_export(const std::string& name, OnnxPrecision p, uint64_t external
 
 TEST(Validate, Stories260KOnnxFp32Passes) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   SLMKIT_REQUIRE_ORT();
   const ValidationReport r =
       validate_artifact(onnx_export("onnx_fp32", OnnxPrecision::fp32), with_reference());
@@ -224,6 +225,7 @@ TEST(Validate, Stories260KOnnxFp32Passes) {
 
 TEST(Validate, Stories260KOnnxInt8Passes) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   SLMKIT_REQUIRE_ORT();
   const ValidationReport r =
       validate_artifact(onnx_export("onnx_int8", OnnxPrecision::int8), with_reference());
@@ -237,6 +239,7 @@ TEST(Validate, Stories260KOnnxInt8Passes) {
 
 TEST(Validate, OnnxMissingExternalDataFails) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const fs::path dir = onnx_export("onnx_external", OnnxPrecision::fp32, 4096);
   const fs::path data = dir / "onnx/model_with_past.onnx_data";
   ASSERT_TRUE(fs::exists(data));
@@ -250,6 +253,7 @@ TEST(Validate, OnnxMissingExternalDataFails) {
 
 TEST(Validate, OnnxTruncatedExternalDataFails) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const fs::path dir = onnx_export("onnx_external_short", OnnxPrecision::fp32, 4096);
   const fs::path data = dir / "onnx/model_with_past.onnx_data";
   fs::resize_file(data, fs::file_size(data) / 2);
@@ -307,6 +311,7 @@ namespace {
 // fixed dimension no longer matches, and onnx.io names it.
 TEST(Validate, OnnxGraphDisagreeingWithConfigFailsIo) {
   SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
   const std::filesystem::path dir = onnx_export("onnx_io", OnnxPrecision::fp32);
   auto cfg = nlohmann::json::parse(slmkit::testing::read_text(dir / "config.json"));
   cfg["vocab_size"] = 500;
