@@ -1,6 +1,7 @@
 #include "mcp/tool.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/fail.h"
 #include "validate/artifact.h"
@@ -8,7 +9,8 @@
 namespace slmkit::mcp {
 
 void CallProgress::report(double fraction, const std::string& message) {
-  const double percent = std::clamp(fraction, 0.0, 1.0) * 100.0;
+  // Hundredths of a percent: finer steps say nothing to a client.
+  const double percent = std::round(std::clamp(fraction, 0.0, 1.0) * 10000.0) / 100.0;
   if (percent <= last_percent_) return;
   last_percent_ = percent;
   if (sink_) sink_(percent, message);

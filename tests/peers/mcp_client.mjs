@@ -5,7 +5,6 @@
 // export agent's five tools on the model, checks the refusals (paths outside the root, a bad
 // quant_type, malformed requests), progress and a cancellation, writes every JSON-RPC message
 // both ways to TRANSCRIPT.jsonl, and exits non-zero naming the first failed check.
-import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,8 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const peers =
   process.env.SLMKIT_PEERS_DIR || path.join(here, '..', '..', 'third_party', 'peers', 'node_modules');
-const require = createRequire(path.join(peers, 'noop.js'));
-const sdk = path.dirname(require.resolve('@modelcontextprotocol/sdk/package.json'));
+const sdk = path.join(peers, '@modelcontextprotocol', 'sdk');
 const { Client } = await import(pathToFileURL(path.join(sdk, 'dist/esm/client/index.js')).href);
 const { StdioClientTransport } = await import(
   pathToFileURL(path.join(sdk, 'dist/esm/client/stdio.js')).href);
@@ -106,10 +104,12 @@ try {
   check(gguf.result.structuredContent.gguf_path === fs.realpathSync(ggufPath) &&
         fs.statSync(ggufPath).size === gguf.result.structuredContent.size_bytes,
         'export_gguf wrote the file it reports', gguf.result.structuredContent);
+  // The server ends at 100 just before the result; the SDK runs progress handlers a microtask
+  // late and drops any that arrive in the same read as the result, so the last few may be missing.
   const values = gguf.progress.map((p) => p.progress);
-  check(values.length >= 3 && values.every((v, i) => i === 0 || v > values[i - 1]) &&
-        gguf.progress.every((p) => p.total === 100) && values.at(-1) === 100,
-        'progress notifications grow to 100', values);
+  check(values.length >= 10 && values.every((v, i) => i === 0 || v > values[i - 1]) &&
+        gguf.progress.every((p) => p.total === 100 && p.message) && values[0] === 0,
+        'progress notifications grow, from 0 of 100', values);
 
   // 2. validate_format against the FP32 original.
   const validation = await ok('validate_format', {
