@@ -44,6 +44,8 @@ class McpServer {
   void handle_oversized_line(size_t limit);
   // Blocks until no call is queued or running.
   void wait_idle();
+  // The same for at most `seconds`; false when a call is still queued or running then.
+  bool wait_idle_for(double seconds);
   // Cancels the running call and drops the queued ones, none of which is then answered.
   void cancel_all();
 
@@ -52,11 +54,12 @@ class McpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Serves stdin / stdout until stdin closes (then cancels what is still running and returns) or
-// SIGTERM / SIGINT arrives (then cancels, waits for the call to remove its temporaries, and
-// exits with 128 + the signal). Messages go to the process's original stdout; file descriptor 1
-// is pointed at stderr meanwhile, so no other output (a library's, a child process's) can
-// corrupt the stream.
+// Serves stdin / stdout. When stdin closes, the calls already received still run and answer,
+// then it returns. SIGTERM / SIGINT (what a client sends when the server does not exit soon
+// enough), or a client that closes stdout, cancel the running call and drop the queue; on a
+// signal it then waits (at most 10 s) for the call to remove its temporaries and exits with
+// 128 + the signal. Messages go to the process's original stdout; file descriptor 1 is pointed at
+// stderr meanwhile, so no other output (a library's, a child process's) can corrupt the stream.
 void serve_mcp_stdio(const McpServerOptions& options);
 
 }  // namespace slmkit

@@ -356,6 +356,12 @@ struct McpServer::Impl {
     idle.wait(lock, [this] { return queue.empty() && !running_id; });
   }
 
+  bool wait_idle_for(double seconds) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return idle.wait_for(lock, std::chrono::duration<double>(seconds),
+                         [this] { return queue.empty() && !running_id; });
+  }
+
   ~Impl() {
     cancel_all();
     {
@@ -383,6 +389,10 @@ void McpServer::handle_oversized_line(size_t limit) {
 
 void McpServer::wait_idle() {
   impl_->wait_idle();
+}
+
+bool McpServer::wait_idle_for(double seconds) {
+  return impl_->wait_idle_for(seconds);
 }
 
 void McpServer::cancel_all() {

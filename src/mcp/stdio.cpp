@@ -83,7 +83,8 @@ void serve_mcp_stdio(const McpServerOptions& given) {
   });
 
   // SIGTERM / SIGINT (how a client stops a server that does not exit): cancel the call so that
-  // it unwinds and removes its temporaries, then exit.
+  // it unwinds and removes its temporaries, then exit. A client that stopped reading gets the
+  // same, without the exit: nobody can read the results.
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
@@ -91,12 +92,19 @@ void serve_mcp_stdio(const McpServerOptions& given) {
   sigaction(SIGINT, &action, nullptr);
   std::atomic<bool> done{false};
   std::thread watcher([&] {
+    bool gone_seen = false;
     while (!done.load()) {
       if (const int sig = g_signal.load(); sig != 0) {
         options.log("signal " + std::to_string(sig) + ": cancelling");
         server.cancel_all();
-        server.wait_idle();
+        // A call blocked writing to a client that no longer reads cannot unwind: do not wait
+        // for it forever.
+        if (!server.wait_idle_for(10.0)) options.log("the call did not stop within 10 s");
         std::_Exit(128 + sig);
+      }
+      if (client_gone.load() && !gone_seen) {
+        gone_seen = true;
+        server.cancel_all();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -114,8 +122,9 @@ void serve_mcp_stdio(const McpServerOptions& given) {
       server.handle_line(line);
     }
   }
-  options.log("end of input");
-  server.cancel_all();
+  // The calls already received still run and answer (`printf ... | slmkit mcp` works); a client
+  // that wants them stopped sends notifications/cancelled or SIGTERM.
+  options.log("end of input; finishing the calls received");
   server.wait_idle();
   done.store(true);
   watcher.join();

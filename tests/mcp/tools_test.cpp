@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "mcp/json_schema.h"
+#include "mcp/tool.h"
 #include "mcp_harness.h"
 #include "support/fixtures.h"
 
@@ -46,11 +48,16 @@ class McpTools : public ::testing::Test {
     harness_ = std::make_unique<McpHarness>(std::vector<fs::path>{root_});
     harness_->initialize();
   }
-  // A successful call's structuredContent (the test fails on a tool error).
+  // A successful call's structuredContent (the test fails on a tool error), checked against the
+  // tool's outputSchema.
   ojson call(const std::string& tool, const ojson& args) {
     const ojson r = harness_->call_and_wait(++id_, tool, args);
     EXPECT_EQ(r.value("isError", true), false) << tool_text(r);
-    return r.value("structuredContent", ojson::object());
+    const ojson s = r.value("structuredContent", ojson::object());
+    for (const std::string& e : mcp::schema_errors(mcp::find_tool(tool)->output_schema, s, tool)) {
+      ADD_FAILURE() << "outputSchema: " << e;
+    }
+    return s;
   }
 
   fs::path root_, model_;
@@ -242,6 +249,27 @@ TEST_F(McpTools, CreateManifestWritesTheCliManifestAndVerifies) {
   EXPECT_GT(written["performance"]["prefill_tokens_per_sec"].get<double>(), 0);
   EXPECT_EQ(written["performance"]["measured_with"]["n_gen"], 8);
   EXPECT_EQ(cli("verify " + q(root_ / "out/manifests2/s-Q8_0.json"), &out), 0) << out;
+}
+
+TEST_F(McpTools, RunPipelineReportsItsVerdictAndArtifacts) {
+  const ojson s = call("run_pipeline", {{"model_path", "stories260K.gguf"},
+                                        {"output_path", "pipe"},
+                                        {"gguf", {"Q8_0"}},
+                                        {"onnx", ojson::array()},
+                                        {"bench_prompt", 16},
+                                        {"bench_gen", 8},
+                                        {"bench_repetitions", 1}});
+  EXPECT_EQ(s["passed"], true) << s["problems"];
+  ASSERT_EQ(s["artifacts"].size(), 2u);  // the input as baseline, then the Q8_0 GGUF
+  EXPECT_EQ(s["artifacts"][0]["baseline"], true);
+  EXPECT_EQ(s["artifacts"][1]["path"], "stories260K-Q8_0.gguf");
+  EXPECT_EQ(s["artifacts"][1]["valid"], true);
+  EXPECT_TRUE(fs::exists(s["report_markdown"].get<std::string>()));
+  EXPECT_TRUE(fs::exists(root_ / "pipe" / "manifests" / "checksums.txt"));
+  // The GGUF is the one export_gguf (and so `slmkit quantize`) writes.
+  call("export_gguf",
+       {{"model_path", "stories260K.gguf"}, {"output_path", "q8.gguf"}, {"quant_type", "Q8_0"}});
+  EXPECT_EQ(read_bytes(root_ / "pipe" / "stories260K-Q8_0.gguf"), read_bytes(root_ / "q8.gguf"));
 }
 
 TEST_F(McpTools, InspectModelIsTheInspectDocument) {

@@ -178,6 +178,20 @@ try {
     check(out.trim().endsWith(': OK'), `slmkit verify ${path.relative(root, file)}`, out);
   }
 
+  // 6. The whole pipeline, GGUF only (ONNX Runtime's share is covered above).
+  const pipeline = await ok('run_pipeline', {
+    model_path: 'stories260K.gguf',
+    output_path: 'out/pipeline',
+    gguf: ['Q8_0'],
+    onnx: [],
+    bench_prompt: 16,
+    bench_gen: 8,
+    bench_repetitions: 1,
+  });
+  check(pipeline.result.structuredContent.passed === true &&
+        fs.existsSync(pipeline.result.structuredContent.report_html),
+        'run_pipeline passes and writes its report', pipeline.result.structuredContent.problems);
+
   // Refusals: tool errors (isError) that name the rule; the server stays up.
   const refused = async (what, name, args, fragment) => {
     const r = await call(name, args);
