@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "bench/ort_peer.h"
 #include "mcp/json_schema.h"
 #include "mcp/tool.h"
 #include "mcp_harness.h"
@@ -199,6 +200,50 @@ TEST_F(McpTools, TestInferenceGivesSlmkitRunsText) {
     ASSERT_EQ(cli("run -m " + q(model_) + " -p '" + prompt + "' --temp 0 -n 32", &out), 0);
     EXPECT_EQ(out, prompt + s["prompts"][i]["text"].get<std::string>() + "\n");
   }
+}
+
+TEST_F(McpTools, TestInferenceOnOnnxRunsOnnxRuntime) {
+  if (!bench::OrtPeer::available()) {
+    GTEST_SKIP() << "ONNX Runtime peer not available: " << bench::OrtPeer::unavailable_reason();
+  }
+  call("export_onnx", {{"model_path", "stories260K.gguf"},
+                       {"output_path", "s_onnx"},
+                       {"precisions", {"fp32", "int8"}},
+                       {"variants", {"plain", "with_past"}}});
+  const ojson gguf = call("test_inference", {{"export_path", "stories260K.gguf"},
+                                             {"format_type", "gguf"},
+                                             {"test_prompts", {"Once upon a time"}},
+                                             {"max_new_tokens", 16}});
+  const ojson onnx = call("test_inference", {{"export_path", "s_onnx"},
+                                             {"format_type", "onnx"},
+                                             {"test_prompts", {"Once upon a time"}},
+                                             {"reference_path", "stories260K.gguf"},
+                                             {"max_new_tokens", 16}});
+  EXPECT_EQ(onnx["runtime"], "onnxruntime");
+  EXPECT_EQ(onnx["precision"], "fp32");  // fp32 first when the folder holds several
+  // The with-past graph (whatever the export names it), relative to the folder.
+  EXPECT_TRUE(onnx["graph"].get<std::string>().starts_with("onnx/")) << onnx["graph"];
+  EXPECT_TRUE(fs::exists(root_ / "s_onnx" / onnx["graph"].get<std::string>()));
+  // fp32 in ONNX Runtime and F32 in our engine: the same greedy tokens (validation's fp32 bound
+  // is all of them), so the same text.
+  EXPECT_EQ(onnx["prompts"][0]["tokens"], gguf["prompts"][0]["tokens"]);
+  EXPECT_EQ(onnx["prompts"][0]["text"], gguf["prompts"][0]["text"]);
+  EXPECT_GT(onnx["prompts"][0]["tokens_per_second"].get<double>(), 0);
+  EXPECT_EQ(onnx["passed"], true) << onnx["prompts"][0]["agreement"];
+  const ojson int8 = call("test_inference", {{"export_path", "s_onnx"},
+                                             {"format_type", "onnx"},
+                                             {"test_prompts", {"Once upon a time"}},
+                                             {"precision", "int8"},
+                                             {"max_new_tokens", 4}});
+  EXPECT_TRUE(int8["graph"].get<std::string>().ends_with("_int8.onnx")) << int8["graph"];
+  const ojson missing = harness_->call_and_wait(++id_, "test_inference",
+                                                {{"export_path", "s_onnx"},
+                                                 {"format_type", "onnx"},
+                                                 {"test_prompts", {"x"}},
+                                                 {"precision", "q4"}});
+  EXPECT_NE(tool_text(missing).find("no runnable graph of precision q4 (it has fp32, int8)"),
+            std::string::npos)
+      << tool_text(missing);
 }
 
 TEST_F(McpTools, CreateManifestWritesTheCliManifestAndVerifies) {
