@@ -228,13 +228,16 @@ struct ReducedCase {
   const char* name;
   OnnxPrecision precision;
   bool per_channel;
-  bool reduce_range;
+  OnnxInt8Weights weights;
   double min_top1;
   double max_kld;
   int64_t q4_block = 32;
   bool q4_symmetric = true;
   int64_t q4_accuracy_level = 0;
 };
+
+constexpr OnnxInt8Weights kU8 = OnnxInt8Weights::u8;
+constexpr OnnxInt8Weights kS8Reduced = OnnxInt8Weights::s8_reduced;
 
 void PrintTo(const ReducedCase& c, std::ostream* os) {
   *os << c.name;
@@ -269,7 +272,7 @@ TEST_P(OnnxReduced, Stories260KTopOneAndKld) {
   OnnxGraphOptions go;
   go.precision = rc.precision;
   go.int8_per_channel = rc.per_channel;
-  go.int8_reduce_range = rc.reduce_range;
+  go.int8_weights = rc.weights;
   go.q4_block_size = rc.q4_block;
   go.q4_symmetric = rc.q4_symmetric;
   go.q4_accuracy_level = rc.q4_accuracy_level;
@@ -309,16 +312,19 @@ TEST_P(OnnxReduced, Stories260KTopOneAndKld) {
 
 INSTANTIATE_TEST_SUITE_P(
     Precisions, OnnxReduced,
-    ::testing::Values(
-        ReducedCase{"fp16", OnnxPrecision::fp16, true, false, 0.99, 1e-3},
-        ReducedCase{"int8_per_channel", OnnxPrecision::int8, true, false, 0.93, 0.012},
-        ReducedCase{"int8_per_tensor_reduce_range", OnnxPrecision::int8, false, true, 0.89, 0.03},
-        ReducedCase{"q4_b32_sym", OnnxPrecision::q4, true, false, 0.76, 0.17},
-        ReducedCase{"q4_b64_zp", OnnxPrecision::q4, true, false, 0.76, 0.2, 64, false},
-        ReducedCase{"q4f16_b32", OnnxPrecision::q4f16, true, false, 0.76, 0.17},
-        ReducedCase{"q4_b128_sym", OnnxPrecision::q4, true, false, 0.77, 0.185, 128},
-        ReducedCase{"q4_b32_zp", OnnxPrecision::q4, true, false, 0.78, 0.14, 32, false},
-        ReducedCase{"q4_b32_acc4", OnnxPrecision::q4, true, false, 0.75, 0.17, 32, true, 4}),
+    ::testing::Values(ReducedCase{"fp16", OnnxPrecision::fp16, true, kU8, 0.99, 1e-3},
+                      ReducedCase{"int8_per_channel", OnnxPrecision::int8, true, kU8, 0.93, 0.012},
+                      ReducedCase{"int8_per_channel_reduce_range", OnnxPrecision::int8, true,
+                                  kS8Reduced, 0.93, 0.012},
+                      ReducedCase{"int8_per_tensor_reduce_range", OnnxPrecision::int8, false,
+                                  kS8Reduced, 0.89, 0.03},
+                      ReducedCase{"q4_b32_sym", OnnxPrecision::q4, true, kU8, 0.76, 0.17},
+                      ReducedCase{"q4_b64_zp", OnnxPrecision::q4, true, kU8, 0.76, 0.2, 64, false},
+                      ReducedCase{"q4f16_b32", OnnxPrecision::q4f16, true, kU8, 0.76, 0.17},
+                      ReducedCase{"q4_b128_sym", OnnxPrecision::q4, true, kU8, 0.77, 0.185, 128},
+                      ReducedCase{"q4_b32_zp", OnnxPrecision::q4, true, kU8, 0.78, 0.14, 32, false},
+                      ReducedCase{"q4_b32_acc4", OnnxPrecision::q4, true, kU8, 0.75, 0.17, 32, true,
+                                  4}),
     [](const ::testing::TestParamInfo<ReducedCase>& param_info) {
       return std::string(param_info.param.name);
     });
