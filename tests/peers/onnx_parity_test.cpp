@@ -213,8 +213,10 @@ TEST(OnnxParity, Stories260KGreedy64WithPastAndStaticCache) {
 // than llama.cpp's Q8_0 (KLD 1e-4, 99.45% top-1 on stories3M, fixtures README). int8 dynamic
 // quantizes each activation row set to 8 bits with one scale per call, and stories260K's 64-wide
 // rows carry outliers, so it lands between Q4_0 and Q2_K there; measured here: per channel 95.7%
-// and KLD 0.0081, per tensor with reduce_range 92.2% and 0.021. The bounds leave ~30% headroom
-// (integer MatMul is exact, so only kernel summation order can move these numbers).
+// and KLD 0.0081, per channel with 7-bit weights (reduce_range) 94.3% and 0.0103, per tensor
+// with reduce_range 92.2% and 0.021, the same on AVX-512 VNNI and on AVX2 (qemu Haswell). The
+// bounds leave ~30% headroom: every weight type here keeps the integer MatMul exact on every CPU
+// (docs/onnx.md, int8 on every CPU), so only kernel summation order can move these numbers.
 // q4 (MatMulNBits) uses ONNX Runtime's RTN scheme (scale = signed max / -8, as llama.cpp's
 // Q4_0), and ONNX Runtime agrees with our engine on the same dequantized weights (KLD 5e-7,
 // tests/peers/onnx_q4_test.cpp), where stories3M loses what llama.cpp's Q4_0 loses (KLD 0.008).
@@ -315,7 +317,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ReducedCase{"fp16", OnnxPrecision::fp16, true, kU8, 0.99, 1e-3},
                       ReducedCase{"int8_per_channel", OnnxPrecision::int8, true, kU8, 0.93, 0.012},
                       ReducedCase{"int8_per_channel_reduce_range", OnnxPrecision::int8, true,
-                                  kS8Reduced, 0.93, 0.012},
+                                  kS8Reduced, 0.91, 0.0135},
                       ReducedCase{"int8_per_tensor_reduce_range", OnnxPrecision::int8, false,
                                   kS8Reduced, 0.89, 0.03},
                       ReducedCase{"q4_b32_sym", OnnxPrecision::q4, true, kU8, 0.76, 0.17},
