@@ -2,13 +2,19 @@
 // named for what is wrong (and the report says by how much).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <numeric>
 
 #include "bench/ort_peer.h"
 #include "formats/gguf.h"
+#include "slmkit/engine.h"
 #include "slmkit/error.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/quantize.h"
+#include "slmkit/tokenizer.h"
 #include "slmkit/validate.h"
 #include "support/fixtures.h"
 #include "support/ort.h"
@@ -67,22 +73,113 @@ void append_bytes(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary | std::ios::app) << bytes;
 }
 
+// Logits of prompt + the F32 reference's own greedy continuation, for the F32 reference and for
+// `model`, as validate compares them; and the reference's greedy tokens.
+struct TeacherForced {
+  std::vector<int32_t> greedy;
+  std::vector<float> reference, other;
+  int64_t vocab = 0;
+  size_t prompt = 0;
+};
+
+TeacherForced teacher_forced(const fs::path& model, const std::string& prompt_text, int n) {
+  const Model ref = load_model(stories());
+  const std::vector<int32_t> prompt = Tokenizer::from_path(stories()).encode(prompt_text);
+  TeacherForced t;
+  t.vocab = ref.config.vocab_size;
+  t.prompt = prompt.size();
+  auto eval_all = [&](const Model& m, const std::vector<int32_t>& tokens) {
+    Engine engine{Model(m)};
+    SessionOptions so;
+    so.n_ctx = static_cast<int64_t>(tokens.size()) + 1;
+    so.kv_type = DType::F32;
+    so.all_logits = true;
+    so.n_threads = 1;
+    Session s(engine, so);
+    const auto v = s.eval(tokens, true);
+    return std::vector<float>(v.begin(), v.end());
+  };
+  std::vector<int32_t> tokens = prompt;
+  for (int i = 0; i < n; ++i) {
+    const std::vector<float> l = eval_all(ref, tokens);
+    const auto last = l.end() - t.vocab;
+    t.greedy.push_back(static_cast<int32_t>(std::max_element(last, l.end()) - last));
+    tokens.push_back(t.greedy.back());
+  }
+  tokens.pop_back();  // the last greedy token is predicted, never fed
+  t.reference = eval_all(ref, tokens);
+  t.other = eval_all(load_model(model), tokens);
+  return t;
+}
+
+std::vector<int32_t> top_ids(const float* row, int64_t vocab, int k) {
+  std::vector<int32_t> idx(static_cast<size_t>(vocab));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                    [&](int32_t a, int32_t b) { return row[a] > row[b]; });
+  idx.resize(static_cast<size_t>(k));
+  return idx;
+}
+
 TEST(Validate, Stories260KF16GgufPasses) {
   SLMKIT_REQUIRE_FIXTURES();
   const fs::path dir = slmkit::testing::temp_dir("validate_f16");
-  const ValidationReport r = validate_artifact(f16_copy(dir), with_reference());
+  const fs::path f16 = f16_copy(dir);
+  const ValidationReport r = validate_artifact(f16, with_reference());
   EXPECT_TRUE(r.passed()) << failures(r);
   EXPECT_EQ(r.format, "gguf");
   EXPECT_EQ(r.precision, "F16");
-  // F16 weights move stories260K's logits by ~4e-4 of their range (measured); 16 greedy tokens
-  // are identical.
+  // F16 weights move stories260K's logits by ~4e-4 of their range (measured).
   const ValidationCheck* logits = find_check(r, "logits.max_abs_diff_rel");
   ASSERT_NE(logits, nullptr);
   EXPECT_GT(*logits->value, 0);
   EXPECT_LT(*logits->value, 2e-3);
   EXPECT_EQ(*logits->bound, 1e-2);
-  EXPECT_EQ(*find_check(r, "greedy.leading_tokens_agree")->value, 16);
-  EXPECT_EQ(*find_check(r, "logits.top5_overlap")->value, 1.0);
+
+  // What F16 must preserve: with every logit within d = max |diff| of the reference's, a token
+  // can enter or leave the top 5 (or the greedy choice) only across a gap of at most 2d in the
+  // reference. So each top-5 difference must be such a near tie, and the greedy tokens must
+  // agree up to the first step whose top-2 gap is that small. Whether a near tie flips depends
+  // on the build's summation order (an exact top-5 overlap of 1.0 held in Release and measured
+  // 0.990 under ASan + UBSan), so an exact overlap is not the invariant.
+  const TeacherForced t = teacher_forced(f16, with_reference().prompt, 16);
+  double d = 0;
+  for (size_t i = 0; i < t.reference.size(); ++i)
+    d = std::max(d, static_cast<double>(std::fabs(t.reference[i] - t.other[i])));
+  const size_t positions = t.reference.size() / static_cast<size_t>(t.vocab);
+  int swaps = 0;
+  for (size_t p = 0; p < positions; ++p) {
+    const float* ref = t.reference.data() + p * static_cast<size_t>(t.vocab);
+    const std::vector<int32_t> want = top_ids(ref, t.vocab, 5);
+    const std::vector<int32_t> got =
+        top_ids(t.other.data() + p * static_cast<size_t>(t.vocab), t.vocab, 5);
+    for (int32_t id : got) {
+      if (std::find(want.begin(), want.end(), id) != want.end()) continue;
+      ++swaps;
+      EXPECT_GE(ref[id], ref[want.back()] - 2 * d)
+          << "position " << p << ": token " << id << " entered the top 5 across more than 2d";
+    }
+  }
+  const std::vector<int32_t> f16_greedy = [&] {
+    Engine engine(load_model(f16));
+    Session s(engine, SessionOptions{.n_ctx = 64, .n_threads = 1, .kv_type = DType::F32});
+    GenerateOptions go;
+    go.n_predict = 16;
+    go.sampling.temperature = 0;
+    go.stop_tokens = {-1};
+    return generate(s, Tokenizer::from_path(stories()).encode(with_reference().prompt), go).tokens;
+  }();
+  size_t same = 0;
+  while (same < f16_greedy.size() && f16_greedy[same] == t.greedy[same]) ++same;
+  if (same < t.greedy.size()) {
+    const float* ref = t.reference.data() + (t.prompt + same - 1) * static_cast<size_t>(t.vocab);
+    const std::vector<int32_t> top2 = top_ids(ref, t.vocab, 2);
+    EXPECT_LE(ref[top2[0]] - ref[top2[1]], 2 * d)
+        << "greedy differs at token " << same << " where the reference's choice was clear";
+  }
+  std::printf(
+      "F16: max |diff| %.3g; %d top-5 near-tie swaps over %zu positions; greedy %zu of %zu\n", d,
+      swaps, positions, same, t.greedy.size());
 
   const fs::path report = write_validation_report(r, dir / "validation_reports");
   EXPECT_EQ(report.filename(), "stories260K-F16_gguf_validation.json");

@@ -65,6 +65,26 @@ OnnxPrecision parse_onnx_precision(const std::string& name) {
       name);
 }
 
+const char* onnx_int8_weights_name(OnnxInt8Weights weights) {
+  switch (weights) {
+    case OnnxInt8Weights::u8:
+      return "u8";
+    case OnnxInt8Weights::s8:
+      return "s8";
+    case OnnxInt8Weights::s8_reduced:
+      return "s8_reduced";
+  }
+  return "?";
+}
+
+OnnxInt8Weights parse_onnx_int8_weights(const std::string& name) {
+  for (OnnxInt8Weights w :
+       {OnnxInt8Weights::u8, OnnxInt8Weights::s8, OnnxInt8Weights::s8_reduced}) {
+    if (name == onnx_int8_weights_name(w)) return w;
+  }
+  fail_invalid("ONNX export: unknown int8 weight type '{}' (supported: u8, s8, s8_reduced)", name);
+}
+
 namespace {
 
 // Moves the raw data of initializers of at least `min_bytes` into one file beside the graph and
@@ -208,7 +228,7 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
       g.max_length = options.max_length;
       g.check = options.check;
       g.int8_per_channel = options.int8_per_channel;
-      g.int8_reduce_range = options.int8_reduce_range;
+      g.int8_weights = options.int8_weights;
       g.external_data_min_bytes = options.external_data_min_bytes;
       g.q4_block_size = options.q4_block_size;
       g.q4_symmetric = options.q4_symmetric;
