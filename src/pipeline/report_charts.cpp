@@ -270,7 +270,8 @@ std::string svg_scatter(const ScatterChart& chart) {
       const Place& pl = kPlaces[i];
       const double x0 = pl.left ? x + pl.dx - w : x + pl.dx;
       const Box b{x0, y + pl.dy - kFont, x0 + w, y + pl.dy + 2};
-      if (b.x0 < 2 || b.x1 > W - 2 || b.y0 < T - 4 || b.y1 > H - B + 12) continue;
+      // Inside the plot: clear of the tick labels, the axis titles and the legend.
+      if (b.x0 < L + 2 || b.x1 > L + pw - 2 || b.y0 < T || b.y1 > T + ph) continue;
       if (!fallback) fallback = b, fallback_left = pl.left, fallback_near = i < 2;
       if (std::none_of(taken.begin(), taken.end(), [&](const Box& o) { return o.overlaps(b); })) {
         chosen = b, chosen_left = pl.left, chosen_near = i < 2;
@@ -278,8 +279,10 @@ std::string svg_scatter(const ScatterChart& chart) {
       }
     }
     if (!chosen) chosen = fallback, chosen_left = fallback_left, chosen_near = fallback_near;
-    if (!chosen) {  // wider than the plot: start at the left edge, cut to the drawing's width
-      chosen = Box{4, y - 7, W - 4, y + 6};
+    if (!chosen) {  // no place inside the plot: right of the point, slid back into the plot
+      const double x0 = std::clamp(x + 10, L + 2, std::max(L + 2, L + pw - 2 - w));
+      const double yb = std::clamp(y + 4, T + kFont, T + ph);
+      chosen = Box{x0, yb - kFont, x0 + w, yb + 2};
       chosen_left = chosen_near = false;
     }
     taken.push_back(*chosen);
@@ -292,7 +295,7 @@ std::string svg_scatter(const ScatterChart& chart) {
         "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"point{}\">{}</text>\n",
         chosen_left ? chosen->x1 : chosen->x0, chosen->y1 - 2,
         chosen_left ? "\" text-anchor=\"end" : "",
-        xml_escape(fit_text(label, static_cast<size_t>((W - 8) / (kFont * kCharWidth)))));
+        xml_escape(fit_text(label, static_cast<size_t>((pw - 4) / (kFont * kCharWidth)))));
   }
   return s + "</svg>\n";
 }

@@ -414,7 +414,9 @@ TEST(LlamaCppPeer, DescribesTheBuildItLoaded) {
   EXPECT_NE(d.find("llama.cpp " + rt.build.kind + " build"), std::string::npos) << d;
   EXPECT_NE(d.find(rt.build.ggml_native ? "GGML_NATIVE=ON" : "GGML_NATIVE=OFF"), std::string::npos);
   EXPECT_NE(d.find(rt.llama_library.string()), std::string::npos) << d;
-  if (rt.build.kind == "native") EXPECT_FALSE(rt.build.commit.empty());
+  if (rt.build.kind == "native") {
+    EXPECT_FALSE(rt.build.commit.empty());
+  }
 }
 
 }  // namespace
