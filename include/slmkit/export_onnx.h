@@ -3,18 +3,24 @@
 // style loops). Graphs use opset 17 and IR version 8, the newest that Debian's ONNX 1.12 checker
 // and shape inference accept; every written graph passes both.
 //
-// Variants of one model (file names under DIR/onnx/, precision suffix "_fp16" etc. added):
-//   model.onnx            inputs input_ids, attention_mask, position_ids [batch, seq];
-//                         output logits [batch, seq, vocab]. No cache.
-//   model_with_past.onnx  adds past_key_values.N.{key,value} [batch, kv_heads, past_seq, head_dim]
-//                         (past_seq may be 0) and outputs present.N.{key,value}
-//                         [batch, kv_heads, past_seq + seq, head_dim]; attention_mask covers
-//                         past_seq + seq positions (optimum's names and layouts).
-//   prefill.onnx          as model.onnx, plus present.N.{key,value} padded to max_length.
+// Variants of one model (file names under DIR/onnx/, precision suffix "_fp16", "_int8", "_q4",
+// "_q4f16" added as transformers.js names them for its dtype option):
+//   model.onnx            with_past: the decoder transformers.js and optimum >= 1.14 load.
+//                         Inputs input_ids, position_ids [batch, seq], attention_mask [batch,
+//                         past_seq + seq], past_key_values.N.{key,value} [batch, kv_heads,
+//                         past_seq, head_dim] (past_seq may be 0: the first step feeds an empty
+//                         past); outputs logits [batch, seq, vocab] and present.N.{key,value}
+//                         [batch, kv_heads, past_seq + seq, head_dim] (optimum's names/layouts).
+//   decoder_model.onnx    plain: no cache; input_ids, attention_mask, position_ids [batch, seq]
+//                         in, logits out (optimum's legacy no-cache name: optimum takes it only
+//                         with use_cache=False, transformers.js never).
+//   prefill.onnx          as decoder_model.onnx, plus present.N.{key,value} padded to max_length.
 //   decode.onnx           one token: input_ids, position_ids [batch, 1], cache_position [1] (the
 //                         cache slot written), attention_mask [batch, max_length] (1 = slot in
 //                         use), past_key_values.N.* [batch, kv_heads, max_length, head_dim] in,
 //                         present.N.* of the same fixed shape out.
+// Folders written before this layout (model.onnx without cache beside model_with_past.onnx) are
+// still read by validate, which tells the layouts apart by the with-past file.
 // Keys and values in the caches are in the graph's own order of head dimensions (for RoPE
 // "normal" models the rotated pairs are laid out as halves), which only matters to code that
 // reads cache contents rather than passing them back.
@@ -54,6 +60,9 @@ enum class OnnxInt8Weights {
 
 const char* onnx_variant_name(OnnxVariant variant);        // "plain", "with_past", ...
 const char* onnx_precision_name(OnnxPrecision precision);  // "fp32", "fp16", "int8", "q4", "q4f16"
+// The graph's file name inside DIR/onnx/: "model.onnx" (with_past, fp32), "model_q4.onnx",
+// "decoder_model_int8.onnx" (plain), "prefill_fp16.onnx", "decode.onnx".
+std::string onnx_graph_file_name(OnnxVariant variant, OnnxPrecision precision);
 
 inline constexpr int64_t kOnnxOpset = 17;
 inline constexpr int64_t kOnnxIrVersion = 8;
@@ -115,7 +124,8 @@ struct OnnxExportResult {
   double seconds = 0;
 };
 
-// Writes DIR/config.json, generation_config.json, DIR/onnx/*.onnx (the optimum / transformers.js
+// Writes DIR/config.json (with use_cache and, where it matters, "transformers.js_config"),
+// generation_config.json, tokenizer files and DIR/onnx/*.onnx (the optimum / transformers.js
 // layout). The folder is built under a temporary name and renamed into place at the end; an
 // existing DIR is replaced only then.
 OnnxExportResult export_onnx(const Model& model, const std::filesystem::path& dir,
