@@ -9,8 +9,6 @@
 #include <random>
 #include <string>
 
-#include <fmt/format.h>
-
 #include "core/mapped_file.h"
 #include "engine/sampling.h"
 #include "engine/session_impl.h"
@@ -52,23 +50,9 @@ namespace slmkit::capi {
 // Records a failure for slm_last_error() and the log sink; returns `status`.
 slm_status fail_with(slm_status status, const char* message) noexcept;
 
-bool have_log_sink() noexcept;
-void log_line(int level, const char* message) noexcept;
-
-// An info line for the log sink, formatted on the stack (cut at 511 bytes): logging allocates
-// nothing, and costs nothing without a sink.
-template <typename... Args>
-void log_info(fmt::format_string<Args...> format, Args&&... args) noexcept {
-  if (!have_log_sink()) return;
-  char line[512];
-  try {
-    const auto end = fmt::format_to_n(line, sizeof line - 1, format, std::forward<Args>(args)...);
-    *end.out = '\0';  // at most sizeof line - 1 bytes were written
-  } catch (...) {
-    return;
-  }
-  log_line(1, line);
-}
+// An info line for the log sink, printf-style into a stack buffer (cut at 511 bytes): logging
+// allocates nothing, and costs nothing without a sink.
+void log_info(const char* format, ...) noexcept __attribute__((format(printf, 1, 2)));
 
 slm_status status_of(ErrorKind kind, slm_status invalid_input_as) noexcept;
 

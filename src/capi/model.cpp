@@ -40,9 +40,10 @@ slm_status open_gguf(std::span<const std::byte> bytes, const std::string& where,
   // The kernels' instruction-set choice (SLMKIT_ISA) is made now, not on the first decode,
   // which must not allocate.
   (void)kernels::use_scalar();
-  log_info("{}: {} model '{}', {} tensors, {} bytes used in place, {} bytes copied", where, m->arch,
-           m->name, m->engine->model().tensors().size(), slm_model_tensor_bytes(m.get()),
-           slm_model_heap_bytes(m.get()));
+  log_info("%s: %s model '%s', %zu tensors, %llu bytes used in place, %llu bytes copied",
+           where.c_str(), m->arch.c_str(), m->name.c_str(), m->engine->model().tensors().size(),
+           static_cast<unsigned long long>(slm_model_tensor_bytes(m.get())),
+           static_cast<unsigned long long>(slm_model_heap_bytes(m.get())));
   *out = m.release();
   return SLM_OK;
 }

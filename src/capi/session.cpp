@@ -152,9 +152,9 @@ slm_status slm_session_create(const slm_model* model, const slm_session_params* 
       if (heap) ::operator delete (heap, std::align_val_t{SLM_ARENA_ALIGNMENT});
       throw;
     }
-    slmkit::capi::log_info("session: n_ctx {}, {} threads, {} arena bytes{}", (*out)->engine.n_ctx,
-                           (*out)->engine.pool.size(), needed,
-                           heap ? " (allocated by slmkit)" : "");
+    slmkit::capi::log_info("session: n_ctx %lld, %d threads, %zu arena bytes%s",
+                           static_cast<long long>((*out)->engine.n_ctx), (*out)->engine.pool.size(),
+                           needed, heap ? " (allocated by slmkit)" : "");
     return SLM_OK;
   });
 }

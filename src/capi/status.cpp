@@ -1,5 +1,7 @@
 // Status codes, the thread-local last-error message, the log sink and the version.
 #include <atomic>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 
 #include "capi/capi_impl.h"
@@ -34,12 +36,15 @@ slm_status fail_with(slm_status status, const char* message) noexcept {
   return status;
 }
 
-bool have_log_sink() noexcept {
-  return g_sink.load() != nullptr;
-}
-
-void log_line(int level, const char* message) noexcept {
-  if (const slm_log_sink sink = g_sink.load()) sink(level, message, g_sink_user.load());
+void log_info(const char* format, ...) noexcept {
+  const slm_log_sink sink = g_sink.load();
+  if (!sink) return;
+  char line[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  sink(1, line, g_sink_user.load());
 }
 
 slm_status status_of(ErrorKind kind, slm_status invalid_input_as) noexcept {

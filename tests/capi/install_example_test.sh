@@ -35,6 +35,15 @@ for f in include/slmkit/slmkit.h lib/libslmkit.a lib/pkgconfig/slmkit.pc \
   [ -f "$prefix/$f" ] || { echo "not installed: $f"; ls -R "$prefix"; exit 1; }
 done
 ls "$prefix"/lib/libslmkit.so* >/dev/null
+# The shared library exports the C API alone, and the core pulls in no iostream or std::locale
+# (docs/embedding.md; scripts/core_report.sh lists everything it imports).
+so=$(ls "$prefix"/lib/libslmkit.so.*.*.*)
+if nm -D --defined-only "$so" | awk '{print $3}' | grep -v '^slm_'; then
+  echo "libslmkit.so exports more than slm_* (above)"; exit 1
+fi
+if nm -u -D "$so" | c++filt | grep -E 'ios_base|std::locale|basic_ostream|basic_istream'; then
+  echo "the runtime core imports iostream or std::locale (above)"; exit 1
+fi
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 [ "$(pkg-config --modversion slmkit)" = 0.1.0 ]
