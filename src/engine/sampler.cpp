@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -47,7 +48,11 @@ int32_t sample_token(const SamplerParams& params, std::span<const float> in,
     return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
   }
   const std::span<Candidate> candidates = scratch.candidates.first(logits.size());
-  for (size_t i = 0; i < logits.size(); ++i) candidates[i] = {logits[i], static_cast<int32_t>(i)};
+  // A NaN logit (from broken weights) ranks last: sorting needs a strict weak order.
+  for (size_t i = 0; i < logits.size(); ++i) {
+    const float l = std::isnan(logits[i]) ? -std::numeric_limits<float>::infinity() : logits[i];
+    candidates[i] = {l, static_cast<int32_t>(i)};
+  }
   auto by_logit = [](const Candidate& a, const Candidate& b) {
     return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
   };
