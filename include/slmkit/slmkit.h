@@ -154,7 +154,8 @@ SLM_API size_t slm_session_arena_bytes(const slm_model* model, const slm_session
 /* A session in `arena` (SLM_ARENA_ALIGNMENT-aligned, at least slm_session_arena_bytes(); it must
  * outlive the session). A smaller arena is SLM_ERR_OUT_OF_MEMORY and is not touched. arena NULL:
  * the library allocates that much itself. params NULL: the defaults. The model must outlive the
- * session. After this call, decoding, sampling, reset and free allocate nothing. */
+ * session. After this call, decoding, sampling, truncate, reset and free allocate nothing (a call
+ * that fails may, for its message). */
 SLM_API slm_status slm_session_create(const slm_model* model, const slm_session_params* params,
                                       void* arena, size_t arena_bytes, slm_session** out);
 SLM_API void slm_session_free(slm_session* session); /* joins its threads; NULL is allowed */

@@ -36,7 +36,9 @@ struct slm_session {
   slmkit::ThreadHooks hooks;  // the host's, copied; unused when it gave none
   slmkit::Session::Impl engine;
   slmkit::SamplerParams sampler;
-  std::mt19937_64 rng;
+  // In the arena rather than in this struct (2.5 KB of state): create measures with a struct
+  // on the stack, which a kernel host's small stack must hold.
+  std::mt19937_64* rng;
   slmkit::engine::AlignedBuffer<int32_t> tokens;  // [n_ctx]: the id at each position
   slmkit::engine::AlignedBuffer<float> sample_logits;
   slmkit::engine::AlignedBuffer<slmkit::engine::Candidate> candidates;

@@ -71,11 +71,14 @@ slm_session::slm_session(const slm_model& m, const slm_session_params& p, slmkit
       hooks(slmkit::capi::thread_hooks(p.threads)),
       engine(*m.engine, slmkit::capi::engine_options(p), &arena, p.threads ? &hooks : nullptr),
       sampler(slmkit::capi::sampler_params(p.sampler)),
-      rng(p.sampler.seed),
+      rng(static_cast<std::mt19937_64*>(
+          arena.take(sizeof(std::mt19937_64), alignof(std::mt19937_64)))),
       tokens(static_cast<size_t>(engine.n_ctx), &arena),
       sample_logits(static_cast<size_t>(engine.e->n_vocab), &arena),
       candidates(static_cast<size_t>(engine.e->n_vocab), &arena),
-      penalized(static_cast<size_t>(engine.n_ctx), &arena) {}
+      penalized(static_cast<size_t>(engine.n_ctx), &arena) {
+  if (rng) new (rng) std::mt19937_64(p.sampler.seed);  // null when the arena only measures
+}
 
 extern "C" {
 
@@ -200,7 +203,7 @@ slm_status slm_sample(slm_session* session, int32_t* id) {
                                                   {s.penalized.data(), s.penalized.size()}};
     *id = slmkit::engine::sample_token(
         s.sampler, {s.engine.logits.data(), n_vocab},
-        {s.tokens.data() + (n_past - window), static_cast<size_t>(window)}, scratch, s.rng);
+        {s.tokens.data() + (n_past - window), static_cast<size_t>(window)}, scratch, *s.rng);
     return SLM_OK;
   });
 }
@@ -210,7 +213,7 @@ slm_status slm_session_set_sampler(slm_session* session, const slm_sampler_param
     return fail_with(SLM_ERR_INVALID_ARGUMENT, "slm_session_set_sampler: a NULL argument");
   }
   session->sampler = slmkit::capi::sampler_params(*params);
-  session->rng.seed(params->seed);
+  session->rng->seed(params->seed);
   return SLM_OK;
 }
 
@@ -226,7 +229,7 @@ void slm_session_reset(slm_session* session) {
   if (!session) return;
   session->engine.n_past = 0;
   session->have_logits = false;
-  session->rng.seed(session->sampler.seed);
+  session->rng->seed(session->sampler.seed);
 }
 
 slm_status slm_session_truncate(slm_session* session, int32_t n_keep) {
