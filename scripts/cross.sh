@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross builds of slmkit for 64-bit Arm and RISC-V Linux, run under qemu-user from an x86_64 host.
 #   scripts/cross.sh ARCH build [--minimal]    cross-compile into build-ARCH/ (the CLI and the test
-#                                               binaries; --minimal: the CLI and the kernel tests)
+#                                               binaries; --minimal: the CLI and the kernel tests,
+#                                               without ONNX: what CI's cross stage runs)
 #   scripts/cross.sh ARCH test [CTEST_ARGS...] run the tests built there under qemu (ctest)
 #   scripts/cross.sh ARCH exec -- ARGS...      run build-ARCH/bin/slmkit ARGS... under qemu
 #   scripts/cross.sh ARCH agree [--quick]      compare with the x86_64 build (build/, or
@@ -17,7 +18,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-usage() { sed -n '2,16p' "$0"; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#'; exit 2; }
 (($# >= 2)) || usage
 arch=$1 action=$2
 shift 2
@@ -51,7 +52,7 @@ as_root() {
 }
 
 # ---- aarch64: Debian's arm64 multiarch packages -------------------------------------------------
-aarch64_deps() {
+aarch64_deps() {  # [minimal]: no ONNX
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     say "adding the arm64 architecture to dpkg (multiarch)"
     as_root dpkg --add-architecture arm64
@@ -59,9 +60,11 @@ aarch64_deps() {
   fi
   # libonnxifi:arm64 also ships /usr/lib/libonnxifi.so (outside the multiarch folders), which the
   # amd64 package already owns; we never link it, so dpkg leaves that one file out.
+  local onnx=(libonnx-dev:arm64)
+  [ "${1:-}" = minimal ] && onnx=()
   dpkg_opts="-o DPkg::Options::=--path-exclude=/usr/lib/libonnxifi.so" apt_install \
     libhwy-dev:arm64 libfmt-dev:arm64 libpcre2-dev:arm64 libprotobuf-dev:arm64 \
-    libonnx-dev:arm64 libssl-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64
+    libssl-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64 "${onnx[@]}"
 }
 
 # ---- riscv64: the libraries built from Debian's sources into a static prefix -----------------------
@@ -142,21 +145,22 @@ emulator() {  # prints the qemu command line for this ARCH
 }
 
 do_build() {
-  local targets=()
+  local targets=() minimal="" onnx=ON
   case "${1:-}" in
-    --minimal) targets=(slmkit_cli slmkit_kernels_tests) ;;
+    # ONNX is left out: nothing CI runs here reads it, and its generated protobuf code is a large
+    # part of the compile.
+    --minimal) targets=(slmkit_cli slmkit_kernels_tests) minimal=minimal onnx=OFF ;;
     "") ;;
     *) echo "cross.sh: unknown build option $1" >&2; exit 2 ;;
   esac
   apt_install "g++-$triple" qemu-user cmake ninja-build pkg-config protobuf-compiler
-  local extra=()
   case "$arch" in
-    aarch64) aarch64_deps ;;
-    riscv64) riscv64_deps; extra=(-DSLMKIT_ONNX=OFF) ;;
+    aarch64) aarch64_deps $minimal ;;
+    riscv64) riscv64_deps; onnx=OFF ;;  # Debian has no ONNX for riscv64
   esac
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/$triple.cmake" -DSLMKIT_BENCH=OFF \
-    "${extra[@]}" >/dev/null
+    -DSLMKIT_ONNX=$onnx >/dev/null
   nice ninja -C "$build" -j"$(nproc)" --quiet "${targets[@]}"
 }
 

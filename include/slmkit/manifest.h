@@ -62,6 +62,9 @@ struct Manifest {
       nlohmann::ordered_json::object();  // perplexity, tokens_per_sec, ...
   std::vector<ManifestFile> files;
   bool synthetic = false;  // weights are random (slmkit synth), not trained
+  // What the caller knows about the model and slmkit cannot read from the files (its own
+  // version, trained_on, license, ...), kept as given; written only when not empty.
+  nlohmann::ordered_json model_info = nlohmann::ordered_json::object();
 
   nlohmann::ordered_json to_json() const;
   static Manifest from_json(const nlohmann::ordered_json& j);  // Error naming the bad field
@@ -69,9 +72,15 @@ struct Manifest {
 
 // Describes an artifact (GGUF file or ONNX folder/file) found under `base`: reads its metadata,
 // hashes every file that belongs to it. Nothing is run: verified_on and target_architectures stay
-// empty until add_verification.
-Manifest describe_artifact(const std::filesystem::path& artifact,
-                           const std::filesystem::path& base);
+// empty until add_verification. model_name: the name to record; "": the name the
+// artifact carries (GGUF general.name), or its file / folder name where that is empty or only
+// the architecture ("llama", as llama.cpp's converters often write).
+Manifest describe_artifact(const std::filesystem::path& artifact, const std::filesystem::path& base,
+                           const std::string& model_name = "");
+
+// `stored` unless it is empty or only names the architecture (case aside); then `fallback`.
+std::string recognizable_model_name(const std::string& stored, const std::string& architecture,
+                                    const std::string& fallback);
 
 // Adds the run behind a passed validation report to verified_on (a failed one adds nothing; a
 // repeat of the same arch, isa and how is kept once) and lists its architecture in

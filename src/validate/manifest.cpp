@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -137,6 +138,7 @@ nlohmann::ordered_json Manifest::to_json() const {
   }
   j["files"] = files_j;
   j["synthetic"] = synthetic;
+  if (!model_info.empty()) j["model_info"] = model_info;
   return j;
 }
 
@@ -199,10 +201,25 @@ Manifest Manifest::from_json(const nlohmann::ordered_json& j) {
     m.files.push_back(std::move(mf));
   }
   if (j.contains("synthetic")) m.synthetic = get_field<bool>(j, "synthetic");
+  if (j.contains("model_info")) {
+    m.model_info = j["model_info"];
+    if (!m.model_info.is_object()) fail_invalid("manifest: field \"model_info\" is not an object");
+  }
   return m;
 }
 
-Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) {
+std::string recognizable_model_name(const std::string& stored, const std::string& architecture,
+                                    const std::string& fallback) {
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  };
+  if (stored.empty() || lower(stored) == lower(architecture)) return fallback;
+  return stored;
+}
+
+Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base,
+                           const std::string& model_name) {
   const artifact::Info info = artifact::classify(artifact_path);
   Manifest m;
   m.artifact = relative_to(artifact_path, base);
@@ -213,7 +230,8 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) 
     const Model model = load_model(artifact_path);
     const gguf::File f = gguf::read_file(artifact_path);
     fill_from_config(m, model.config);
-    m.model_name = model.config.name.empty() ? artifact_path.stem().string() : model.config.name;
+    m.model_name = recognizable_model_name(model.config.name, model.config.arch,
+                                           artifact_path.stem().string());
     m.parameters = static_cast<uint64_t>(model.n_parameters());
     m.quantization = artifact::gguf_quantization(f);
     m.synthetic = model.source.synthetic;
@@ -221,9 +239,8 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) 
     m.format = "onnx";
     const ModelConfig c = artifact::onnx_config(info);
     fill_from_config(m, c);
-    m.model_name = c.name.empty()
-                       ? (info.root.empty() ? artifact_path.stem() : info.root.filename()).string()
-                       : c.name;
+    m.model_name = recognizable_model_name(
+        c.name, c.arch, (info.root.empty() ? artifact_path.stem() : info.root.filename()).string());
     // An ONNX graph holds no parameter count; the config implies it (a tied head counted once).
     for (const arch::TensorSpec& spec : arch::expected_tensors(c)) {
       if (!spec.required) continue;
@@ -238,6 +255,7 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) 
     const auto cfg = nlohmann::json::parse(in, nullptr, false);
     m.synthetic = cfg.is_object() && cfg.contains("slmkit_synthetic");
   }
+  if (!model_name.empty()) m.model_name = model_name;
   for (const artifact::RoleFile& rf : artifact::files_of(info)) {
     ManifestFile f;
     f.role = rf.role;

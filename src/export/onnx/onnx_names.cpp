@@ -65,4 +65,48 @@ OnnxPrecision parse_onnx_precision(const std::string& name) {
       name);
 }
 
+const char* onnx_int8_weights_name(OnnxInt8Weights weights) {
+  switch (weights) {
+    case OnnxInt8Weights::u8:
+      return "u8";
+    case OnnxInt8Weights::s8:
+      return "s8";
+    case OnnxInt8Weights::s8_reduced:
+      return "s8_reduced";
+  }
+  return "?";
+}
+
+OnnxInt8Weights parse_onnx_int8_weights(const std::string& name) {
+  for (OnnxInt8Weights w :
+       {OnnxInt8Weights::u8, OnnxInt8Weights::s8, OnnxInt8Weights::s8_reduced}) {
+    if (name == onnx_int8_weights_name(w)) return w;
+  }
+  fail_invalid("ONNX export: unknown int8 weight type '{}' (supported: u8, s8, s8_reduced)", name);
+}
+
+// transformers.js and optimum >= 1.14 load onnx/model{_fp16,_int8,_q4,_q4f16}.onnx as the decoder
+// with past (fed an empty past on the first step), so that name goes to with_past. The no-cache
+// graph takes optimum's legacy no-cache name, which optimum loads only with use_cache=False and
+// transformers.js never; the static-cache graphs have names neither library looks for.
+std::string onnx_graph_file_name(OnnxVariant v, OnnxPrecision p) {
+  std::string base;
+  switch (v) {
+    case OnnxVariant::plain:
+      base = "decoder_model";
+      break;
+    case OnnxVariant::with_past:
+      base = "model";
+      break;
+    case OnnxVariant::prefill:
+      base = "prefill";
+      break;
+    case OnnxVariant::decode:
+      base = "decode";
+      break;
+  }
+  if (p != OnnxPrecision::fp32) base += std::string("_") + onnx_precision_name(p);
+  return base + ".onnx";
+}
+
 }  // namespace slmkit
