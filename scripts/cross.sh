@@ -28,7 +28,7 @@ case "$arch" in
   *) echo "cross.sh: unknown ARCH '$arch' (aarch64 or riscv64)" >&2; exit 2 ;;
 esac
 triple=$arch-linux-gnu
-build=$root/build-$arch
+build=${SLMKIT_CROSS_BUILD_DIR:-$root/build-$arch}  # SLMKIT_CROSS_BUILD_DIR: another folder
 deps=$root/build-riscv64-deps
 
 say() { echo "cross($arch): $*"; }
