@@ -23,8 +23,7 @@ usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#'; exit 2; }
 arch=$1 action=$2
 shift 2
 case "$arch" in
-  aarch64) debarch=arm64 ;;
-  riscv64) debarch=riscv64 ;;
+  aarch64 | riscv64) ;;
   *) echo "cross.sh: unknown ARCH '$arch' (aarch64 or riscv64)" >&2; exit 2 ;;
 esac
 triple=$arch-linux-gnu
@@ -60,11 +59,11 @@ aarch64_deps() {  # [minimal]: no ONNX
   fi
   # libonnxifi:arm64 also ships /usr/lib/libonnxifi.so (outside the multiarch folders), which the
   # amd64 package already owns; we never link it, so dpkg leaves that one file out.
-  local onnx=(libonnx-dev:arm64)
-  [ "${1:-}" = minimal ] && onnx=()
+  local onnx_pkgs=(libonnx-dev:arm64)
+  [ "${1:-}" = minimal ] && onnx_pkgs=()
   dpkg_opts="-o DPkg::Options::=--path-exclude=/usr/lib/libonnxifi.so" apt_install \
     libhwy-dev:arm64 libfmt-dev:arm64 libpcre2-dev:arm64 libprotobuf-dev:arm64 \
-    libssl-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64 "${onnx[@]}"
+    libssl-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64 "${onnx_pkgs[@]}"
 }
 
 # ---- riscv64: the libraries built from Debian's sources into a static prefix -----------------------
