@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
     const fs::path ours_im = out / ("slmkit-" + type + "-imatrix.gguf");
     const fs::path ours_best = out / ("slmkit-" + type + "-imatrix-best.gguf");
     bench::LlamaCppQuantizeOptions lq;
-    lq.ftype = bench::llama_cpp_ftype_from_name(type).value();
+    lq.ftype = quant::llama_ftype_from_name(type).value();
     lq.n_threads = threads;
     LlamaCppPeer::quantize(s3m, theirs, lq);
     lq.imatrix = weights;

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
       auto run_theirs = [&] {
         time_into(theirs, [&] {
           slmkit::bench::LlamaCppQuantizeOptions o;
-          o.ftype = slmkit::bench::llama_cpp_ftype_from_name(type).value();
+          o.ftype = slmkit::quant::llama_ftype_from_name(type).value();
           o.n_threads = threads;
           slmkit::bench::LlamaCppPeer::quantize(model_path, out, o);
         });

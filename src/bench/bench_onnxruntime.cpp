@@ -7,6 +7,8 @@
 #include "bench/bench_stats.h"
 #include "bench/ort_peer.h"
 #include "core/fail.h"
+#include "quant/llama_ftype.h"
+#include "slmkit/model.h"
 
 namespace slmkit {
 namespace {
@@ -22,6 +24,24 @@ uint64_t graph_bytes(const fs::path& graph) {
 }
 
 }  // namespace
+
+std::string onnx_counterpart_precision(const fs::path& model) {
+  const Model m = load_model(model);  // mapped, not read: only the metadata is looked at
+  const auto& meta = m.source.metadata;
+  if (!meta.is_object() || !meta.contains("general.file_type")) return "fp32";
+  const auto& ftype = meta["general.file_type"];
+  if (!ftype.is_number_integer()) return "fp32";
+  using quant::LlamaFtype;
+  switch (static_cast<LlamaFtype>(ftype.get<int32_t>())) {
+    case LlamaFtype::Q8_0:
+      return "int8";
+    case LlamaFtype::Q4_0:
+    case LlamaFtype::Q4_1:
+      return "q4";
+    default:
+      return "fp32";
+  }
+}
 
 std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::string& precision,
                                         const BenchOptions& options) {

@@ -538,7 +538,7 @@ void LlamaCppPeer::quantize(const fs::path& input, const fs::path& output,
   const LlamaCppApi& api = llama_cpp_api();
   std::error_code ec;
   if (!fs::is_regular_file(input, ec)) fail_io("{}: no such file to quantize", input.string());
-  if (llama_cpp_ftype_name(options.ftype).empty()) {
+  if (quant::llama_ftype_name(options.ftype).empty()) {
     fail_invalid("llama.cpp quantize {}: ftype {} is not a llama_ftype this adapter knows",
                  input.string(), options.ftype);
   }
@@ -562,7 +562,7 @@ void LlamaCppPeer::quantize(const fs::path& input, const fs::path& output,
   if (rc != 0) {
     fs::remove(temporary, ec);
     fail_invalid("llama_model_quantize {} -> {} as {} failed (returned {}); {}", input.string(),
-                 output.string(), llama_cpp_ftype_name(options.ftype), rc, capture.explain());
+                 output.string(), quant::llama_ftype_name(options.ftype), rc, capture.explain());
   }
   fsync_file(temporary);
   fs::rename(temporary, output, ec);

@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "quant/llama_ftype.h"
+
 namespace slmkit::bench {
 
 using LlamaToken = int32_t;
@@ -43,13 +45,9 @@ struct LlamaCppRuntimeInfo {
   std::string system_info;                // llama_print_system_info()
 };
 
-// Quantization types by llama-quantize's names ("Q8_0", "Q4_K_M", "F16"); the numbers are
-// llama.cpp's `enum llama_ftype`, which is stable across releases.
-std::optional<int32_t> llama_cpp_ftype_from_name(std::string_view name);
-std::string_view llama_cpp_ftype_name(int32_t ftype);  // "" for a number not in the table
-
 struct LlamaCppQuantizeOptions {
-  int32_t ftype = 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
+  // A llama_ftype (quant/llama_ftype.h: llama_ftype_from_name).
+  int32_t ftype = static_cast<int32_t>(quant::LlamaFtype::Q8_0);
   int n_threads = 0;  // 0: llama.cpp picks (hardware concurrency)
   bool allow_requantize = false;
   bool quantize_output_tensor = true;

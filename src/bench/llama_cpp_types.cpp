@@ -1,10 +1,12 @@
-// Plain data of the llama.cpp peer that needs no library: quantization type names and the
-// llama-bench statistics over timing samples.
-#include <array>
+// Plain data of the llama.cpp peer that needs no library: the llama-bench statistics over timing
+// samples, and our llama_ftype numbers checked against the llama.h we compile with.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "bench/llama_cpp_peer.h"
+#include "quant/llama_ftype.h"
 
 #if SLMKIT_HAVE_LLAMA_CPP
 #include <llama.h>
@@ -13,27 +15,49 @@
 namespace slmkit::bench {
 namespace {
 
-struct FtypeName {
-  std::string_view name;
-  int32_t ftype;
-};
-
-// llama-quantize's names (tools/quantize/quantize.cpp); the first row of a number is its name.
-constexpr std::array<FtypeName, 40> kFtypes{{
-    {"F32", 0},      {"F16", 1},      {"Q4_0", 2},       {"Q4_1", 3},    {"Q8_0", 7},
-    {"Q5_0", 8},     {"Q5_1", 9},     {"Q2_K", 10},      {"Q3_K_S", 11}, {"Q3_K_M", 12},
-    {"Q3_K_L", 13},  {"Q4_K_S", 14},  {"Q4_K_M", 15},    {"Q5_K_S", 16}, {"Q5_K_M", 17},
-    {"Q6_K", 18},    {"IQ2_XXS", 19}, {"IQ2_XS", 20},    {"Q2_K_S", 21}, {"IQ3_XS", 22},
-    {"IQ3_XXS", 23}, {"IQ1_S", 24},   {"IQ4_NL", 25},    {"IQ3_S", 26},  {"IQ3_M", 27},
-    {"IQ2_S", 28},   {"IQ2_M", 29},   {"IQ4_XS", 30},    {"IQ1_M", 31},  {"BF16", 32},
-    {"TQ1_0", 36},   {"TQ2_0", 37},   {"MXFP4_MOE", 38}, {"NVFP4", 39},  {"Q1_0", 40},
-    {"Q2_0", 41},    {"Q3_K", 12},    {"Q4_K", 15},      {"Q5_K", 17},   {"COPY", 0},
-}};
-
 #if SLMKIT_HAVE_LLAMA_CPP
-static_assert(LLAMA_FTYPE_MOSTLY_Q8_0 == 7 && LLAMA_FTYPE_MOSTLY_Q4_K_M == 15 &&
-              LLAMA_FTYPE_MOSTLY_Q6_K == 18 && LLAMA_FTYPE_MOSTLY_BF16 == 32 &&
-              LLAMA_FTYPE_MOSTLY_Q2_0 == 41);
+// Our llama_ftype numbers (quant/llama_ftype.h) against the header of the release we load.
+using quant::LlamaFtype;
+constexpr std::pair<LlamaFtype, int> kSameFtype[] = {
+    {LlamaFtype::F32, LLAMA_FTYPE_ALL_F32},
+    {LlamaFtype::F16, LLAMA_FTYPE_MOSTLY_F16},
+    {LlamaFtype::Q4_0, LLAMA_FTYPE_MOSTLY_Q4_0},
+    {LlamaFtype::Q4_1, LLAMA_FTYPE_MOSTLY_Q4_1},
+    {LlamaFtype::Q8_0, LLAMA_FTYPE_MOSTLY_Q8_0},
+    {LlamaFtype::Q5_0, LLAMA_FTYPE_MOSTLY_Q5_0},
+    {LlamaFtype::Q5_1, LLAMA_FTYPE_MOSTLY_Q5_1},
+    {LlamaFtype::Q2_K, LLAMA_FTYPE_MOSTLY_Q2_K},
+    {LlamaFtype::Q3_K_S, LLAMA_FTYPE_MOSTLY_Q3_K_S},
+    {LlamaFtype::Q3_K_M, LLAMA_FTYPE_MOSTLY_Q3_K_M},
+    {LlamaFtype::Q3_K_L, LLAMA_FTYPE_MOSTLY_Q3_K_L},
+    {LlamaFtype::Q4_K_S, LLAMA_FTYPE_MOSTLY_Q4_K_S},
+    {LlamaFtype::Q4_K_M, LLAMA_FTYPE_MOSTLY_Q4_K_M},
+    {LlamaFtype::Q5_K_S, LLAMA_FTYPE_MOSTLY_Q5_K_S},
+    {LlamaFtype::Q5_K_M, LLAMA_FTYPE_MOSTLY_Q5_K_M},
+    {LlamaFtype::Q6_K, LLAMA_FTYPE_MOSTLY_Q6_K},
+    {LlamaFtype::IQ2_XXS, LLAMA_FTYPE_MOSTLY_IQ2_XXS},
+    {LlamaFtype::IQ2_XS, LLAMA_FTYPE_MOSTLY_IQ2_XS},
+    {LlamaFtype::Q2_K_S, LLAMA_FTYPE_MOSTLY_Q2_K_S},
+    {LlamaFtype::IQ3_XS, LLAMA_FTYPE_MOSTLY_IQ3_XS},
+    {LlamaFtype::IQ3_XXS, LLAMA_FTYPE_MOSTLY_IQ3_XXS},
+    {LlamaFtype::IQ1_S, LLAMA_FTYPE_MOSTLY_IQ1_S},
+    {LlamaFtype::IQ4_NL, LLAMA_FTYPE_MOSTLY_IQ4_NL},
+    {LlamaFtype::IQ3_S, LLAMA_FTYPE_MOSTLY_IQ3_S},
+    {LlamaFtype::IQ3_M, LLAMA_FTYPE_MOSTLY_IQ3_M},
+    {LlamaFtype::IQ2_S, LLAMA_FTYPE_MOSTLY_IQ2_S},
+    {LlamaFtype::IQ2_M, LLAMA_FTYPE_MOSTLY_IQ2_M},
+    {LlamaFtype::IQ4_XS, LLAMA_FTYPE_MOSTLY_IQ4_XS},
+    {LlamaFtype::IQ1_M, LLAMA_FTYPE_MOSTLY_IQ1_M},
+    {LlamaFtype::BF16, LLAMA_FTYPE_MOSTLY_BF16},
+    {LlamaFtype::TQ1_0, LLAMA_FTYPE_MOSTLY_TQ1_0},
+    {LlamaFtype::TQ2_0, LLAMA_FTYPE_MOSTLY_TQ2_0},
+    {LlamaFtype::MXFP4_MOE, LLAMA_FTYPE_MOSTLY_MXFP4_MOE},
+    {LlamaFtype::NVFP4, LLAMA_FTYPE_MOSTLY_NVFP4},
+    {LlamaFtype::Q1_0, LLAMA_FTYPE_MOSTLY_Q1_0},
+    {LlamaFtype::Q2_0, LLAMA_FTYPE_MOSTLY_Q2_0},
+};
+static_assert(std::ranges::all_of(kSameFtype,
+                                  [](auto p) { return static_cast<int>(p.first) == p.second; }));
 #endif
 
 std::vector<double> tokens_per_s(const LlamaCppTiming& t) {
@@ -46,20 +70,6 @@ std::vector<double> tokens_per_s(const LlamaCppTiming& t) {
 }
 
 }  // namespace
-
-std::optional<int32_t> llama_cpp_ftype_from_name(std::string_view name) {
-  for (const FtypeName& f : kFtypes) {
-    if (f.name == name) return f.ftype;
-  }
-  return std::nullopt;
-}
-
-std::string_view llama_cpp_ftype_name(int32_t ftype) {
-  for (const FtypeName& f : kFtypes) {
-    if (f.ftype == ftype) return f.name;
-  }
-  return {};
-}
 
 double LlamaCppTiming::mean_tokens_per_s() const {
   const std::vector<double> ts = tokens_per_s(*this);

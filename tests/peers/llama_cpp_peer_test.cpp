@@ -270,7 +270,7 @@ TEST(LlamaCppPeer, QuantizesStories3MToQ8_0) {
   const fs::path dir = testing::temp_dir("llama_cpp_quantize");
   const fs::path output = dir / "stories3M-Q8_0.gguf";
   LlamaCppQuantizeOptions options;
-  options.ftype = llama_cpp_ftype_from_name("Q8_0").value();
+  options.ftype = quant::llama_ftype_from_name("Q8_0").value();
   options.n_threads = 2;
   LlamaCppPeer::quantize(testing::fixture(kStories3M), output, options);
 

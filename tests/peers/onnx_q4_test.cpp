@@ -116,7 +116,7 @@ Model q4_0_dequantized(const Model& model, bool embedding) {
   for (const Tensor& t : q.tensors()) {
     if (t.dtype() != DType::Q4_0) continue;
     if (t.name() == "token_embd.weight" && !embedding) continue;
-    const std::vector<float> v = t.to_f32();
+    const std::vector<float> v = dequantize(t);
     std::vector<std::byte> bytes(v.size() * sizeof(float));
     std::memcpy(bytes.data(), v.data(), bytes.size());
     out.remove(t.name());

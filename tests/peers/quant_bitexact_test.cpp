@@ -124,7 +124,7 @@ struct Comparison {
 Comparison compare_with_llama_cpp(const fs::path& input, const Case& c, const fs::path& dir) {
   const fs::path output = dir / (std::string(c.ftype_name) + ".gguf");
   bench::LlamaCppQuantizeOptions options;
-  options.ftype = bench::llama_cpp_ftype_from_name(c.ftype_name).value();
+  options.ftype = quant::llama_ftype_from_name(c.ftype_name).value();
   options.n_threads = 1;
   options.pure = true;
   bench::LlamaCppPeer::quantize(input, output, options);

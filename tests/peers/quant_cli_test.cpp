@@ -83,7 +83,7 @@ TEST_P(QuantCli, LlamaCppLoadsAndMatchesItsOwnFile) {
   EXPECT_NE(json.find("\"tensors\""), std::string::npos);
 
   bench::LlamaCppQuantizeOptions options;
-  options.ftype = bench::llama_cpp_ftype_from_name(c.preset).value();
+  options.ftype = quant::llama_ftype_from_name(c.preset).value();
   options.n_threads = 1;
   bench::LlamaCppPeer::quantize(testing::fixture(c.reference), theirs, options);
 

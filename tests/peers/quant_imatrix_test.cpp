@@ -83,7 +83,7 @@ void compare(const Case& c, const Weights& weights, const std::string& tag) {
   const fs::path input = testing::fixture(kStories3M);
   const fs::path output = dir / "theirs.gguf";
   bench::LlamaCppQuantizeOptions options;
-  options.ftype = bench::llama_cpp_ftype_from_name(c.ftype_name).value();
+  options.ftype = quant::llama_ftype_from_name(c.ftype_name).value();
   options.n_threads = 1;
   options.pure = true;
   options.imatrix = weights;

@@ -80,7 +80,7 @@ TEST(QuantQuality, ImatrixKldNotAboveLlamaCppAtEqualSize) {
     const fs::path theirs = dir / (std::string(type) + "-llama.gguf");
     const fs::path ours = dir / (std::string(type) + "-slmkit-imatrix.gguf");
     bench::LlamaCppQuantizeOptions lq;
-    lq.ftype = bench::llama_cpp_ftype_from_name(type).value();
+    lq.ftype = quant::llama_ftype_from_name(type).value();
     lq.n_threads = 1;
     bench::LlamaCppPeer::quantize(s3m, theirs, lq);
     QuantizeOptions q;
