@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include "bench/bench_stats.h"
-#include "bench/ort_peer.h"
 #include "core/fail.h"
+#include "peers/ort_peer.h"
 #include "quant/llama_ftype.h"
 #include "slmkit/model.h"
 
@@ -53,8 +53,8 @@ std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::str
       precision != "q4f16") {
     fail_invalid("ORT precision '{}': expected fp32, fp16, int8, q4 or q4f16", precision);
   }
-  if (!bench::OrtPeer::available()) {
-    fail_unsupported("ONNX Runtime is not available: {}", bench::OrtPeer::unavailable_reason());
+  if (!peers::OrtPeer::available()) {
+    fail_unsupported("ONNX Runtime is not available: {}", peers::OrtPeer::unavailable_reason());
   }
   const fs::path graph = onnx_dir / "onnx" /
                          (precision == "fp32" ? std::string("model_with_past.onnx")
@@ -65,17 +65,17 @@ std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::str
         "with_past --precision {}`)",
         graph.string(), onnx_dir.string(), precision);
   }
-  bench::OrtTimingRequest req;
-  req.mode = bench::OrtMode::past;
+  peers::OrtTimingRequest req;
+  req.mode = peers::OrtMode::past;
   req.model = graph;
-  req.shape = bench::ort_shape_of_graph(graph);
+  req.shape = peers::ort_shape_of_graph(graph);
   req.n_prompt = options.n_prompt;
   req.n_gen = options.n_gen;
   req.repetitions = options.repetitions;
   req.warmup = options.warmup;
   req.n_threads = options.n_threads > 0 ? options.n_threads
                                         : static_cast<int>(std::thread::hardware_concurrency());
-  const bench::OrtTimingResult t = bench::ort_time(req);
+  const peers::OrtTimingResult t = peers::ort_time(req);
 
   BenchRow base;
   base.backend = BenchBackend::onnxruntime;

@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 
 #include "bench/bench_stats.h"
-#include "bench/llama_cpp_peer.h"
 #include "core/fail.h"
 #include "core/type_bytes.h"
+#include "peers/llama_cpp_peer.h"
 #include "quant/llama_ftype.h"
 #include "slmkit/engine.h"
 #include "slmkit/model.h"

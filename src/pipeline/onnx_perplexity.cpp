@@ -4,8 +4,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "bench/ort_peer.h"
 #include "core/fail.h"
+#include "peers/ort_peer.h"
 
 namespace slmkit::pipeline {
 
@@ -38,18 +38,18 @@ PerplexityResult onnx_perplexity(const std::filesystem::path& export_dir,
     fail_invalid("perplexity: need at least {} tokens for a context of {}; the text has {}",
                  2 * n_ctx, n_ctx, n_tokens);
   }
-  if (!bench::OrtPeer::available()) {
-    fail_unsupported("ONNX Runtime not available: {}", bench::OrtPeer::unavailable_reason());
+  if (!peers::OrtPeer::available()) {
+    fail_unsupported("ONNX Runtime not available: {}", peers::OrtPeer::unavailable_reason());
   }
   const int64_t n_chunk_max = n_tokens / n_ctx;
   const int64_t n_chunk =
       options.n_chunks < 0 ? n_chunk_max : std::min(options.n_chunks, n_chunk_max);
   const auto t0 = std::chrono::steady_clock::now();
 
-  bench::OrtRunRequest request;
-  request.mode = bench::OrtMode::plain;
+  peers::OrtRunRequest request;
+  request.mode = peers::OrtMode::plain;
   request.model = graph;
-  request.shape = bench::ort_shape_of_export(export_dir);
+  request.shape = peers::ort_shape_of_export(export_dir);
   request.want_logits = true;
   request.n_threads = options.n_threads > 0 ? options.n_threads : 1;
   const int64_t first = n_ctx / 2;
@@ -59,7 +59,7 @@ PerplexityResult onnx_perplexity(const std::filesystem::path& export_dir,
     const int64_t start = i * n_ctx;
     request.tokens.assign(tokens.begin() + start, tokens.begin() + start + n_ctx);
     if (options.add_bos) request.tokens[0] = options.bos_id;
-    const bench::OrtRunResult run = bench::ort_run(request);
+    const peers::OrtRunResult run = peers::ort_run(request);
     const int64_t vocab = run.vocab;
     if (vocab <= 0 || static_cast<int64_t>(run.logits.size()) != n_ctx * vocab) {
       fail(ErrorKind::internal, "ONNX perplexity: {}: {} logits for {} tokens of vocab {}",

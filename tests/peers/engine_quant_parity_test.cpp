@@ -15,7 +15,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/quantize.h"
 #include "slmkit/tokenizer.h"
@@ -25,9 +25,9 @@ namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-using bench::LlamaCppContext;
-using bench::LlamaCppModel;
-using bench::LlamaCppPeer;
+using peers::LlamaCppContext;
+using peers::LlamaCppModel;
+using peers::LlamaCppPeer;
 
 struct QuantCase {
   std::string type;  // QuantizeOptions::type
@@ -58,14 +58,14 @@ TEST_P(EngineQuantParity, Stories3M) {
   const std::vector<int32_t> prompt =
       Tokenizer::from_path(source).encode("Once upon a time, there was a big dog named Max.", true);
   const LlamaCppModel theirs_model = LlamaCppModel::load(gguf);
-  bench::LlamaCppContextOptions co;
+  peers::LlamaCppContextOptions co;
   co.n_ctx = 128;
   co.n_batch = 128;
   co.n_threads = 1;
   co.kv_cache_f32 = true;
-  co.flash_attention = bench::LlamaCppFlashAttention::disabled;
+  co.flash_attention = peers::LlamaCppFlashAttention::disabled;
   LlamaCppContext theirs(theirs_model, co);
-  const bench::LlamaCppLogits want = theirs.logits(prompt);
+  const peers::LlamaCppLogits want = theirs.logits(prompt);
 
   Engine engine(load_model(gguf));
   SessionOptions so;

@@ -1,7 +1,7 @@
 // The llama.cpp peer against the real prebuilt library and the shared fixtures: greedy text the
 // fixtures README records, logits consistent with incremental decoding, llama.cpp's own tokenizer
 // conformance vectors, and quantized file sizes.
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 
 #include <gtest/gtest.h>
 
@@ -15,16 +15,16 @@
 #include "slmkit/error.h"
 #include "support/fixtures.h"
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 namespace {
 
 namespace fs = std::filesystem;
 
 #define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
   do {                                                                     \
-    if (!::slmkit::bench::LlamaCppPeer::available())                       \
+    if (!::slmkit::peers::LlamaCppPeer::available())                       \
       GTEST_SKIP() << "llama.cpp peer not available: "                     \
-                   << ::slmkit::bench::LlamaCppPeer::unavailable_reason(); \
+                   << ::slmkit::peers::LlamaCppPeer::unavailable_reason(); \
   } while (0)
 
 const char* const kStories260K = "models/gguf-stories260K/stories260K.gguf";
@@ -383,4 +383,4 @@ TEST(LlamaCppPeer, VocabOnlyTokenizesLikeTheFullModel) {
 }
 
 }  // namespace
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

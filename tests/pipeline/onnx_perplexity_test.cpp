@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "bench/ort_peer.h"
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/model.h"
@@ -34,7 +34,7 @@ TEST(OnnxPerplexity, TokenNllIsLogSoftmax) {
 
 TEST(OnnxPerplexity, MatchesEngineOnStories260KFp32) {
   SLMKIT_REQUIRE_FIXTURES();
-  if (!bench::OrtPeer::available()) GTEST_SKIP() << bench::OrtPeer::unavailable_reason();
+  if (!peers::OrtPeer::available()) GTEST_SKIP() << peers::OrtPeer::unavailable_reason();
   Model model = load_model(testing::fixture("models/llama2c-stories260K/stories260K.bin"));
   const auto dir = testing::temp_dir("onnx-ppl") / "export";
   OnnxExportOptions eo;

@@ -4,8 +4,8 @@
 
 #include <fstream>
 
-#include "bench/ort_peer.h"
 #include "formats/gguf.h"
+#include "peers/ort_peer.h"
 #include "slmkit/error.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/quantize.h"

@@ -3,7 +3,7 @@
 // stands in otherwise.
 #if SLMKIT_HAVE_LLAMA_CPP
 
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,11 +14,11 @@
 #include <random>
 #include <thread>
 
-#include "bench/llama_cpp_api.h"
 #include "core/atomic_file.h"
 #include "core/fail.h"
+#include "peers/llama_cpp_api.h"
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 
 namespace fs = std::filesystem;
 using detail::llama_cpp_api;
@@ -573,6 +573,6 @@ void LlamaCppPeer::quantize(const fs::path& input, const fs::path& output,
   }
 }
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers
 
 #endif  // SLMKIT_HAVE_LLAMA_CPP

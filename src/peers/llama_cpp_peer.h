@@ -23,7 +23,7 @@
 
 #include "quant/llama_ftype.h"
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 
 using LlamaToken = int32_t;
 
@@ -219,4 +219,4 @@ class LlamaCppContext {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

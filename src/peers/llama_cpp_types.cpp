@@ -5,14 +5,14 @@
 #include <numeric>
 #include <utility>
 
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 #include "quant/llama_ftype.h"
 
 #if SLMKIT_HAVE_LLAMA_CPP
 #include <llama.h>
 #endif
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 namespace {
 
 #if SLMKIT_HAVE_LLAMA_CPP
@@ -86,4 +86,4 @@ double LlamaCppTiming::stdev_tokens_per_s() const {
   return std::sqrt(sum_sq / static_cast<double>(ts.size() - 1));
 }
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

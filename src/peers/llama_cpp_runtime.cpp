@@ -10,18 +10,18 @@
 #include <optional>
 #include <system_error>
 
-#include "bench/llama_cpp_peer.h"
 #include "core/fail.h"
+#include "peers/llama_cpp_peer.h"
 
 #if SLMKIT_HAVE_LLAMA_CPP
-#include "bench/llama_cpp_api.h"
+#include "peers/llama_cpp_api.h"
 #endif
 
 #ifndef SLMKIT_LLAMA_CPP_DEFAULT_DIR
 #define SLMKIT_LLAMA_CPP_DEFAULT_DIR ""
 #endif
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 namespace {
 
 namespace fs = std::filesystem;
@@ -356,4 +356,4 @@ const LlamaCppRuntimeInfo& LlamaCppPeer::runtime() {
 
 #endif
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers
