@@ -60,6 +60,11 @@ run_suite() {  # build_dir ctest_exclude_regex extra_cmake_args...
 # Seeds from the shared fixtures, cut to the fuzzers' input limit so they stay fast.
 fuzz_seeds() {  # target out_dir -> prints out_dir when it holds seeds
   local target=$1 out=$2 fx="$root/../shared/fixtures" files=()
+  # Seeds checked in beside a fuzzer (tests/fuzz/seeds/TARGET/) need no fixtures.
+  if [ -d "$root/tests/fuzz/seeds/$target" ]; then
+    echo "$root/tests/fuzz/seeds/$target"
+    return 0
+  fi
   [ -d "$fx" ] || return 0
   case "$target" in
     gguf) files=("$fx/models/gguf-stories260K/stories260K.gguf" "$fx/models/gguf-llama2-tiny-random/llama-2-tiny-random.gguf") ;;

@@ -80,6 +80,12 @@ BenchRow bench_row_from_json(const nlohmann::json& row);  // Error(invalid_input
 // there is nothing to compare).
 std::string format_bench_ratios(const std::vector<BenchRow>& rows);
 
+// A deployment manifest's "performance" block from the pp and tg rows of one artifact, with the
+// pipeline's keys: prefill_tokens_per_sec, tokens_per_sec, latency_ms_per_token_mean / _std
+// (per decoded token over the tg repetitions), peak_rss_bytes, and "measured_with" (backend,
+// test sizes, repetitions, threads).
+nlohmann::ordered_json bench_performance_json(const std::vector<BenchRow>& rows);
+
 // Runs a child process (argv[0] is the program, e.g. /proc/self/exe with "bench ... -o json")
 // that prints a JSON array of rows on stdout, and returns them: each backend measured in its own
 // process gives a peak RSS (VmHWM) of that backend alone. Its stderr passes through; a failing

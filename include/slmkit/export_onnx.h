@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "slmkit/model.h"
+#include "slmkit/progress.h"
 
 namespace slmkit {
 
@@ -83,6 +84,10 @@ struct OnnxExportOptions {
   bool q4_symmetric = true;
   int64_t q4_accuracy_level = 0;
   bool q4_embedding = false;  // applied to the q4 / q4f16 graphs only
+  // Called before each graph (done = graphs written) and once at the end; the token is looked at
+  // before each graph. A cancelled export removes its temporary folder; DIR is left as it was.
+  ProgressCallback on_progress;
+  CancelToken cancel;
 };
 
 struct OnnxExportedFile {

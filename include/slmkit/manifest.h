@@ -47,6 +47,9 @@ struct Manifest {
       nlohmann::ordered_json::object();  // perplexity, tokens_per_sec, ...
   std::vector<ManifestFile> files;
   bool synthetic = false;  // weights are random (slmkit synth), not trained
+  // What the caller knows about the model and slmkit cannot read from the files (its own
+  // version, trained_on, license, ...), kept as given; written only when not empty.
+  nlohmann::ordered_json model_info = nlohmann::ordered_json::object();
 
   nlohmann::ordered_json to_json() const;
   static Manifest from_json(const nlohmann::ordered_json& j);  // Error naming the bad field

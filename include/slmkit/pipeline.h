@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slmkit/progress.h"
 #include "slmkit/validate.h"
 
 namespace slmkit {
@@ -44,6 +45,10 @@ struct PipelineOptions {
   bool synthetic = false;  // the model was made by `slmkit synth`; the report says so (also set
                            // when the model's own metadata says it is synthetic)
   std::function<void(const std::string& line)> on_progress;
+  // Looked at with every progress line (between steps, not inside one); a cancelled run throws
+  // Cancelled, keeping the artifacts it finished (complete files, reused by a re-run) and no
+  // temporaries.
+  CancelToken cancel;
 };
 
 struct PipelineArtifact {

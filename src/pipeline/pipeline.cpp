@@ -77,6 +77,7 @@ class Progress {
  public:
   Progress(const PipelineOptions& o, int n_steps) : options_(o), n_steps_(n_steps) {}
   void note(const std::string& line) const {
+    options_.cancel.throw_if_cancelled();
     if (options_.on_progress) options_.on_progress(line);
   }
   void step(const std::string& what) {

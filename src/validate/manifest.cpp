@@ -128,6 +128,7 @@ nlohmann::ordered_json Manifest::to_json() const {
   }
   j["files"] = files_j;
   j["synthetic"] = synthetic;
+  if (!model_info.empty()) j["model_info"] = model_info;
   return j;
 }
 
@@ -173,6 +174,10 @@ Manifest Manifest::from_json(const nlohmann::ordered_json& j) {
     m.files.push_back(std::move(mf));
   }
   if (j.contains("synthetic")) m.synthetic = get_field<bool>(j, "synthetic");
+  if (j.contains("model_info")) {
+    m.model_info = j["model_info"];
+    if (!m.model_info.is_object()) fail_invalid("manifest: field \"model_info\" is not an object");
+  }
   return m;
 }
 

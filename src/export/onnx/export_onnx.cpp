@@ -193,8 +193,15 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
 
   OnnxExportResult result;
   fs::create_directories(temp / "onnx");
+  const auto n_graphs = static_cast<int64_t>(options.precisions.size() * options.variants.size());
+  int64_t n_written = 0;
   for (OnnxPrecision p : options.precisions) {
     for (OnnxVariant v : options.variants) {
+      options.cancel.throw_if_cancelled();
+      if (options.on_progress) {
+        options.on_progress(n_written, n_graphs, "graph onnx/" + file_name(v, p));
+      }
+      ++n_written;
       OnnxGraphOptions g;
       g.variant = v;
       g.precision = p;
@@ -226,6 +233,7 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
   std::sort(others.begin(), others.end(),
             [](const OnnxExportedFile& a, const OnnxExportedFile& b) { return a.path < b.path; });
   result.files.insert(result.files.end(), others.begin(), others.end());
+  options.cancel.throw_if_cancelled();  // the last moment before DIR is replaced
   if (fs::exists(dir)) {
     if (!fs::is_directory(dir)) fail_io("ONNX export: {} exists and is not a folder", dir.string());
     fs::remove_all(dir);
@@ -234,6 +242,7 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
   if (ec)
     fail_io("ONNX export: cannot rename {} to {}: {}", temp.string(), dir.string(), ec.message());
   cleanup.p.clear();
+  if (options.on_progress) options.on_progress(n_graphs, n_graphs, "exported");
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
