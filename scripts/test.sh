@@ -68,6 +68,7 @@ fuzz_seeds() {  # target out_dir -> prints out_dir when it holds seeds
   [ -d "$fx" ] || return 0
   case "$target" in
     gguf) files=("$fx/models/gguf-stories260K/stories260K.gguf" "$fx/models/gguf-llama2-tiny-random/llama-2-tiny-random.gguf") ;;
+    capi_open_memory) files=("$fx/models/gguf-stories260K/stories260K.gguf") ;;
     safetensors) files=("$fx/models/hf-gpt2-tiny-random/model.safetensors") ;;
     llama2c) files=("$fx/models/llama2c-stories260K/stories260K.bin" "$fx/models/llama2c-stories260K/tok512.bin") ;;
     config_json) files=("$fx/models/hf-gpt2-tiny-random/config.json") ;;

@@ -56,9 +56,15 @@ struct Manifest {
 };
 
 // Describes an artifact (GGUF file or ONNX folder/file) found under `base`: reads its metadata,
-// hashes every file that belongs to it.
-Manifest describe_artifact(const std::filesystem::path& artifact,
-                           const std::filesystem::path& base);
+// hashes every file that belongs to it. model_name: the name to record; "": the name the
+// artifact carries (GGUF general.name), or its file / folder name where that is empty or only
+// the architecture ("llama", as llama.cpp's converters often write).
+Manifest describe_artifact(const std::filesystem::path& artifact, const std::filesystem::path& base,
+                           const std::string& model_name = "");
+
+// `stored` unless it is empty or only names the architecture (case aside); then `fallback`.
+std::string recognizable_model_name(const std::string& stored, const std::string& architecture,
+                                    const std::string& fallback);
 
 // Writes DIR/NAME.json atomically and returns its path.
 std::filesystem::path write_manifest(const Manifest& manifest, const std::filesystem::path& dir);

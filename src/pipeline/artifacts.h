@@ -12,14 +12,15 @@
 
 namespace slmkit::pipeline {
 
-// The name artifacts are named after: the input's file stem or folder name, else config.name;
-// anything other than letters, digits, '.', '-' and '_' becomes '_'.
-std::string artifact_base_name(const Model& model, const std::filesystem::path& input);
+// The name artifacts are named after: `given` when not empty, else the input's file stem or folder
+// name, else config.name; anything other than letters, digits, '.', '-' and '_' becomes '_'.
+std::string artifact_base_name(const Model& model, const std::filesystem::path& input,
+                               const std::string& given = "");
 
 std::string gguf_artifact_name(const std::string& base, const std::string& type);  // "NAME-Q8_0"
 std::filesystem::path gguf_artifact_file(const std::string& base, const std::string& type);
 std::filesystem::path onnx_folder(const std::string& base);  // "NAME_onnx"
-// The graph of one precision and variant inside the folder: "onnx/model_with_past_int8.onnx".
+// The graph of one precision and variant inside the folder: "onnx/model_int8.onnx".
 std::filesystem::path onnx_graph_file(OnnxPrecision precision, OnnxVariant variant);
 // The graph the pipeline validates and scores perplexity on: the plain one (every position's
 // logits in one pass, no cache to carry).

@@ -15,6 +15,7 @@
 #include "core/fail.h"
 #include "pipeline/artifacts.h"
 #include "pipeline/measure.h"
+#include "pipeline/sample_text.h"
 #include "slmkit/inspect.h"
 #include "slmkit/manifest.h"
 #include "slmkit/quantize.h"
@@ -107,6 +108,7 @@ void check_options(const PipelineOptions& o) {
     fail_invalid("pipeline: --bench-reps {}: need at least 1", o.bench_repetitions);
   }
   if (o.bench_prompt < 0 || o.bench_gen < 0) fail_invalid("pipeline: negative benchmark sizes");
+  if (o.sample_tokens < 0) fail_invalid("pipeline: --sample-tokens {}: negative", o.sample_tokens);
 }
 
 }  // namespace
@@ -127,7 +129,7 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
 
   Model model = load_model(options.model);
   PipelineResult result;
-  result.model_name = artifact_base_name(model, options.model);
+  result.model_name = artifact_base_name(model, options.model, options.name);
   result.architecture = model.config.arch;
   result.parameters = static_cast<uint64_t>(model.n_parameters());
   result.model = options.model;
@@ -138,6 +140,7 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   result.bench_gen = options.bench_gen;
   result.bench_repetitions = options.bench_repetitions;
   result.n_threads = options.n_threads;
+  result.sample_tokens = options.sample_tokens;
 
   MeasureContext ctx;
   ctx.options = &options;
@@ -157,7 +160,7 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
     result.eval_text = options.eval_text->filename().string();
   }
 
-  const std::string base = artifact_base_name(model, options.model);
+  const std::string& base = result.model_name;
   const int n_artifacts = static_cast<int>(options.gguf.size() + precisions.size());
   const int n_builds = static_cast<int>(options.gguf.size()) + (precisions.empty() ? 0 : 1);
   Progress progress(options, n_builds + 1 + n_artifacts + 1);
@@ -233,9 +236,11 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   baseline.baseline = true;
   baseline.valid = true;
   model = Model();  // the artifacts are built; measuring loads each from its file
-  progress.step("measure the input (FP32 baseline)");
+  progress.step(fmt::format("measure the input ({} baseline)",
+                            baseline.precision == "F32" ? "FP32" : baseline.precision));
   measure_engine_perplexity(ctx, options.model, baseline);
   measure_engine_speed(ctx, options.model, baseline);
+  generate_sample(ctx, options.model, baseline);
   result.artifacts.push_back(baseline);
 
   // 3. Each artifact: validate, perplexity, speed, manifest.
@@ -257,7 +262,8 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
         validate_into(ctx, out / a.path, a.path.filename().string(), a);
         measure_engine_perplexity(ctx, out / a.path, a);
         measure_engine_speed(ctx, out / a.path, a);
-        m = describe_artifact(out / a.path, out);
+        generate_sample(ctx, out / a.path, a);
+        m = describe_artifact(out / a.path, out, result.model_name);
       } else {
         const OnnxPrecision p = precisions[onnx_index++];
         const std::string stem = onnx_dir.string() + "-" + onnx_precision_name(p);
@@ -265,7 +271,9 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
         measure_onnx_perplexity(ctx, out / onnx_dir, p, a);
         measure_onnx_speed(ctx, out / onnx_dir, p, a);
         // The folder is hashed once; each precision keeps its own files of it.
-        if (!onnx_described) onnx_described = describe_artifact(out / onnx_dir, out);
+        if (!onnx_described) {
+          onnx_described = describe_artifact(out / onnx_dir, out, result.model_name);
+        }
         m = *onnx_described;
         restrict_to_precision(m, onnx_dir, p);
         a.size_bytes = m.size_bytes;

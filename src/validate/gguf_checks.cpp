@@ -239,7 +239,7 @@ Model dequantized(const Model& m) {
 
 void gguf_functional_checks(const fs::path& path, const std::string& precision,
                             const ValidateOptions& options, Checks& checks) {
-  const PrecisionBounds b = bounds_for(precision);
+  PrecisionBounds b = bounds_for(precision);
   Model model;
   std::vector<int32_t> prompt;
   try {
@@ -259,6 +259,7 @@ void gguf_functional_checks(const fs::path& path, const std::string& precision,
     if (options.reference) {
       reference = load_model(*options.reference);
       r.reference_name = options.reference->filename().string();
+      b = comparison_bounds(precision, reference);
     } else {
       reference = dequantized(model);
       r.reference_name = "the artifact widened to F32 (no --reference)";

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -181,7 +182,18 @@ Manifest Manifest::from_json(const nlohmann::ordered_json& j) {
   return m;
 }
 
-Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) {
+std::string recognizable_model_name(const std::string& stored, const std::string& architecture,
+                                    const std::string& fallback) {
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  };
+  if (stored.empty() || lower(stored) == lower(architecture)) return fallback;
+  return stored;
+}
+
+Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base,
+                           const std::string& model_name) {
   const artifact::Info info = artifact::classify(artifact_path);
   Manifest m;
   m.artifact = relative_to(artifact_path, base);
@@ -192,7 +204,8 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) 
     const Model model = load_model(artifact_path);
     const gguf::File f = gguf::read_file(artifact_path);
     fill_from_config(m, model.config);
-    m.model_name = model.config.name.empty() ? artifact_path.stem().string() : model.config.name;
+    m.model_name = recognizable_model_name(model.config.name, model.config.arch,
+                                           artifact_path.stem().string());
     m.parameters = static_cast<uint64_t>(model.n_parameters());
     m.quantization = artifact::gguf_quantization(f);
     m.synthetic = model.source.synthetic;
@@ -202,9 +215,8 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) 
     m.format = "onnx";
     const ModelConfig c = artifact::onnx_config(info);
     fill_from_config(m, c);
-    m.model_name = c.name.empty()
-                       ? (info.root.empty() ? artifact_path.stem() : info.root.filename()).string()
-                       : c.name;
+    m.model_name = recognizable_model_name(
+        c.name, c.arch, (info.root.empty() ? artifact_path.stem() : info.root.filename()).string());
     // An ONNX graph holds no parameter count; the config implies it (a tied head counted once).
     for (const arch::TensorSpec& spec : arch::expected_tensors(c)) {
       if (!spec.required) continue;
@@ -221,6 +233,7 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) 
     // ONNX Runtime's CPU provider, and onnxruntime-web's WebAssembly build.
     m.target_architectures = {"x86_64", "aarch64", "wasm"};
   }
+  if (!model_name.empty()) m.model_name = model_name;
   for (const artifact::RoleFile& rf : artifact::files_of(info)) {
     ManifestFile f;
     f.role = rf.role;

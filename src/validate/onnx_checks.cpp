@@ -285,7 +285,7 @@ void engine_reference(const Model& model, const std::vector<int32_t>& prompt, in
 void onnx_functional_checks(const artifact::Info& info, const std::string& precision,
                             const std::string& suffix, const ValidateOptions& options,
                             Checks& checks) {
-  const PrecisionBounds b = bounds_for(precision);
+  PrecisionBounds b = bounds_for(precision);
   const artifact::OnnxGraph* graph = artifact::main_graph(info, precision);
   if (!graph) {
     checks.expect("functional.loads" + suffix, false,
@@ -336,6 +336,7 @@ void onnx_functional_checks(const artifact::Info& info, const std::string& preci
       const Model reference = load_model(*options.reference);
       engine_reference(reference, prompt, options.n_compare, options.n_threads, r);
       r.reference_name = options.reference->filename().string();
+      b = comparison_bounds(precision, reference);
     } else {
       // No reference model: the folder's fp32 graph in ONNX Runtime, else the graph itself.
       const artifact::OnnxGraph* ref_graph = fp32 ? fp32 : graph;

@@ -14,9 +14,13 @@ namespace fs = std::filesystem;
 TEST(PipelineArtifacts, Names) {
   EXPECT_EQ(pipeline::gguf_artifact_file("stories260K", "Q4_K_M"), "stories260K-Q4_K_M.gguf");
   EXPECT_EQ(pipeline::onnx_folder("stories260K"), "stories260K_onnx");
-  EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::fp32, OnnxVariant::plain), "onnx/model.onnx");
+  // transformers.js and optimum load onnx/model{_dtype}.onnx as the decoder with past.
+  EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::fp32, OnnxVariant::with_past),
+            "onnx/model.onnx");
+  EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::fp32, OnnxVariant::plain),
+            "onnx/decoder_model.onnx");
   EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::int8, OnnxVariant::with_past),
-            "onnx/model_with_past_int8.onnx");
+            "onnx/model_int8.onnx");
   EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::q4, OnnxVariant::decode),
             "onnx/decode_q4.onnx");
   Model m;
@@ -26,6 +30,8 @@ TEST(PipelineArtifacts, Names) {
   EXPECT_EQ(pipeline::artifact_base_name(m, "dir/hf-folder/"), "hf-folder");
   EXPECT_EQ(pipeline::artifact_base_name(m, "dir/tinyllama-1.1b.gguf"), "tinyllama-1.1b");
   EXPECT_EQ(pipeline::artifact_base_name(m, "/"), "my_model_v1");
+  // --name wins, made file-safe.
+  EXPECT_EQ(pipeline::artifact_base_name(m, "dir/stories3M-F16.gguf", "stories 3M"), "stories_3M");
 }
 
 TEST(PipelineArtifacts, StaleTemporariesRemovedCompleteFilesKept) {
@@ -55,7 +61,7 @@ TEST(PipelineArtifacts, BuildsAreDeterministicAndReused) {
                      .reused);
   }
   EXPECT_EQ(testing::read_bytes(a / "m-Q8_0.gguf"), testing::read_bytes(b / "m-Q8_0.gguf"));
-  for (const char* f : {"config.json", "onnx/model.onnx", "onnx/model_int8.onnx"}) {
+  for (const char* f : {"config.json", "onnx/decoder_model.onnx", "onnx/decoder_model_int8.onnx"}) {
     EXPECT_EQ(testing::read_bytes(a / "m_onnx" / f), testing::read_bytes(b / "m_onnx" / f)) << f;
   }
   const auto before = fs::last_write_time(a / "m-Q8_0.gguf");
