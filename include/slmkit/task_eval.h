@@ -107,7 +107,22 @@ struct TaskResult {
   std::string to_llama_cpp_text() const;
   // One summary line per metric: "accuracy 61.2500 +/- 2.4400 % (400 items) ...".
   std::string summary() const;
+  // One JSON object per scored item, in order: {"item", "source", "chosen", "correct",
+  // "correct_sum", "correct_chars", "scores"}: for comparing two runs item by item.
+  std::string items_jsonl(const Task& task) const;
 };
+
+// Paired comparison of two runs over the same items (same task, same n_items): the accuracy
+// difference b - a and its standard error from the items whose correctness differs
+// (sqrt(n01 + n10 - (n01 - n10)^2 / n) / n, McNemar's), far smaller than either run's own error
+// when most answers agree. Error(invalid_input) when the runs scored different items.
+struct TaskComparison {
+  int64_t n_items = 0;
+  int64_t only_a = 0, only_b = 0;  // items right in one run only
+  int64_t changed = 0;             // items whose chosen answer differs
+  double difference = 0, difference_error = 0;
+};
+TaskComparison compare_task_results(const TaskResult& a, const TaskResult& b);
 
 // Scores `task` in our engine. Error(invalid_input) naming the item when a choice adds no token,
 // or an item is longer than the model's context.
@@ -116,5 +131,11 @@ TaskResult evaluate_task(const Engine& engine, const Tokenizer& tokenizer, const
 // The same over another runtime's logits (each sequence from an empty context).
 TaskResult evaluate_task(const ChunkLogits& logits, const Tokenizer& tokenizer, const Task& task,
                          const TaskEvalOptions& options);
+// Through ONNX Runtime (the peer): `graph`, a no-cache graph (decoder_model*.onnx) of the export
+// folder `export_dir`, every sequence in one pass. Error(unsupported) with the reason when ONNX
+// Runtime is not available. The peer starts a process per sequence: seconds per item.
+TaskResult evaluate_task_onnx(const std::filesystem::path& export_dir,
+                              const std::filesystem::path& graph, const Tokenizer& tokenizer,
+                              const Task& task, const TaskEvalOptions& options);
 
 }  // namespace slmkit

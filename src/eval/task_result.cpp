@@ -1,8 +1,12 @@
 // A task result as llama-perplexity prints it, and the runtime-neutral evaluate_task.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/fail.h"
 
 #include "eval/task_score.h"
 
@@ -94,6 +98,46 @@ std::string TaskResult::summary() const {
   }
   out += fmt::format("chance     {:.4f} %\n", 100 * random_chance);
   return out;
+}
+
+std::string TaskResult::items_jsonl(const Task& task) const {
+  std::string out;
+  for (const TaskItemScore& s : items) {
+    out += nlohmann::json{{"item", s.item},
+                          {"source", task.items.at(static_cast<size_t>(s.item)).source},
+                          {"chosen", s.chosen},
+                          {"correct", s.correct},
+                          {"correct_sum", s.correct_sum},
+                          {"correct_chars", s.correct_chars},
+                          {"scores", s.score}}
+               .dump();
+    out += '\n';
+  }
+  return out;
+}
+
+TaskComparison compare_task_results(const TaskResult& a, const TaskResult& b) {
+  if (a.items.size() != b.items.size()) {
+    fail_invalid("compare task results: {} items against {}", a.items.size(), b.items.size());
+  }
+  TaskComparison c;
+  c.n_items = static_cast<int64_t>(a.items.size());
+  for (size_t i = 0; i < a.items.size(); ++i) {
+    if (a.items[i].item != b.items[i].item) {
+      fail_invalid("compare task results: scored item {} is item {} in one run, {} in the other",
+                   i + 1, a.items[i].item, b.items[i].item);
+    }
+    c.only_a += a.items[i].correct && !b.items[i].correct;
+    c.only_b += b.items[i].correct && !a.items[i].correct;
+    c.changed += a.items[i].chosen != b.items[i].chosen;
+  }
+  if (c.n_items == 0) return c;
+  const auto n = static_cast<double>(c.n_items);
+  const auto d = static_cast<double>(c.only_b - c.only_a);
+  c.difference = d / n;
+  c.difference_error =
+      std::sqrt(std::max(0.0, static_cast<double>(c.only_a + c.only_b) - d * d / n)) / n;
+  return c;
 }
 
 TaskResult evaluate_task(const ChunkLogits& logits, const Tokenizer& tokenizer, const Task& task,

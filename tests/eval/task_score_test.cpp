@@ -151,5 +151,30 @@ TEST(TaskScore, AChoiceThatAddsNoTokenIsNamed) {
   EXPECT_TRUE(testing::contains(e, "t: line 4: choice 1 adds no token")) << e.what();
 }
 
+TEST(TaskScore, PairedComparisonCountsTheItemsThatChanged) {
+  // 10 items: a right on 0-5, b right on 0-3 and 6-8; b's answer differs on 4, 5, 6, 7, 8.
+  TaskResult a, b;
+  for (int64_t i = 0; i < 10; ++i) {
+    TaskItemScore s;
+    s.item = i;
+    s.correct = i < 6;
+    s.chosen = s.correct ? 0 : 1;
+    a.items.push_back(s);
+    s.correct = i < 4 || (i >= 6 && i < 9);
+    s.chosen = s.correct ? 0 : (i == 9 ? 1 : 2);
+    b.items.push_back(s);
+  }
+  const TaskComparison c = compare_task_results(a, b);
+  EXPECT_EQ(c.only_a, 2);
+  EXPECT_EQ(c.only_b, 3);
+  EXPECT_EQ(c.changed, 5);
+  EXPECT_DOUBLE_EQ(c.difference, 0.1);
+  // Per-item differences: three +1, two -1, five 0: variance 0.5 - 0.01, error sqrt(0.49 / 10).
+  EXPECT_NEAR(c.difference_error, std::sqrt(0.49 / 10), 1e-12);
+  b.items[3].item = 7;
+  EXPECT_TRUE(testing::contains(testing::expect_error([&] { compare_task_results(a, b); }),
+                                "scored item 4 is item 3 in one run, 7 in the other"));
+}
+
 }  // namespace
 }  // namespace slmkit
