@@ -116,7 +116,12 @@ Task parse_winogrande(std::string_view bytes, std::string_view what) {
                    *answer);
     }
     std::string_view sentence = line.substr(comma[0] + 1, comma[1] - comma[0] - 1);
-    if (sentence.size() >= 2 && sentence.front() == '"' && sentence.back() == '"') {
+    if (!sentence.empty() && sentence.front() == '"') {
+      // llama.cpp drops the field's first and last characters: they must be its quotes.
+      if (sentence.size() < 2 || sentence.back() != '"') {
+        fail_invalid("{}: line {}: field 'sentence' opens a quote it does not close", what,
+                     line_no);
+      }
       sentence = sentence.substr(1, sentence.size() - 2);
     }
     const size_t blank = sentence.find('_');

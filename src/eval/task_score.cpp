@@ -36,12 +36,6 @@ double fraction_error(int64_t hits, int64_t n) {
   return std::sqrt(p * (1 - p) / static_cast<double>(n - 1));
 }
 
-// Log-likelihood of seq[begin, end) where every target's row is seq's own.
-double span_ll(std::span<const float> logits, int64_t n_vocab, std::span<const int32_t> seq,
-               int64_t begin, int64_t end) {
-  return score_span(logits, n_vocab, seq, begin, end).log_likelihood;
-}
-
 TaskItemScore score_choices(LogitSource& source, const TaskItem& item, const PreparedItem& p) {
   TaskItemScore s;
   s.item = p.item;
@@ -71,22 +65,27 @@ TaskItemScore score_choices(LogitSource& source, const TaskItem& item, const Pre
 
 // llama.cpp's winogrande: when both sequences run more than 3 tokens past the shared ones, only
 // the words after the choice count (the choice itself is skipped); otherwise everything after
-// the shared tokens does. The last token is left out when more than one would be scored. For
-// the second choice without skipping, llama.cpp takes the first target's logits from the row
-// after the first sequence's last token (its "FIXME: wrong first logits"); done the same here so
-// the numbers are its.
+// the shared tokens does. The last token is left out when more than one would be scored.
+// llama.cpp evaluates both sequences in one batch (the shared tokens once) and finds the second
+// sequence's rows by an offset that is right only past the shared tokens: the row for a target
+// at or before them is taken from the first sequence's rows (for the first target after the
+// shared tokens, the row after the first sequence's last token: its "FIXME: wrong first
+// logits"). The same rows are used here so the numbers are its. (Where its offset would fall
+// before the item's rows, which llama.cpp reads from another item, the right row is used.)
 TaskItemScore score_winogrande(LogitSource& source, const Task& task, const TaskItem& item,
                                const PreparedItem& p) {
   constexpr int64_t kMinTrailing = 3;
+  const int64_t cp = p.common;
   const auto len0 = static_cast<int64_t>(p.seqs[0].size());
   const auto len1 = static_cast<int64_t>(p.seqs[1].size());
-  const bool skip_choice = len0 - p.common > kMinTrailing && len1 - p.common > kMinTrailing;
+  const bool skip_choice = len0 - cp > kMinTrailing && len1 - cp > kMinTrailing;
   std::array<double, 2> score{};
-  double borrowed = 0;  // -log p(seq1[common]) from the row after seq0's last token
+  std::vector<float> rows0;  // the first sequence's logits, which the second borrows
+  int64_t n_vocab = 0;
   for (size_t c = 0; c < 2; ++c) {
     const std::vector<int32_t>& seq = p.seqs[c];
     const auto len = static_cast<int64_t>(seq.size());
-    const int64_t base = skip_choice ? p.n_base[c] : p.common;
+    const int64_t base = skip_choice ? p.n_base[c] : cp;
     const int64_t last = len - base > 1 ? 1 : 0;
     const int64_t end = len - last;
     if (base < 1 || end <= base) {
@@ -94,17 +93,25 @@ TaskItemScore score_winogrande(LogitSource& source, const Task& task, const Task
                    where(task, item), c + 1);
     }
     const std::span<const float> logits = source.logits(seq);
-    const int64_t n_vocab = static_cast<int64_t>(logits.size()) / len;
+    n_vocab = static_cast<int64_t>(logits.size()) / len;
+    if (c == 0) rows0.assign(logits.begin(), logits.end());
+    auto row_of = [&](std::span<const float> rows, int64_t i) {
+      return rows.subspan(static_cast<size_t>(i * n_vocab), static_cast<size_t>(n_vocab));
+    };
     double ll = 0;
-    if (c == 1 && !skip_choice) {
-      ll = -borrowed + span_ll(logits, n_vocab, seq, base + 1, end);
-    } else {
-      ll = span_ll(logits, n_vocab, seq, base, end);
-    }
-    if (c == 0 && !skip_choice) {
-      const auto row =
-          logits.subspan(static_cast<size_t>((len - 1) * n_vocab), static_cast<size_t>(n_vocab));
-      borrowed = token_nll(row, p.seqs[1][static_cast<size_t>(p.common)]);
+    for (int64_t t = base; t < end; ++t) {
+      const int64_t j = t - 1;  // the row predicting seq[t] is position j's
+      // llama.cpp's batch index for the second sequence: 0 is the last shared token, 1 ..
+      // len0 - cp the first sequence's tokens from cp, then the second's.
+      const int64_t k = len0 - 2 * cp + 1 + j;
+      std::span<const float> row = row_of(logits, j);
+      if (c == 1 && k >= 0 && k <= len0 - cp) row = row_of(rows0, k == 0 ? cp - 1 : cp + k - 1);
+      const int32_t target = seq[static_cast<size_t>(t)];
+      if (target < 0 || target >= n_vocab) {
+        fail_invalid("{}: {}: token {} outside the vocabulary of {}", task.name, where(task, item),
+                     target, n_vocab);
+      }
+      ll -= token_nll(row, target);
     }
     // llama.cpp sums and divides in float.
     score[c] = static_cast<float>(ll) / static_cast<float>(end - base);

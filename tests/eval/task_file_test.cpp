@@ -81,6 +81,10 @@ TEST(TaskFile, WinograndeDamageNamesLineAndField) {
   e = expect_error(
       [] { parse_task("0,a _ b,x,y,1\n1,c _ d,x,y,z\n", TaskFormat::winogrande, "w.csv"); });
   EXPECT_TRUE(contains(e, "line 2: field 'answer' is 'z'")) << e.what();
+  // llama.cpp drops a quoted field's first and last characters: both must be quotes.
+  e = expect_error(
+      [] { parse_task("0,\"Ann _ won.\" x,x,y,1\n", TaskFormat::winogrande, "w.csv"); });
+  EXPECT_TRUE(contains(e, "line 1: field 'sentence' opens a quote it does not close")) << e.what();
 }
 
 TEST(TaskFile, MultipleChoiceBinaryRoundTripsAndDamageIsNamed) {
