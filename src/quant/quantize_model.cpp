@@ -14,17 +14,6 @@
 
 namespace slmkit {
 
-std::vector<float> dequantize(const Tensor& tensor) {
-  if (traits(tensor.dtype()).block_size == 1) return tensor.to_f32();
-  std::vector<float> out(static_cast<size_t>(tensor.n_elements()));
-  if (!quant::can_dequantize(tensor.dtype())) {
-    fail_unsupported("tensor '{}': no dequantizer for type {}", tensor.name(),
-                     dtype_name(tensor.dtype()));
-  }
-  quant::dequantize(tensor.dtype(), tensor.bytes(), out);
-  return out;
-}
-
 nlohmann::ordered_json QuantizeReport::to_json() const {
   nlohmann::ordered_json j;
   j["preset"] = preset;

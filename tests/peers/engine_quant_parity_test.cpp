@@ -61,7 +61,7 @@ Model widened(const Model& m) {
       out.add(t);
       continue;
     }
-    const std::vector<float> v = t.to_f32();
+    const std::vector<float> v = dequantize(t);
     std::vector<std::byte> bytes(v.size() * sizeof(float));
     std::memcpy(bytes.data(), v.data(), bytes.size());
     out.add(Tensor::owned(t.name(), DType::F32, t.shape(), std::move(bytes)));
