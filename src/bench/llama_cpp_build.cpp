@@ -37,7 +37,10 @@ LlamaCppBuildSearch llama_cpp_build_search() {
   LlamaCppBuildSearch s;
   if (const char* env = std::getenv("SLMKIT_LLAMA_CPP_DIR"); env && *env) s.environment_dir = env;
   const char* off = std::getenv("SLMKIT_LLAMA_CPP_NATIVE");
-  if (!(off && std::string_view(off) == "0")) {
+  // A forced CPU variant (the forced-ISA test matrix) names one of the prebuilt's per-level
+  // libraries; a native build has only the one for its own CPU.
+  const char* variant = std::getenv("SLMKIT_LLAMA_CPP_CPU_VARIANT");
+  if (!(off && std::string_view(off) == "0") && !(variant && *variant)) {
     const char* env = std::getenv("SLMKIT_LLAMA_CPP_NATIVE_DIR");
     s.native_root = env && *env ? fs::path(env) : fs::path(SLMKIT_LLAMA_CPP_NATIVE_DEFAULT_DIR);
   }

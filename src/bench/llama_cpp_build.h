@@ -3,7 +3,8 @@
 //   2. A native build (scripts/setup.sh --native-peers: llama.cpp from the bundled source with
 //      -DGGML_NATIVE=ON, in third_party/peers/llama.cpp-native, or SLMKIT_LLAMA_CPP_NATIVE_DIR),
 //      when its build-info.json says it was compiled for CPU flags this machine has all of:
-//      -march=native code faults on a CPU without them. SLMKIT_LLAMA_CPP_NATIVE=0 skips it.
+//      -march=native code faults on a CPU without them. SLMKIT_LLAMA_CPP_NATIVE=0 skips it, and so
+//      does SLMKIT_LLAMA_CPP_CPU_VARIANT (a level only the prebuilt ships).
 //   3. The prebuilt libraries from npm (@node-llama-cpp/linux-x64), whose ggml picks the best of
 //      its generic CPU variants (haswell, zen4, ...) at run time.
 // The prebuilt libraries are compiled for a list of CPU levels; a native build can be up to twice
