@@ -8,9 +8,9 @@
 
 #include <fmt/format.h>
 
-#include "peers/ort_peer.h"
 #include "core/fail.h"
 #include "formats/gguf.h"
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/model.h"
 #include "slmkit/tokenizer.h"

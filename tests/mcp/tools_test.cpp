@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include "peers/ort_peer.h"
 #include "mcp/json_schema.h"
 #include "mcp/tool.h"
 #include "mcp_harness.h"
+#include "peers/ort_peer.h"
 #include "support/fixtures.h"
 
 namespace slmkit::testing {
