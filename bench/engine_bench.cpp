@@ -25,8 +25,8 @@
 #include <fmt/format.h>
 
 #include "bench/bench_stats.h"
-#include "bench/llama_cpp_peer.h"
 #include "kernels/kernels.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/model.h"
 #include "slmkit/quantize.h"
@@ -35,9 +35,9 @@
 namespace {
 
 namespace fs = std::filesystem;
-using slmkit::bench::LlamaCppContext;
-using slmkit::bench::LlamaCppModel;
-using slmkit::bench::LlamaCppPeer;
+using slmkit::peers::LlamaCppContext;
+using slmkit::peers::LlamaCppModel;
+using slmkit::peers::LlamaCppPeer;
 
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
 
     if (!have_peer) continue;
     auto peer_model = std::make_shared<LlamaCppModel>(LlamaCppModel::load(m.path));
-    slmkit::bench::LlamaCppContextOptions co;
+    slmkit::peers::LlamaCppContextOptions co;
     co.n_ctx = static_cast<uint32_t>(n_pp + n_tg + 1);
     co.n_threads = threads;
     auto peer = std::make_shared<LlamaCppContext>(*peer_model, co);
@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(
           fmt::format("{}/{}{}/llama.cpp", m.name, prompt ? "pp" : "tg", n).c_str(),
           [peer_model, peer, prompt, n](benchmark::State& state) {
-            slmkit::bench::LlamaCppBenchOptions bo;
+            slmkit::peers::LlamaCppBenchOptions bo;
             bo.reps = 1;
             bo.warmup = false;
             for (auto _ : state) {

@@ -27,8 +27,8 @@
 
 #include <fmt/format.h>
 
-#include "bench/llama_cpp_peer.h"
 #include "formats/gguf.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/imatrix.h"
 #include "slmkit/model.h"
@@ -40,9 +40,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace slmkit;
-using bench::LlamaCppContext;
-using bench::LlamaCppModel;
-using bench::LlamaCppPeer;
+using peers::LlamaCppContext;
+using peers::LlamaCppModel;
+using peers::LlamaCppPeer;
 
 constexpr size_t kHeldOutBytes = 39700;  // the fixtures README: held out from stories3M's training
 
@@ -62,12 +62,12 @@ uint64_t tensor_bytes(const fs::path& gguf_path) {
 // llama.cpp's runtime as the evaluator: every position's logits of one chunk.
 ChunkLogits llama_cpp_logits(const fs::path& gguf_path, int n_ctx, int n_threads) {
   auto model = std::make_shared<LlamaCppModel>(LlamaCppModel::load(gguf_path));
-  bench::LlamaCppContextOptions o;
+  peers::LlamaCppContextOptions o;
   o.n_ctx = static_cast<uint32_t>(n_ctx);
   o.n_batch = static_cast<uint32_t>(n_ctx);
   o.n_threads = n_threads;
   auto ctx = std::make_shared<LlamaCppContext>(*model, o);
-  auto buffer = std::make_shared<bench::LlamaCppLogits>();
+  auto buffer = std::make_shared<peers::LlamaCppLogits>();
   return [model, ctx, buffer](std::span<const int32_t> chunk) {
     *buffer = ctx->logits(chunk);
     return std::span<const float>(buffer->values);
@@ -206,8 +206,8 @@ int main(int argc, char** argv) {
     const fs::path ours = out / ("slmkit-" + type + ".gguf");
     const fs::path ours_im = out / ("slmkit-" + type + "-imatrix.gguf");
     const fs::path ours_best = out / ("slmkit-" + type + "-imatrix-best.gguf");
-    bench::LlamaCppQuantizeOptions lq;
-    lq.ftype = bench::llama_cpp_ftype_from_name(type).value();
+    peers::LlamaCppQuantizeOptions lq;
+    lq.ftype = quant::llama_ftype_from_name(type).value();
     lq.n_threads = threads;
     LlamaCppPeer::quantize(s3m, theirs, lq);
     lq.imatrix = weights;

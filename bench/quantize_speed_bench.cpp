@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/model.h"
 #include "slmkit/quantize.h"
 
@@ -68,9 +68,9 @@ int main(int argc, char** argv) {
     if (a == "--threads") threads = std::atoi(argv[i + 1]);
     if (a == "--reps") reps = std::atoi(argv[i + 1]);
   }
-  if (!slmkit::bench::LlamaCppPeer::available()) {
+  if (!slmkit::peers::LlamaCppPeer::available()) {
     std::fprintf(stderr, "llama.cpp peer not available: %s\n",
-                 slmkit::bench::LlamaCppPeer::unavailable_reason().c_str());
+                 slmkit::peers::LlamaCppPeer::unavailable_reason().c_str());
     return 1;
   }
   const fs::path out = fs::temp_directory_path() / "slmkit-quantize-speed.gguf";
@@ -94,10 +94,10 @@ int main(int argc, char** argv) {
       };
       auto run_theirs = [&] {
         time_into(theirs, [&] {
-          slmkit::bench::LlamaCppQuantizeOptions o;
-          o.ftype = slmkit::bench::llama_cpp_ftype_from_name(type).value();
+          slmkit::peers::LlamaCppQuantizeOptions o;
+          o.ftype = slmkit::quant::llama_ftype_from_name(type).value();
           o.n_threads = threads;
-          slmkit::bench::LlamaCppPeer::quantize(model_path, out, o);
+          slmkit::peers::LlamaCppPeer::quantize(model_path, out, o);
         });
       };
       if (r % 2 == 0) {

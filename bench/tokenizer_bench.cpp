@@ -20,17 +20,17 @@
 
 #include <fmt/format.h>
 
-#include "bench/llama_cpp_peer.h"
 #include "formats/gguf.h"
 #include "formats/gguf_vocab.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/tokenizer.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using slmkit::Tokenizer;
-using slmkit::bench::LlamaCppModel;
-using slmkit::bench::LlamaCppPeer;
+using slmkit::peers::LlamaCppModel;
+using slmkit::peers::LlamaCppPeer;
 
 struct Entry {
   std::string name;  // ggml-vocab-NAME.gguf

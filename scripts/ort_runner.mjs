@@ -1,4 +1,4 @@
-// ONNX Runtime (npm onnxruntime-node) driven for slmkit's ORT peer (src/bench/ort_peer.cpp).
+// ONNX Runtime (npm onnxruntime-node) driven for slmkit's ORT peer (src/peers/ort_peer.cpp).
 //   node ort_runner.mjs --probe            prints {"ok":true,"version":"1.30.0"} or fails
 //   node ort_runner.mjs REQUEST.json       runs one request, prints one JSON line on stdout
 // REQUEST (common): { mode: "plain" | "past" | "static", model | prefill + decode: paths,

@@ -70,6 +70,9 @@ std::vector<BenchRow> bench_llama_cpp(const std::filesystem::path& gguf,
 // onnxruntime-node is absent.
 std::vector<BenchRow> bench_onnxruntime(const std::filesystem::path& onnx_dir,
                                         const std::string& precision, const BenchOptions& options);
+// The ONNX precision that stands beside a model file's weight type (general.file_type) when their
+// speeds are compared: Q8_0 is our int8 per-channel, Q4_0 / Q4_1 our q4; anything else fp32.
+std::string onnx_counterpart_precision(const std::filesystem::path& model);
 
 // Markdown table (llama-bench's columns: model, size, params, backend, threads, test, t/s),
 // CSV, or JSON array of rows.

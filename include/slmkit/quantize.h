@@ -64,6 +64,11 @@ struct QuantizeReport {
   nlohmann::ordered_json to_json() const;
 };
 
+// A tensor's elements as f32 for every type slmkit reads: the plain element types
+// (Tensor::to_f32) and the block types the quant registry dequantizes; Error(unsupported) for
+// others (IQ*, TQ*, MXFP4).
+std::vector<float> dequantize(const Tensor& tensor);
+
 // Names accepted by QuantizeOptions::type.
 std::vector<std::string> quantize_type_names();
 

@@ -40,8 +40,8 @@ class Tensor {
   // The same data under another shape with the same number of elements.
   Tensor reshaped(Shape shape) const;
 
-  // Elements converted to float: F32/F16/BF16, F64/I8/I16/I32 and every block type the quant
-  // module dequantizes (src/quant/quant.h); others are Error(unsupported).
+  // Elements converted to float for the plain element types (F32/F16/BF16, F64/I8/I16/I32);
+  // block types are Error(unsupported): dequantize(tensor) in slmkit/quantize.h reads those.
   std::vector<float> to_f32() const;
 
  private:

@@ -2,8 +2,8 @@
 #include <algorithm>
 
 #include "bench/bench_stats.h"
-#include "bench/llama_cpp_peer.h"
 #include "core/fail.h"
+#include "peers/llama_cpp_peer.h"
 
 namespace slmkit {
 
@@ -13,21 +13,21 @@ std::vector<BenchRow> bench_llama_cpp(const std::filesystem::path& gguf,
     fail_invalid("bench: -p {} and -n {} must be >= 0 and -r {} >= 1", options.n_prompt,
                  options.n_gen, options.repetitions);
   }
-  if (!bench::LlamaCppPeer::available()) {
-    fail_unsupported("llama.cpp is not available: {}", bench::LlamaCppPeer::unavailable_reason());
+  if (!peers::LlamaCppPeer::available()) {
+    fail_unsupported("llama.cpp is not available: {}", peers::LlamaCppPeer::unavailable_reason());
   }
   if (options.kv_type != DType::F16 && options.kv_type != DType::F32) {
     fail_unsupported("bench: llama.cpp KV cache type must be f16 or f32");
   }
   bench::reset_peak_rss();
-  const auto model = bench::LlamaCppModel::load(gguf);
+  const auto model = peers::LlamaCppModel::load(gguf);
   const auto info = model.info();
-  bench::LlamaCppContextOptions co;
+  peers::LlamaCppContextOptions co;
   // As llama-bench: a context of n_prompt + n_gen; one pass per test, so ours holds the longer.
   co.n_ctx = static_cast<uint32_t>(std::max<int64_t>(1, std::max(options.n_prompt, options.n_gen)));
   co.n_threads = options.n_threads;
   co.kv_cache_f32 = options.kv_type == DType::F32;
-  bench::LlamaCppContext ctx(model, co);
+  peers::LlamaCppContext ctx(model, co);
 
   BenchRow base;
   base.backend = BenchBackend::llama_cpp;
@@ -37,8 +37,8 @@ std::vector<BenchRow> bench_llama_cpp(const std::filesystem::path& gguf,
   base.model_n_params = info.n_params;
   base.n_threads = ctx.n_threads();
   base.type_k = options.kv_type == DType::F32 ? "f32" : "f16";
-  base.backend_build = bench::LlamaCppPeer::runtime().describe();
-  bench::LlamaCppBenchOptions bo;
+  base.backend_build = peers::LlamaCppPeer::runtime().describe();
+  peers::LlamaCppBenchOptions bo;
   bo.reps = options.repetitions;
   bo.warmup = options.warmup;
 

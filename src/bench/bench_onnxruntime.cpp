@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include "bench/bench_stats.h"
-#include "bench/ort_peer.h"
 #include "core/fail.h"
+#include "peers/ort_peer.h"
+#include "quant/llama_ftype.h"
 #include "slmkit/export_onnx.h"
+#include "slmkit/model.h"
 
 namespace slmkit {
 namespace {
@@ -24,6 +26,24 @@ uint64_t graph_bytes(const fs::path& graph) {
 
 }  // namespace
 
+std::string onnx_counterpart_precision(const fs::path& model) {
+  const Model m = load_model(model);  // mapped, not read: only the metadata is looked at
+  const auto& meta = m.source.metadata;
+  if (!meta.is_object() || !meta.contains("general.file_type")) return "fp32";
+  const auto& ftype = meta["general.file_type"];
+  if (!ftype.is_number_integer()) return "fp32";
+  using quant::LlamaFtype;
+  switch (static_cast<LlamaFtype>(ftype.get<int32_t>())) {
+    case LlamaFtype::Q8_0:
+      return "int8";
+    case LlamaFtype::Q4_0:
+    case LlamaFtype::Q4_1:
+      return "q4";
+    default:
+      return "fp32";
+  }
+}
+
 std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::string& precision,
                                         const BenchOptions& options) {
   if (options.n_prompt < 0 || options.n_gen < 0 || options.repetitions < 1) {
@@ -36,8 +56,8 @@ std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::str
   } catch (const Error&) {
     fail_invalid("ORT precision '{}': expected fp32, fp16, int8, q4 or q4f16", precision);
   }
-  if (!bench::OrtPeer::available()) {
-    fail_unsupported("ONNX Runtime is not available: {}", bench::OrtPeer::unavailable_reason());
+  if (!peers::OrtPeer::available()) {
+    fail_unsupported("ONNX Runtime is not available: {}", peers::OrtPeer::unavailable_reason());
   }
   const fs::path graph = onnx_dir / "onnx" / onnx_graph_file_name(OnnxVariant::with_past, p);
   if (!fs::exists(graph)) {
@@ -46,17 +66,17 @@ std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::str
         "with_past --precision {}`)",
         graph.string(), onnx_dir.string(), precision);
   }
-  bench::OrtTimingRequest req;
-  req.mode = bench::OrtMode::past;
+  peers::OrtTimingRequest req;
+  req.mode = peers::OrtMode::past;
   req.model = graph;
-  req.shape = bench::ort_shape_of_graph(graph);
+  req.shape = peers::ort_shape_of_graph(graph);
   req.n_prompt = options.n_prompt;
   req.n_gen = options.n_gen;
   req.repetitions = options.repetitions;
   req.warmup = options.warmup;
   req.n_threads = options.n_threads > 0 ? options.n_threads
                                         : static_cast<int>(std::thread::hardware_concurrency());
-  const bench::OrtTimingResult t = bench::ort_time(req);
+  const peers::OrtTimingResult t = peers::ort_time(req);
 
   BenchRow base;
   base.backend = BenchBackend::onnxruntime;

@@ -1,11 +1,11 @@
 // slmkit's engine measured exactly as llama-bench measures llama.cpp (see bench_stats.h).
-#include <map>
-
 #include <fmt/format.h>
 
 #include "bench/bench_stats.h"
-#include "bench/llama_cpp_peer.h"
 #include "core/fail.h"
+#include "core/type_bytes.h"
+#include "peers/llama_cpp_peer.h"
+#include "quant/llama_ftype.h"
 #include "slmkit/engine.h"
 #include "slmkit/model.h"
 
@@ -19,17 +19,14 @@ std::string model_type(const Model& model) {
   const auto& meta = model.source.metadata;
   if (meta.is_object() && meta.contains("general.file_type") &&
       meta["general.file_type"].is_number_integer()) {
-    type = std::string(bench::llama_cpp_ftype_name(meta["general.file_type"].get<int32_t>()));
+    type = std::string(quant::llama_ftype_name(meta["general.file_type"].get<int32_t>()));
   }
   if (type.empty()) {
-    std::map<DType, uint64_t> bytes;
+    TypeBytes bytes;
     for (const Tensor& t : model.tensors()) {
-      if (t.rank() == 2) bytes[t.dtype()] += t.n_bytes();
+      if (t.rank() == 2) bytes.add(t.dtype(), t.n_bytes());
     }
-    uint64_t most = 0;
-    for (auto [dtype, n] : bytes) {
-      if (n > most) most = n, type = std::string(dtype_name(dtype));
-    }
+    if (const auto most = bytes.most()) type = std::string(dtype_name(*most));
   }
   const double p = static_cast<double>(model.n_parameters());
   const std::string size =

@@ -4,7 +4,6 @@
 
 #include "core/fail.h"
 #include "core/half.h"
-#include "quant/quant.h"
 
 namespace slmkit {
 
@@ -115,10 +114,10 @@ std::vector<float> Tensor::to_f32() const {
       load(int32_t{}, [](int32_t v) { return static_cast<float>(v); });
       break;
     default:
-      if (!quant::can_dequantize(dtype_)) {
-        fail_unsupported("tensor '{}': no dequantizer for type {}", name_, dtype_name(dtype_));
-      }
-      quant::dequantize(dtype_, bytes(), out);
+      fail_unsupported(
+          "tensor '{}': {} is a block type; dequantize(tensor) (slmkit/quantize.h) "
+          "reads it",
+          name_, dtype_name(dtype_));
   }
   return out;
 }

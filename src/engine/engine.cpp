@@ -6,6 +6,7 @@
 #include "core/fail.h"
 #include "engine/engine_impl.h"
 #include "kernels/quant_kernels.h"
+#include "slmkit/quantize.h"
 
 namespace slmkit {
 namespace {
@@ -41,10 +42,8 @@ class Binder {
     lin.name = t.name();
     lin.kernels = kernels::find_weight_kernels(t.dtype());
     if (!lin.kernels) {
-      fail_unsupported(
-          "{}: tensor '{}' is stored as {}; the engine runs F32, F16, BF16, Q8_0, Q4_0, "
-          "Q4_1, Q5_0, Q5_1 and Q2_K..Q6_K weights",
-          e_.where, t.name(), dtype_name(t.dtype()));
+      fail_unsupported("{}: tensor '{}' is stored as {}; the engine runs {} weights", e_.where,
+                       t.name(), dtype_name(t.dtype()), kernels::weight_type_names());
     }
     const auto row_bytes = row_bytes_of(t.dtype(), cols, t.name());
     lin.w = kernels::MatrixRef{t.dtype(), t.data(), rows, cols, static_cast<int64_t>(row_bytes)};
@@ -84,7 +83,7 @@ class Binder {
   // An f32 copy of a 1-D tensor of n elements, plus `offset` on every element.
   const float* vector(const Tensor& t, int64_t n, float offset, const char* what) {
     expect_shape(t, {n}, what);
-    std::vector<float> v = t.to_f32();
+    std::vector<float> v = dequantize(t);
     for (float& x : v) x += offset;
     e_.owned.push_back(std::move(v));
     return e_.owned.back().data();
@@ -177,7 +176,7 @@ Engine::Impl::Impl(Model m) : model(std::move(m)) {
   }
   if (const Tensor* f = b.find("rope_freqs.weight"); f && rope_dims > 0) {
     b.expect_shape(*f, {rope_dims / 2}, "rope n_dims / 2");
-    rope_freq_factors = f->to_f32();
+    rope_freq_factors = dequantize(*f);
   }
 }
 

@@ -1,20 +1,11 @@
 // Prompt evaluation, then sample / evaluate one token at a time, streaming each token out.
 #include <algorithm>
-#include <chrono>
 
 #include "core/fail.h"
+#include "core/stopwatch.h"
 #include "slmkit/engine.h"
 
 namespace slmkit {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-}  // namespace
 
 const char* stop_reason_name(StopReason reason) {
   switch (reason) {
@@ -56,9 +47,9 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt,
   Sampler sampler(options.sampling);
   for (int32_t id : prompt) sampler.accept(id);
 
-  const auto t_prompt = Clock::now();
+  const Stopwatch t_prompt;
   std::span<const float> logits = session.eval(prompt);
-  result.prompt_seconds = seconds_since(t_prompt);
+  result.prompt_seconds = t_prompt.seconds();
 
   result.stop = StopReason::length;
   for (int64_t i = 0; i < options.n_predict; ++i) {
@@ -78,9 +69,9 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt,
       result.stop = StopReason::context_full;
       break;
     }
-    const auto t_step = Clock::now();
+    const Stopwatch t_step;
     logits = session.eval(std::span<const int32_t>(&id, 1));
-    result.decode_seconds += seconds_since(t_step);
+    result.decode_seconds += t_step.seconds();
     ++result.n_decoded;
   }
   return result;

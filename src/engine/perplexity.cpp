@@ -1,83 +1,48 @@
-// llama-perplexity's method (tools/perplexity/perplexity.cpp, perplexity()), chunk by chunk.
+// The engine's evaluation entry points (slmkit/perplexity.h): the evaluation driver (eval/) over
+// the engine as a logit source.
 #include "slmkit/perplexity.h"
 
-#include <algorithm>
-#include <chrono>
-#include <cmath>
+#include <memory>
 
-#include "core/fail.h"
+#include "engine/engine_logits.h"
+#include "eval/chunks.h"
+#include "eval/kl_divergence.h"
+#include "eval/perplexity.h"
 
 namespace slmkit {
 
 PerplexityResult compute_perplexity(const Engine& engine, std::span<const int32_t> tokens,
                                     const PerplexityOptions& options) {
-  const int64_t n_ctx = options.n_ctx;
-  if (n_ctx < 4) fail_invalid("perplexity: context of {} tokens, need at least 4", n_ctx);
-  const auto n_tokens = static_cast<int64_t>(tokens.size());
-  if (n_tokens < 2 * n_ctx) {
-    fail_invalid("perplexity: need at least {} tokens for a context of {}; the text has {}",
-                 2 * n_ctx, n_ctx, n_tokens);
-  }
-  if (options.add_bos && options.bos_id < 0) {
-    fail_invalid("perplexity: add_bos is set but the model has no BOS token");
-  }
-  const int64_t n_chunk_max = n_tokens / n_ctx;
-  const int64_t n_chunk =
-      options.n_chunks < 0 ? n_chunk_max : std::min(options.n_chunks, n_chunk_max);
+  // The same checks as the driver's, before a session is sized by n_ctx.
+  eval::plan_chunks(static_cast<int64_t>(tokens.size()), options.n_ctx, options.n_chunks,
+                    options.add_bos, options.bos_id, 4, "perplexity");
+  engine::EngineLogits source(engine, options.n_ctx, options.n_threads, options.kv_type);
+  return eval::perplexity(source, tokens, options);
+}
 
-  SessionOptions session_options;
-  session_options.n_ctx = n_ctx;
-  session_options.n_batch = std::min<int64_t>(n_ctx, 512);  // llama.cpp's default ubatch
-  session_options.n_threads = options.n_threads;
-  session_options.kv_type = options.kv_type;
-  session_options.all_logits = true;
-  Session session(engine, session_options);
-  const int64_t n_vocab = session.n_vocab();
+ChunkLogits engine_chunk_logits(const Engine& engine, const PerplexityOptions& options) {
+  auto source = std::make_shared<engine::EngineLogits>(engine, options.n_ctx, options.n_threads,
+                                                       options.kv_type);
+  return [source](std::span<const int32_t> chunk) { return source->logits(chunk); };
+}
 
-  // Only the second half of each chunk is scored, so every scored token has at least
-  // n_ctx / 2 tokens of context.
-  const int64_t first = n_ctx / 2;
-  PerplexityResult result;
-  result.chunk_ppl.reserve(static_cast<size_t>(n_chunk));
-  double nll = 0, nll2 = 0;
-  int64_t count = 0;
-  std::vector<int32_t> chunk(static_cast<size_t>(n_ctx));
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < n_chunk; ++i) {
-    const int64_t start = i * n_ctx;
-    std::copy(tokens.begin() + start, tokens.begin() + start + n_ctx, chunk.begin());
-    if (options.add_bos) chunk[0] = options.bos_id;
-    session.clear();
-    std::span<const float> logits = session.eval(chunk, true);
-    for (int64_t j = first; j < n_ctx - 1; ++j) {
-      const float* row = logits.data() + j * n_vocab;
-      const int32_t target = tokens[static_cast<size_t>(start + j + 1)];
-      const float max_logit = *std::max_element(row, row + n_vocab);
-      double sum_exp = 0;
-      for (int64_t v = 0; v < n_vocab; ++v) sum_exp += std::exp(row[v] - max_logit);
-      const double v = -(row[target] - max_logit - std::log(sum_exp));
-      nll += v;
-      nll2 += v * v;
-    }
-    count += n_ctx - 1 - first;
-    result.chunk_ppl.push_back(std::exp(nll / static_cast<double>(count)));
-    if (options.on_chunk) {
-      PerplexityProgress p;
-      p.chunk = i + 1;
-      p.n_chunks = n_chunk;
-      p.ppl = result.chunk_ppl.back();
-      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      options.on_chunk(p);
-    }
-  }
-  const double mean = nll / static_cast<double>(count);
-  const double var = nll2 / static_cast<double>(count) - mean * mean;
-  result.ppl = std::exp(mean);
-  result.ppl_error = var > 0 ? std::sqrt(var / static_cast<double>(count - 1)) * result.ppl : 0.0;
-  result.n_chunks = n_chunk;
-  result.n_scored = count;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return result;
+PerplexityResult write_kl_base(const Engine& engine, std::span<const int32_t> tokens,
+                               const PerplexityOptions& options,
+                               const std::filesystem::path& path) {
+  eval::plan_chunks(static_cast<int64_t>(tokens.size()), options.n_ctx, options.n_chunks,
+                    options.add_bos, options.bos_id, 4, "kl-divergence base");
+  engine::EngineLogits source(engine, options.n_ctx, options.n_threads, options.kv_type);
+  return eval::write_kl_base(source, engine.config().vocab_size, tokens, options, path);
+}
+
+KlDivergenceResult compute_kl_divergence(const Engine& engine, const std::filesystem::path& base,
+                                         const PerplexityOptions& options) {
+  // The chunk length comes from the file; read it before making the session.
+  PerplexityOptions o = options;
+  o.n_ctx = eval::kl_base_context(base);
+  eval::check_chunk_options(o.n_ctx, o.add_bos, o.bos_id, 4, "kl-divergence");
+  engine::EngineLogits source(engine, o.n_ctx, o.n_threads, o.kv_type);
+  return eval::compute_kl_divergence(source, engine.config().vocab_size, base, o);
 }
 
 }  // namespace slmkit

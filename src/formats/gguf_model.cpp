@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <map>
 
 #include "arch/arch.h"
 #include "core/fail.h"
@@ -37,52 +36,6 @@ uint32_t to_u32(int64_t v, const char* what) {
   if (v < 0 || v > UINT32_MAX)
     fail(ErrorKind::internal, "{} = {} does not fit a GGUF u32", what, v);
   return static_cast<uint32_t>(v);
-}
-
-// llama_ftype of a file whose large matrices are all of one plain type.
-uint32_t file_type(const Model& m) {
-  std::map<DType, uint64_t> bytes;
-  for (const Tensor& t : m.tensors()) {
-    if (t.rank() == 2) bytes[t.dtype()] += t.n_bytes();
-  }
-  DType main = DType::F32;
-  uint64_t most = 0;
-  for (auto [type, n] : bytes) {
-    if (n > most) most = n, main = type;
-  }
-  if (m.config.file_type >= 0) return static_cast<uint32_t>(m.config.file_type);
-  // llama_ftype numbers; a K type alone does not say _S or _M, so those read as the _M preset.
-  switch (main) {
-    case DType::F32:
-      return 0;
-    case DType::F16:
-      return 1;
-    case DType::BF16:
-      return 32;
-    case DType::Q4_0:
-      return 2;
-    case DType::Q4_1:
-      return 3;
-    case DType::Q8_0:
-      return 7;
-    case DType::Q5_0:
-      return 8;
-    case DType::Q5_1:
-      return 9;
-    case DType::Q2_K:
-      return 10;
-    case DType::Q3_K:
-      return 12;
-    case DType::Q4_K:
-      return 15;
-    case DType::Q5_K:
-      return 17;
-    case DType::Q6_K:
-      return 18;
-    default:
-      fail_unsupported("writing a GGUF whose matrices are {}: no llama_ftype for that type",
-                       dtype_name(main));
-  }
 }
 
 bool has_block_tensors(const Model& m) {
@@ -186,7 +139,7 @@ Model model_from_gguf(const gguf::File& f) {
   return m;
 }
 
-void write_gguf_model(const Model& model, const std::filesystem::path& path) {
+void write_gguf_model(const Model& model, const std::filesystem::path& path, int32_t file_type) {
   const arch::Arch* a = arch::find(model.config.arch);
   if (!a)
     fail_unsupported("architecture '{}' is not supported (supported: {})", model.config.arch,
@@ -199,7 +152,7 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path) {
   w.set_string("general.architecture", c.arch);
   w.set_string("general.type", "model");
   w.set_string("general.name", c.name.empty() ? c.arch : c.name);
-  w.set_u32("general.file_type", file_type(m));
+  w.set_u32("general.file_type", to_u32(file_type, "file_type"));
   if (has_block_tensors(m)) w.set_u32("general.quantization_version", 2);  // GGML_QNT_VERSION
   if (m.source.synthetic) w.set_bool("slmkit.synthetic", true);
   w.set_u32(p + "context_length", to_u32(c.context_length, "context_length"));

@@ -7,6 +7,7 @@
 #include "formats/gguf.h"
 #include "formats/llama2c.h"
 #include "formats/model_io.h"
+#include "quant/llama_ftype.h"
 
 namespace slmkit {
 
@@ -53,7 +54,7 @@ Model load_model(const fs::path& path, const LoadOptions& options) {
 
 void save_model(const Model& model, const fs::path& path, ModelFormat format) {
   if (format == ModelFormat::gguf) {
-    write_gguf_model(model, path);
+    write_gguf_model(model, path, quant::llama_ftype_of(model));
   } else {
     write_hf_folder(model, path);
   }

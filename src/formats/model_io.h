@@ -9,7 +9,8 @@
 namespace slmkit {
 
 Model model_from_gguf(const gguf::File& file);
-void write_gguf_model(const Model& model, const std::filesystem::path& path);
+// `file_type`: the llama_ftype written as general.file_type.
+void write_gguf_model(const Model& model, const std::filesystem::path& path, int32_t file_type);
 
 Model model_from_hf_folder(const std::filesystem::path& dir);
 // config.json -> ModelConfig (architecture found from "model_type"); errors name `where`.

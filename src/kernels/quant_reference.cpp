@@ -7,6 +7,8 @@
 #include "core/fail.h"
 #include "core/half.h"
 #include "kernels/quant_kernels.h"
+#include "kernels/quant_reference.h"
+#include "kernels/weight_types.h"
 #include "quant/blocks.h"
 
 namespace slmkit::kernels::ref {
@@ -25,7 +27,7 @@ double h(uint16_t bits) {
   return static_cast<double>(f16_to_f32(bits));
 }
 
-double dot_q4_0(const std::byte* w, const std::byte* a, int64_t nb) {
+double sum_q4_0(const std::byte* w, const std::byte* a, int64_t nb) {
   double sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     const auto x = block_at<block_q4_0>(w, i);
@@ -39,7 +41,7 @@ double dot_q4_0(const std::byte* w, const std::byte* a, int64_t nb) {
   return sum;
 }
 
-double dot_q4_1(const std::byte* w, const std::byte* a, int64_t nb) {
+double sum_q4_1(const std::byte* w, const std::byte* a, int64_t nb) {
   double sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     const auto x = block_at<block_q4_1>(w, i);
@@ -60,7 +62,7 @@ int fifth_bit(const uint8_t qh[4], int j) {
   return static_cast<int>((bits >> j) & 1u) << 4;
 }
 
-double dot_q5_0(const std::byte* w, const std::byte* a, int64_t nb) {
+double sum_q5_0(const std::byte* w, const std::byte* a, int64_t nb) {
   double sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     const auto x = block_at<block_q5_0>(w, i);
@@ -76,7 +78,7 @@ double dot_q5_0(const std::byte* w, const std::byte* a, int64_t nb) {
   return sum;
 }
 
-double dot_q5_1(const std::byte* w, const std::byte* a, int64_t nb) {
+double sum_q5_1(const std::byte* w, const std::byte* a, int64_t nb) {
   double sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     const auto x = block_at<block_q5_1>(w, i);
@@ -92,7 +94,7 @@ double dot_q5_1(const std::byte* w, const std::byte* a, int64_t nb) {
   return sum;
 }
 
-double dot_q8_0(const std::byte* w, const std::byte* a, int64_t nb) {
+double sum_q8_0(const std::byte* w, const std::byte* a, int64_t nb) {
   double sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     const auto x = block_at<block_q8_0>(w, i);
@@ -104,7 +106,7 @@ double dot_q8_0(const std::byte* w, const std::byte* a, int64_t nb) {
   return sum;
 }
 
-double dot_q2_k(const std::byte* w, const std::byte* a, int64_t nb) {
+double sum_q2_k(const std::byte* w, const std::byte* a, int64_t nb) {
   double sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     const auto x = block_at<block_q2_k>(w, i);
@@ -130,7 +132,7 @@ int q3_k_scale(const uint8_t* sc, int j) {
   return (lo | (hi << 4)) - 32;
 }
 
-double dot_q3_k(const std::byte* w, const std::byte* a, int64_t nb) {
+double sum_q3_k(const std::byte* w, const std::byte* a, int64_t nb) {
   double sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     const auto x = block_at<block_q3_k>(w, i);
@@ -163,7 +165,7 @@ void k4_scale_min(const uint8_t* q, int j, int& scale, int& min) {
 // Q4_K and Q5_K: element e = 64 k + 32 half + l is the low (half 0) or high nibble of
 // qs[32 k + l], sub-block s = e / 32; Q5_K adds 16 where bit s of qh[l] is set.
 template <bool kFive, class B>
-double dot_q45_k(const std::byte* w, const std::byte* a, int64_t nb) {
+double sum_q45_k(const std::byte* w, const std::byte* a, int64_t nb) {
   double sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     const auto x = block_at<B>(w, i);
@@ -187,7 +189,7 @@ double dot_q45_k(const std::byte* w, const std::byte* a, int64_t nb) {
   return sum;
 }
 
-double dot_q6_k(const std::byte* w, const std::byte* a, int64_t nb) {
+double sum_q6_k(const std::byte* w, const std::byte* a, int64_t nb) {
   double sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     const auto x = block_at<block_q6_k>(w, i);
@@ -207,41 +209,66 @@ double dot_q6_k(const std::byte* w, const std::byte* a, int64_t nb) {
   return sum;
 }
 
+template <class Block, double (*Sum)(const std::byte*, const std::byte*, int64_t)>
+float dot(const std::byte* w, const std::byte* act, int64_t n) {
+  return static_cast<float>(Sum(w, act, n / Block::kElements));
+}
+
+}  // namespace
+
+float dot_q4_0(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q4_0, sum_q4_0>(w, act, n);
+}
+float dot_q4_1(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q4_1, sum_q4_1>(w, act, n);
+}
+float dot_q5_0(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q5_0, sum_q5_0>(w, act, n);
+}
+float dot_q5_1(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q5_1, sum_q5_1>(w, act, n);
+}
+float dot_q8_0(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q8_0, sum_q8_0>(w, act, n);
+}
+float dot_q2_k(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q2_k, sum_q2_k>(w, act, n);
+}
+float dot_q3_k(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q3_k, sum_q3_k>(w, act, n);
+}
+float dot_q4_k(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q4_k, sum_q45_k<false, block_q4_k>>(w, act, n);
+}
+float dot_q5_k(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q5_k, sum_q45_k<true, block_q5_k>>(w, act, n);
+}
+float dot_q6_k(const std::byte* w, const std::byte* act, int64_t n) {
+  return dot<block_q6_k, sum_q6_k>(w, act, n);
+}
+
+namespace {
+
+RowDotFn dot_of(DType w_type) {
+  const WeightKernels* k = find_weight_kernels(w_type);
+  if (!k || !k->reference_dot) {
+    fail_unsupported("kernels: no quantized dot product for weight type {}", dtype_name(w_type));
+  }
+  return k->reference_dot;
+}
+
 }  // namespace
 
 float quant_dot(DType w_type, const std::byte* w, const std::byte* act, int64_t n) {
-  const int64_t nb = n / traits(w_type).block_size;
-  switch (w_type) {
-    case DType::Q4_0:
-      return static_cast<float>(dot_q4_0(w, act, nb));
-    case DType::Q4_1:
-      return static_cast<float>(dot_q4_1(w, act, nb));
-    case DType::Q5_0:
-      return static_cast<float>(dot_q5_0(w, act, nb));
-    case DType::Q5_1:
-      return static_cast<float>(dot_q5_1(w, act, nb));
-    case DType::Q8_0:
-      return static_cast<float>(dot_q8_0(w, act, nb));
-    case DType::Q2_K:
-      return static_cast<float>(dot_q2_k(w, act, nb));
-    case DType::Q3_K:
-      return static_cast<float>(dot_q3_k(w, act, nb));
-    case DType::Q4_K:
-      return static_cast<float>(dot_q45_k<false, block_q4_k>(w, act, nb));
-    case DType::Q5_K:
-      return static_cast<float>(dot_q45_k<true, block_q5_k>(w, act, nb));
-    case DType::Q6_K:
-      return static_cast<float>(dot_q6_k(w, act, nb));
-    default:
-      fail_unsupported("kernels: no quantized dot product for weight type {}", dtype_name(w_type));
-  }
+  return dot_of(w_type)(w, act, n);
 }
 
 void quant_matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride_bytes,
                   int64_t n_tokens, float* y, int64_t y_stride, int64_t r0, int64_t r1) {
+  const RowDotFn dot_row = dot_of(w.dtype);
   for (int64_t t = 0; t < n_tokens; ++t) {
     for (int64_t r = r0; r < r1; ++r) {
-      y[t * y_stride + r] = quant_dot(w.dtype, w.row(r), act + t * act_stride_bytes, w.cols);
+      y[t * y_stride + r] = dot_row(w.row(r), act + t * act_stride_bytes, w.cols);
     }
   }
 }

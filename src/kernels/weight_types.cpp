@@ -1,23 +1,18 @@
 #include "kernels/weight_types.h"
 
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <vector>
+
+#include "core/fail.h"
+#include "kernels/packed_layouts.h"
 #include "kernels/quant_kernels.h"
+#include "kernels/quant_reference.h"
+#include "quant/type_traits.h"
 
 namespace slmkit::kernels {
 namespace {
-
-size_t f32_bytes(int64_t n) {
-  return static_cast<size_t>(n) * sizeof(float);
-}
-
-void keep_f32(const float* x, int64_t n, void* out) {
-  round_to_grid(DType::F32, x, static_cast<float*>(out), n);
-}
-void round_f16(const float* x, int64_t n, void* out) {
-  round_to_grid(DType::F16, x, static_cast<float*>(out), n);
-}
-void round_bf16(const float* x, int64_t n, void* out) {
-  round_to_grid(DType::BF16, x, static_cast<float*>(out), n);
-}
 
 // The float types' activations are f32 arrays whatever grid they were rounded onto.
 void matmul_float(const MatrixRef& w, const void* act, int64_t act_stride_bytes, int64_t n_tokens,
@@ -26,57 +21,96 @@ void matmul_float(const MatrixRef& w, const void* act, int64_t act_stride_bytes,
          n_tokens, y, y_stride, r0, r1);
 }
 
-template <DType T>
-void row_to_f32_of(const std::byte* row, float* out, int64_t n) {
-  row_to_f32(T, row, out, n);
-}
-
-// Quantized types: activations become blocks of the paired 8-bit type (quant_kernels.h).
-template <DType A>
-size_t quant_act_bytes(int64_t n) {
-  return quant_activation_bytes(A, n);
-}
-template <DType A>
-void quantize_act(const float* x, int64_t n, void* out) {
-  quantize_activation(A, x, n, out);
-}
 void matmul_quant(const MatrixRef& w, const void* act, int64_t act_stride_bytes, int64_t n_tokens,
                   float* y, int64_t y_stride, int64_t r0, int64_t r1) {
   quant_matmul(w, static_cast<const std::byte*>(act), act_stride_bytes, n_tokens, y, y_stride, r0,
                r1);
 }
-template <DType T>
-void quant_row_to_f32_of(const std::byte* row, float* out, int64_t n) {
-  quant_row_to_f32(T, row, out, n);
-}
-template <DType W, DType A>
-constexpr WeightKernels quant_row() {
-  return {W, A, quant_act_bytes<A>, quantize_act<A>, matmul_quant, quant_row_to_f32_of<W>};
+
+struct WeightRow {
+  DType weight;
+  MatmulFn matmul;
+  RowDotFn reference_dot;
+  const PackedLayout* packed;
+};
+
+const std::array<WeightRow, 13> kWeightRows = {{
+    {DType::F32, matmul_float, nullptr, nullptr},
+    {DType::F16, matmul_float, nullptr, nullptr},
+    {DType::BF16, matmul_float, nullptr, nullptr},
+    {DType::Q8_0, matmul_quant, ref::dot_q8_0, nullptr},
+    {DType::Q4_0, matmul_quant, ref::dot_q4_0, &kPackedQ4_0x8},
+    {DType::Q5_0, matmul_quant, ref::dot_q5_0, nullptr},
+    {DType::Q4_1, matmul_quant, ref::dot_q4_1, nullptr},
+    {DType::Q5_1, matmul_quant, ref::dot_q5_1, nullptr},
+    {DType::Q2_K, matmul_quant, ref::dot_q2_k, nullptr},
+    {DType::Q3_K, matmul_quant, ref::dot_q3_k, nullptr},
+    {DType::Q4_K, matmul_quant, ref::dot_q4_k, nullptr},
+    {DType::Q5_K, matmul_quant, ref::dot_q5_k, nullptr},
+    {DType::Q6_K, matmul_quant, ref::dot_q6_k, nullptr},
+}};
+
+WeightKernels derive(const WeightRow& row) {
+  WeightKernels k;
+  k.weight = row.weight;
+  k.matmul = row.matmul;
+  k.reference_dot = row.reference_dot;
+  k.packed = row.packed;
+  k.quant = quant::quant_traits(row.weight);
+  if (!k.quant) fail(ErrorKind::internal, "kernels: {} has no quant row", dtype_name(row.weight));
+  k.activation = k.quant->vec_dot_type;
+  k.convert_activation = activation_converter(k.activation);
+  if (!traits(k.activation).is_float) {
+    const quant::QuantTraits* act = quant::quant_traits(k.activation);
+    k.activation_block_elements = act->block_elements;
+    k.activation_block_bytes = act->block_bytes;
+  }
+  return k;
 }
 
-const WeightKernels kTable[] = {
-    {DType::F32, DType::F32, f32_bytes, keep_f32, matmul_float, row_to_f32_of<DType::F32>},
-    {DType::F16, DType::F16, f32_bytes, round_f16, matmul_float, row_to_f32_of<DType::F16>},
-    {DType::BF16, DType::BF16, f32_bytes, round_bf16, matmul_float, row_to_f32_of<DType::BF16>},
-    quant_row<DType::Q8_0, DType::Q8_0>(),
-    quant_row<DType::Q4_0, DType::Q8_0>(),
-    quant_row<DType::Q5_0, DType::Q8_0>(),
-    quant_row<DType::Q4_1, DType::Q8_1>(),
-    quant_row<DType::Q5_1, DType::Q8_1>(),
-    quant_row<DType::Q2_K, DType::Q8_K>(),
-    quant_row<DType::Q3_K, DType::Q8_K>(),
-    quant_row<DType::Q4_K, DType::Q8_K>(),
-    quant_row<DType::Q5_K, DType::Q8_K>(),
-    quant_row<DType::Q6_K, DType::Q8_K>(),
-};
+const std::vector<WeightKernels>& table() {
+  static const std::vector<WeightKernels> t = [] {
+    std::vector<WeightKernels> out;
+    for (const WeightRow& row : kWeightRows) out.push_back(derive(row));
+    return out;
+  }();
+  return t;
+}
 
 }  // namespace
 
+void WeightKernels::row_to_f32(const std::byte* row, float* out, int64_t n) const {
+  if (traits(weight).is_float) return kernels::row_to_f32(weight, row, out, n);
+  quant::to_float_any_alignment(*quant, row, out, n);
+}
+
 const WeightKernels* find_weight_kernels(DType type) {
-  for (const WeightKernels& k : kTable) {
+  for (const WeightKernels& k : table()) {
     if (k.weight == type) return &k;
   }
   return nullptr;
+}
+
+std::string weight_type_names() {
+  std::string s;
+  for (const WeightRow& row : kWeightRows) {
+    if (!s.empty()) s += ", ";
+    for (char c : dtype_name(row.weight)) s += static_cast<char>(std::toupper(c));
+  }
+  return s;
+}
+
+size_t packed_bytes(const MatrixRef& w) {
+  const WeightKernels* k = find_weight_kernels(w.dtype);
+  return k && k->packed ? k->packed->bytes(w) : 0;
+}
+
+void pack_matrix(const MatrixRef& w, std::byte* out) {
+  const WeightKernels* k = find_weight_kernels(w.dtype);
+  if (!k || !k->packed) {
+    fail(ErrorKind::internal, "kernels: no packed layout for {}", dtype_name(w.dtype));
+  }
+  k->packed->pack(w, out);
 }
 
 }  // namespace slmkit::kernels

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
+#include "peers/ort_logits.h"
 #include "pipeline/artifacts.h"
-#include "pipeline/onnx_perplexity.h"
 #include "pipeline/report_cells.h"
 #include "slmkit/bench.h"
 #include "slmkit/engine.h"
@@ -101,8 +101,8 @@ void measure_onnx_perplexity(const MeasureContext& ctx, const fs::path& export_d
   }
   try {
     const fs::path graph = export_dir / pipeline_graph(precision);
-    record_perplexity(onnx_perplexity(export_dir, graph, *ctx.eval_tokens, perplexity_options(ctx)),
-                      a);
+    record_perplexity(
+        peers::onnx_perplexity(export_dir, graph, *ctx.eval_tokens, perplexity_options(ctx)), a);
   } catch (const Error& e) {
     a.perplexity_note = one_line(e.what());
   }

@@ -33,28 +33,27 @@ namespace {
 
 struct PresetRow {
   Preset preset;
-  std::string_view name;
   DType base;
 };
 
 constexpr std::array<PresetRow, 17> kPresets = {{
-    {Preset::F32, "F32", DType::F32},
-    {Preset::F16, "F16", DType::F16},
-    {Preset::BF16, "BF16", DType::BF16},
-    {Preset::Q4_0, "Q4_0", DType::Q4_0},
-    {Preset::Q4_1, "Q4_1", DType::Q4_1},
-    {Preset::Q5_0, "Q5_0", DType::Q5_0},
-    {Preset::Q5_1, "Q5_1", DType::Q5_1},
-    {Preset::Q8_0, "Q8_0", DType::Q8_0},
-    {Preset::Q2_K, "Q2_K", DType::Q2_K},
-    {Preset::Q3_K_S, "Q3_K_S", DType::Q3_K},
-    {Preset::Q3_K_M, "Q3_K_M", DType::Q3_K},
-    {Preset::Q3_K_L, "Q3_K_L", DType::Q3_K},
-    {Preset::Q4_K_S, "Q4_K_S", DType::Q4_K},
-    {Preset::Q4_K_M, "Q4_K_M", DType::Q4_K},
-    {Preset::Q5_K_S, "Q5_K_S", DType::Q5_K},
-    {Preset::Q5_K_M, "Q5_K_M", DType::Q5_K},
-    {Preset::Q6_K, "Q6_K", DType::Q6_K},
+    {Preset::F32, DType::F32},
+    {Preset::F16, DType::F16},
+    {Preset::BF16, DType::BF16},
+    {Preset::Q4_0, DType::Q4_0},
+    {Preset::Q4_1, DType::Q4_1},
+    {Preset::Q5_0, DType::Q5_0},
+    {Preset::Q5_1, DType::Q5_1},
+    {Preset::Q8_0, DType::Q8_0},
+    {Preset::Q2_K, DType::Q2_K},
+    {Preset::Q3_K_S, DType::Q3_K},
+    {Preset::Q3_K_M, DType::Q3_K},
+    {Preset::Q3_K_L, DType::Q3_K},
+    {Preset::Q4_K_S, DType::Q4_K},
+    {Preset::Q4_K_M, DType::Q4_K},
+    {Preset::Q5_K_S, DType::Q5_K},
+    {Preset::Q5_K_M, DType::Q5_K},
+    {Preset::Q6_K, DType::Q6_K},
 }};
 
 const PresetRow& row_of(Preset preset) {
@@ -237,7 +236,7 @@ DType fallback_type(DType type) {
 
 std::optional<Preset> preset_from_name(std::string_view name) {
   for (const PresetRow& row : kPresets) {
-    if (iequal(row.name, name)) return row.preset;
+    if (iequal(preset_name(row.preset), name)) return row.preset;
   }
   if (iequal(name, "Q3_K")) return Preset::Q3_K_M;
   if (iequal(name, "Q4_K")) return Preset::Q4_K_M;
@@ -246,7 +245,7 @@ std::optional<Preset> preset_from_name(std::string_view name) {
 }
 
 std::string_view preset_name(Preset preset) {
-  return row_of(preset).name;
+  return llama_ftype_name(static_cast<int32_t>(row_of(preset).preset));
 }
 
 DType preset_base_type(Preset preset) {
@@ -255,7 +254,7 @@ DType preset_base_type(Preset preset) {
 
 std::vector<std::string_view> preset_names() {
   std::vector<std::string_view> names;
-  for (const PresetRow& row : kPresets) names.push_back(row.name);
+  for (const PresetRow& row : kPresets) names.push_back(preset_name(row.preset));
   return names;
 }
 

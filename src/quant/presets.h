@@ -9,31 +9,15 @@
 #include <string_view>
 #include <vector>
 
+#include "quant/llama_ftype.h"
 #include "slmkit/dtype.h"
 #include "slmkit/tensor.h"
 
 namespace slmkit::quant {
 
-// The numbers are llama.cpp's `enum llama_ftype`, written to general.file_type.
-enum class Preset : int32_t {
-  F32 = 0,
-  F16 = 1,
-  Q4_0 = 2,
-  Q4_1 = 3,
-  Q8_0 = 7,
-  Q5_0 = 8,
-  Q5_1 = 9,
-  Q2_K = 10,
-  Q3_K_S = 11,
-  Q3_K_M = 12,
-  Q3_K_L = 13,
-  Q4_K_S = 14,
-  Q4_K_M = 15,
-  Q5_K_S = 16,
-  Q5_K_M = 17,
-  Q6_K = 18,
-  BF16 = 32,
-};
+// A preset is the llama_ftype it writes into general.file_type; slmkit makes the ones in
+// presets.cpp's table.
+using Preset = LlamaFtype;
 
 // "Q4_K_M", "q8_0", "f16"; a bare K type name means its _M preset ("Q4_K" is Q4_K_M), and
 // "Q6_K"/"Q2_K" are presets of their own, as in llama-quantize.

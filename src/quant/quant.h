@@ -1,6 +1,4 @@
-// The quantization traits table and whole-tensor helpers. One row per storage type that slmkit
-// can write and read: how to turn floats into its bytes, how to turn them back, and which 8-bit
-// activation type its integer dot products pair with (as ggml's vec_dot_type).
+// Quantizing and dequantizing whole tensors through the type registry (quant/type_traits.h).
 #pragma once
 
 #include <cstddef>
@@ -11,28 +9,6 @@
 #include "slmkit/dtype.h"
 
 namespace slmkit::quant {
-
-// n elements; n is a multiple of the type's block size.
-using FromFloatFn = void (*)(const float* x, void* y, int64_t n);
-using ToFloatFn = void (*)(const void* x, float* y, int64_t n);
-
-struct QuantTraits {
-  DType type;
-  FromFloatFn from_float;
-  ToFloatFn to_float;
-  DType vec_dot_type;  // activations are quantized to this type for the dot product
-};
-
-// nullptr for a type with no row in the table (IQ*, TQ*, MXFP4, integer types).
-const QuantTraits* quant_traits(DType type);
-// The types `quantize_rows` accepts as targets.
-bool can_quantize(DType type);
-bool can_dequantize(DType type);
-
-// One row of n floats with per-column importance weights `qw` (n floats).
-using WeightedFromFloatFn = void (*)(const float* x, void* y, int64_t n, const float* qw);
-// nullptr for a type whose quantizer takes no importance weights (Q8_0, the float types).
-WeightedFromFloatFn weighted_quantizer(DType type);
 
 // Quantizes `src` (rows of n_per_row floats, row-major) to `type`. With `importance` (n_per_row
 // column weights, an imatrix's means) the weighted path is taken where the type has one, as

@@ -9,6 +9,7 @@
 #include "core/fail.h"
 #include "quant/presets.h"
 #include "quant/quant.h"
+#include "quant/type_traits.h"
 #include "slmkit/quantize.h"
 
 namespace slmkit {
@@ -127,7 +128,8 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
             fail_invalid("quantize: imatrix entry '{}' is not finite", t.name());
         }
       }
-      const bool weighted = !importance.empty() && quant::weighted_quantizer(plan.to) != nullptr;
+      const quant::QuantTraits* to = quant::quant_traits(plan.to);
+      const bool weighted = !importance.empty() && to && to->from_float_weighted;
       if (weighted) {
         tq.imatrix = true;
         ++r.n_imatrix;
@@ -138,7 +140,7 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
           quant::quant_traits(t.dtype())
               ? quant::quantize_tensor_rows(plan.to, t.dtype(), t.bytes(), n_per_row,
                                             options.n_threads, qw, options.imatrix_best_of_both)
-              : quant::quantize_rows(plan.to, t.to_f32(), n_per_row, options.n_threads, qw,
+              : quant::quantize_rows(plan.to, dequantize(t), n_per_row, options.n_threads, qw,
                                      options.imatrix_best_of_both);
       tq.bytes_out = bytes.size();
       Tensor q = Tensor::owned(t.name(), plan.to, t.shape(), std::move(bytes));

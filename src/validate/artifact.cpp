@@ -4,11 +4,11 @@
 #include <fstream>
 #include <sstream>
 
-#include <map>
-#include "bench/llama_cpp_peer.h"
 #include "core/fail.h"
+#include "core/type_bytes.h"
 #include "formats/gguf.h"
 #include "formats/model_io.h"
+#include "quant/llama_ftype.h"
 
 namespace slmkit::artifact {
 
@@ -200,19 +200,15 @@ std::vector<RoleFile> files_of(const Info& info) {
 
 std::string gguf_quantization(const gguf::File& f) {
   if (const gguf::Value* v = f.find("general.file_type")) {
-    const auto name = bench::llama_cpp_ftype_name(static_cast<int32_t>(v->as_i64("file_type")));
+    const auto name = quant::llama_ftype_name(static_cast<int32_t>(v->as_i64("file_type")));
     if (!name.empty()) return std::string(name);
   }
   // No (known) file type: the type holding most matrix bytes.
-  std::map<DType, uint64_t> bytes;
+  TypeBytes bytes;
   for (const auto& t : f.tensors) {
-    if (t.ne.size() == 2) bytes[t.type] += t.n_bytes;
+    if (t.ne.size() == 2) bytes.add(t.type, t.n_bytes);
   }
-  DType main = DType::F32;
-  uint64_t most = 0;
-  for (auto [type, n] : bytes) {
-    if (n > most) most = n, main = type;
-  }
+  const DType main = bytes.most().value_or(DType::F32);
   std::string s(dtype_name(main));
   std::transform(s.begin(), s.end(), s.begin(), ::toupper);
   return s;

@@ -10,6 +10,7 @@
 #include "formats/gguf.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
+#include "slmkit/quantize.h"
 #include "slmkit/tokenizer.h"
 #include "validate/checks.h"
 
@@ -225,7 +226,7 @@ Model dequantized(const Model& m) {
       out.add(t);
       continue;
     }
-    const std::vector<float> v = t.to_f32();
+    const std::vector<float> v = dequantize(t);
     std::vector<std::byte> bytes(v.size() * sizeof(float));
     std::memcpy(bytes.data(), v.data(), bytes.size());
     out.add(Tensor::owned(t.name(), DType::F32, t.shape(), std::move(bytes)));

@@ -8,9 +8,9 @@
 
 #include <fmt/format.h>
 
-#include "bench/ort_peer.h"
 #include "core/fail.h"
 #include "formats/gguf.h"
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/model.h"
 #include "slmkit/tokenizer.h"
@@ -106,7 +106,7 @@ void generate_gguf(const Engine& engine, const Tokenizer& tokenizer, const Infer
 
 struct OnnxTarget {
   const artifact::OnnxGraph* graph = nullptr;
-  bench::OrtRunRequest request;  // mode, model, shape, threads; tokens set per prompt
+  peers::OrtRunRequest request;  // mode, model, shape, threads; tokens set per prompt
 };
 
 // ONNX Runtime's greedy argmax for max_new_tokens, cut at the first end-of-generation token as
@@ -114,11 +114,11 @@ struct OnnxTarget {
 // validation's measure), since the generation run also counts process start and model load.
 void generate_onnx(OnnxTarget& target, const Tokenizer& tokenizer, const InferenceOptions& o,
                    PromptInference& p) {
-  bench::OrtRunRequest req = target.request;
+  peers::OrtRunRequest req = target.request;
   req.tokens = tokenizer.encode(p.prompt, true);
   req.greedy = o.max_new_tokens;
   p.n_prompt_tokens = static_cast<int64_t>(req.tokens.size());
-  std::vector<int32_t> generated = bench::ort_run(req).generated;
+  std::vector<int32_t> generated = peers::ort_run(req).generated;
   const std::vector<int32_t> stops = end_of_generation_ids(tokenizer);
   const auto stop = std::find_if(generated.begin(), generated.end(), [&](int32_t id) {
     return std::find(stops.begin(), stops.end(), id) != stops.end();
@@ -128,14 +128,14 @@ void generate_onnx(OnnxTarget& target, const Tokenizer& tokenizer, const Inferen
   p.tokens = generated;
   p.text = continuation_text(tokenizer, req.tokens, p.tokens);
   o.cancel.throw_if_cancelled();
-  bench::OrtTimingRequest tr;
+  peers::OrtTimingRequest tr;
   tr.mode = req.mode;
   tr.model = req.model;
   tr.shape = req.shape;
   tr.n_gen = o.max_new_tokens;
   tr.repetitions = 1;
   tr.n_threads = o.n_threads;
-  const bench::OrtTimingResult t = bench::ort_time(tr);
+  const peers::OrtTimingResult t = peers::ort_time(tr);
   p.tokens_per_second = t.gen_ns.empty() || t.gen_ns[0] <= 0
                             ? 0
                             : static_cast<double>(o.max_new_tokens) / (t.gen_ns[0] * 1e-9);
@@ -213,14 +213,14 @@ InferenceReport test_inference(const fs::path& path, const std::vector<std::stri
           onnx.graph->path.string());
     }
     tokenizer.emplace(Tokenizer::from_path(own ? info.root : *options.reference));
-    if (!bench::OrtPeer::available()) {
+    if (!peers::OrtPeer::available()) {
       fail_unsupported("test_inference: ONNX Runtime is not available: {}",
-                       bench::OrtPeer::unavailable_reason());
+                       peers::OrtPeer::unavailable_reason());
     }
     onnx.request.mode =
-        onnx.graph->variant == "with_past" ? bench::OrtMode::past : bench::OrtMode::plain;
+        onnx.graph->variant == "with_past" ? peers::OrtMode::past : peers::OrtMode::plain;
     onnx.request.model = onnx.graph->path;
-    onnx.request.shape = bench::ort_shape_of_graph(onnx.graph->path);
+    onnx.request.shape = peers::ort_shape_of_graph(onnx.graph->path);
     onnx.request.n_threads = options.n_threads;
     compared = onnx.graph->path;
   }

@@ -11,7 +11,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
-#include "bench/ort_peer.h"
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
 #include "slmkit/export_onnx.h"
@@ -292,14 +292,14 @@ void onnx_functional_checks(const artifact::Info& info, const std::string& preci
                   "no with-past or plain graph of this precision to run");
     return;
   }
-  if (!bench::OrtPeer::available()) {
+  if (!peers::OrtPeer::available()) {
     checks.expect("functional.loads" + suffix, false,
-                  "ONNX Runtime peer not available: " + bench::OrtPeer::unavailable_reason());
+                  "ONNX Runtime peer not available: " + peers::OrtPeer::unavailable_reason());
     return;
   }
   FunctionalResult r;
   std::vector<int32_t> prompt;
-  bench::OrtRunRequest req;
+  peers::OrtRunRequest req;
   try {
     // The folder's own tokenizer; a bare graph falls back to the reference's.
     const bool own = !info.root.empty() && (fs::exists(info.root / "tokenizer.json") ||
@@ -314,17 +314,17 @@ void onnx_functional_checks(const artifact::Info& info, const std::string& preci
     }
     const fs::path tok_source = own ? info.root : *options.reference;
     prompt = Tokenizer::from_path(tok_source).encode(options.prompt);
-    req.mode = graph->variant == "with_past" ? bench::OrtMode::past : bench::OrtMode::plain;
+    req.mode = graph->variant == "with_past" ? peers::OrtMode::past : peers::OrtMode::plain;
     req.model = graph->path;
-    req.shape = bench::ort_shape_of_graph(graph->path);
+    req.shape = peers::ort_shape_of_graph(graph->path);
     req.n_threads = options.n_threads;
     req.tokens = prompt;
     req.greedy = options.n_compare;
-    r.artifact_greedy = bench::ort_run(req).generated;
+    r.artifact_greedy = peers::ort_run(req).generated;
     checks.expect("functional.loads" + suffix, true,
                   fmt::format("ONNX Runtime runs {} ({} mode); prompt \"{}\" is {} tokens",
                               graph->path.filename().string(),
-                              req.mode == bench::OrtMode::past ? "past" : "plain", options.prompt,
+                              req.mode == peers::OrtMode::past ? "past" : "plain", options.prompt,
                               prompt.size()));
   } catch (const Error& e) {
     checks.expect("functional.loads" + suffix, false, e.what());
@@ -340,33 +340,33 @@ void onnx_functional_checks(const artifact::Info& info, const std::string& preci
     } else {
       // No reference model: the folder's fp32 graph in ONNX Runtime, else the graph itself.
       const artifact::OnnxGraph* ref_graph = fp32 ? fp32 : graph;
-      bench::OrtRunRequest rr = req;
+      peers::OrtRunRequest rr = req;
       rr.model = ref_graph->path;
-      rr.mode = ref_graph->variant == "with_past" ? bench::OrtMode::past : bench::OrtMode::plain;
-      rr.shape = bench::ort_shape_of_graph(ref_graph->path);
-      r.reference_greedy = ref_graph == graph ? r.artifact_greedy : bench::ort_run(rr).generated;
+      rr.mode = ref_graph->variant == "with_past" ? peers::OrtMode::past : peers::OrtMode::plain;
+      rr.shape = peers::ort_shape_of_graph(ref_graph->path);
+      r.reference_greedy = ref_graph == graph ? r.artifact_greedy : peers::ort_run(rr).generated;
       rr.tokens.insert(rr.tokens.end(), r.reference_greedy.begin(), r.reference_greedy.end());
       rr.greedy = 0;
       rr.want_logits = true;
-      r.reference_logits = bench::ort_run(rr).logits;
+      r.reference_logits = peers::ort_run(rr).logits;
       r.reference_name = ref_graph->path.filename().string() +
                          (ref_graph == graph ? " itself (no --reference, no fp32 graph)" : "");
     }
-    bench::OrtRunRequest lr = req;
+    peers::OrtRunRequest lr = req;
     lr.tokens.insert(lr.tokens.end(), r.reference_greedy.begin(), r.reference_greedy.end());
     lr.greedy = 0;
     lr.want_logits = true;
-    const bench::OrtRunResult art = bench::ort_run(lr);
+    const peers::OrtRunResult art = peers::ort_run(lr);
     r.artifact_logits = art.logits;
     r.vocab = art.vocab;
-    bench::OrtTimingRequest tr;
+    peers::OrtTimingRequest tr;
     tr.mode = req.mode;
     tr.model = req.model;
     tr.shape = req.shape;
     tr.n_gen = options.n_compare;
     tr.repetitions = 1;
     tr.n_threads = options.n_threads;
-    const bench::OrtTimingResult t = bench::ort_time(tr);
+    const peers::OrtTimingResult t = peers::ort_time(tr);
     r.tokens_per_second = t.gen_ns.empty() || t.gen_ns[0] <= 0
                               ? 0
                               : static_cast<double>(options.n_compare) / (t.gen_ns[0] * 1e-9);

@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include "bench/ort_peer.h"
 #include "mcp/json_schema.h"
 #include "mcp/tool.h"
 #include "mcp_harness.h"
+#include "peers/ort_peer.h"
 #include "support/fixtures.h"
 
 namespace slmkit::testing {
@@ -204,8 +204,8 @@ TEST_F(McpTools, TestInferenceGivesSlmkitRunsText) {
 }
 
 TEST_F(McpTools, TestInferenceOnOnnxRunsOnnxRuntime) {
-  if (!bench::OrtPeer::available()) {
-    GTEST_SKIP() << "ONNX Runtime peer not available: " << bench::OrtPeer::unavailable_reason();
+  if (!peers::OrtPeer::available()) {
+    GTEST_SKIP() << "ONNX Runtime peer not available: " << peers::OrtPeer::unavailable_reason();
   }
   call("export_onnx", {{"model_path", "stories260K.gguf"},
                        {"output_path", "s_onnx"},

@@ -1,7 +1,7 @@
 // `slmkit bench`'s peer rows: llama.cpp on the same GGUF, measured through the peer adapter.
 #include <gtest/gtest.h>
 
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/bench.h"
 #include "support/fixtures.h"
 
@@ -10,8 +10,8 @@ namespace {
 
 TEST(BenchPeers, LlamaCppRowsBesideOurs) {
   SLMKIT_REQUIRE_FIXTURES();
-  if (!bench::LlamaCppPeer::available()) {
-    GTEST_SKIP() << "llama.cpp peer not available: " << bench::LlamaCppPeer::unavailable_reason();
+  if (!peers::LlamaCppPeer::available()) {
+    GTEST_SKIP() << "llama.cpp peer not available: " << peers::LlamaCppPeer::unavailable_reason();
   }
   const auto model = testing::fixture("models/gguf-stories260K/stories260K.gguf");
   BenchOptions o;

@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <random>
 
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/synth.h"
 #include "slmkit/tokenizer.h"
@@ -22,9 +22,9 @@ namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-using bench::LlamaCppContext;
-using bench::LlamaCppModel;
-using bench::LlamaCppPeer;
+using peers::LlamaCppContext;
+using peers::LlamaCppModel;
+using peers::LlamaCppPeer;
 
 #define SLMKIT_REQUIRE_LLAMA_CPP()                                                            \
   do {                                                                                        \
@@ -42,14 +42,14 @@ struct Comparison {
 Comparison compare_logits(const fs::path& gguf, const std::vector<int32_t>& tokens,
                           bool llama_cpp_gelu) {
   const LlamaCppModel theirs_model = LlamaCppModel::load(gguf);
-  bench::LlamaCppContextOptions co;
+  peers::LlamaCppContextOptions co;
   co.n_ctx = 256;
   co.n_batch = 256;
   co.n_threads = 1;
   co.kv_cache_f32 = true;
-  co.flash_attention = bench::LlamaCppFlashAttention::disabled;
+  co.flash_attention = peers::LlamaCppFlashAttention::disabled;
   LlamaCppContext theirs(theirs_model, co);
-  const bench::LlamaCppLogits want = theirs.logits(tokens);
+  const peers::LlamaCppLogits want = theirs.logits(tokens);
 
   Engine engine(load_model(gguf));
   SessionOptions so;
@@ -98,11 +98,11 @@ std::vector<int32_t> greedy_ours(const fs::path& gguf, const std::vector<int32_t
 std::vector<int32_t> greedy_theirs(const fs::path& gguf, const std::vector<int32_t>& prompt,
                                    int n) {
   const LlamaCppModel model = LlamaCppModel::load(gguf);
-  bench::LlamaCppContextOptions co;
+  peers::LlamaCppContextOptions co;
   co.n_ctx = 256;
   co.n_threads = 1;
   co.kv_cache_f32 = true;
-  co.flash_attention = bench::LlamaCppFlashAttention::disabled;
+  co.flash_attention = peers::LlamaCppFlashAttention::disabled;
   LlamaCppContext context(model, co);
   return context.generate_greedy(prompt, n);
 }

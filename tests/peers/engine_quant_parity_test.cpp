@@ -31,7 +31,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/quantize.h"
 #include "slmkit/tokenizer.h"
@@ -41,9 +41,9 @@ namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-using bench::LlamaCppContext;
-using bench::LlamaCppModel;
-using bench::LlamaCppPeer;
+using peers::LlamaCppContext;
+using peers::LlamaCppModel;
+using peers::LlamaCppPeer;
 
 struct QuantCase {
   std::string type;  // QuantizeOptions::type
@@ -61,7 +61,7 @@ Model widened(const Model& m) {
       out.add(t);
       continue;
     }
-    const std::vector<float> v = t.to_f32();
+    const std::vector<float> v = dequantize(t);
     std::vector<std::byte> bytes(v.size() * sizeof(float));
     std::memcpy(bytes.data(), v.data(), bytes.size());
     out.add(Tensor::owned(t.name(), DType::F32, t.shape(), std::move(bytes)));
@@ -130,17 +130,17 @@ TEST_P(EngineQuantParity, Stories3M) {
       Tokenizer::from_path(source).encode("Once upon a time, there was a big dog named Max.", true);
   constexpr int kGreedy = 48;
   const LlamaCppModel theirs_model = LlamaCppModel::load(gguf);
-  bench::LlamaCppContextOptions co;
+  peers::LlamaCppContextOptions co;
   co.n_ctx = 128;
   co.n_batch = 128;
   co.n_threads = 1;
   co.kv_cache_f32 = true;
-  co.flash_attention = bench::LlamaCppFlashAttention::disabled;
+  co.flash_attention = peers::LlamaCppFlashAttention::disabled;
   const std::vector<int32_t> theirs_greedy =
       LlamaCppContext(theirs_model, co).generate_greedy(prompt, kGreedy);
   std::vector<int32_t> tokens = prompt;
   tokens.insert(tokens.end(), theirs_greedy.begin(), theirs_greedy.end());
-  const bench::LlamaCppLogits want = LlamaCppContext(theirs_model, co).logits(tokens);
+  const peers::LlamaCppLogits want = LlamaCppContext(theirs_model, co).logits(tokens);
 
   const Model model = load_model(gguf);
   const std::vector<float> got = all_logits(model, tokens);

@@ -1,7 +1,7 @@
 // The llama.cpp peer against the real prebuilt library and the shared fixtures: greedy text the
 // fixtures README records, logits consistent with incremental decoding, llama.cpp's own tokenizer
 // conformance vectors, and quantized file sizes.
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 
 #include <gtest/gtest.h>
 
@@ -18,16 +18,16 @@
 #include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 namespace {
 
 namespace fs = std::filesystem;
 
 #define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
   do {                                                                     \
-    if (!::slmkit::bench::LlamaCppPeer::available())                       \
+    if (!::slmkit::peers::LlamaCppPeer::available())                       \
       GTEST_SKIP() << "llama.cpp peer not available: "                     \
-                   << ::slmkit::bench::LlamaCppPeer::unavailable_reason(); \
+                   << ::slmkit::peers::LlamaCppPeer::unavailable_reason(); \
   } while (0)
 
 const char* const kStories260K = "models/gguf-stories260K/stories260K.gguf";
@@ -273,7 +273,7 @@ TEST(LlamaCppPeer, QuantizesStories3MToQ8_0) {
   const fs::path dir = testing::temp_dir("llama_cpp_quantize");
   const fs::path output = dir / "stories3M-Q8_0.gguf";
   LlamaCppQuantizeOptions options;
-  options.ftype = llama_cpp_ftype_from_name("Q8_0").value();
+  options.ftype = quant::llama_ftype_from_name("Q8_0").value();
   options.n_threads = 2;
   LlamaCppPeer::quantize(testing::fixture(kStories3M), output, options);
 
@@ -420,4 +420,4 @@ TEST(LlamaCppPeer, DescribesTheBuildItLoaded) {
 }
 
 }  // namespace
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

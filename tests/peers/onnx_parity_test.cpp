@@ -1,5 +1,5 @@
 // slmkit's ONNX exports run in ONNX Runtime 1.30 (npm onnxruntime-node, through
-// the ORT peer, src/bench/ort_peer.h) against our engine on the same weights: every family's tiny
+// the ORT peer, src/peers/ort_peer.h) against our engine on the same weights: every family's tiny
 // synthetic shape in each fp32 variant, and greedy generation on the real stories260K.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <numeric>
 
-#include "bench/ort_peer.h"
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/synth.h"
@@ -21,8 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bench::OrtModelShape shape_of(const ModelConfig& c, int64_t max_length = 0) {
-  bench::OrtModelShape s;
+peers::OrtModelShape shape_of(const ModelConfig& c, int64_t max_length = 0) {
+  peers::OrtModelShape s;
   s.n_layer = c.n_layer;
   s.kv_heads = c.n_head_kv;
   s.head_dim = c.head_dim;
@@ -108,27 +108,27 @@ TEST_P(OnnxParity, Fp32VariantsMatchEngine) {
     go.max_length = 32;
     write_onnx_graph(model, go, dir / (std::string(onnx_variant_name(v)) + ".onnx"));
   }
-  bench::OrtRunRequest r;
+  peers::OrtRunRequest r;
   r.tokens = tokens;
   r.shape = shape_of(c, 32);
   r.want_logits = true;
   {
-    r.mode = bench::OrtMode::plain;
+    r.mode = peers::OrtMode::plain;
     r.model = dir / "plain.onnx";
-    expect_parity(ours, bench::ort_run(r).logits, c.vocab_size, so.arch + " model.onnx");
+    expect_parity(ours, peers::ort_run(r).logits, c.vocab_size, so.arch + " model.onnx");
   }
   {
-    r.mode = bench::OrtMode::past;
+    r.mode = peers::OrtMode::past;
     r.model = dir / "with_past.onnx";
     r.chunks = {17, 1, 6};
-    expect_parity(ours, bench::ort_run(r).logits, c.vocab_size, so.arch + " with past");
+    expect_parity(ours, peers::ort_run(r).logits, c.vocab_size, so.arch + " with past");
   }
   {
-    r.mode = bench::OrtMode::static_cache;
+    r.mode = peers::OrtMode::static_cache;
     r.prefill = dir / "prefill.onnx";
     r.decode = dir / "decode.onnx";
     r.chunks = {17, 7};
-    expect_parity(ours, bench::ort_run(r).logits, c.vocab_size, so.arch + " prefill+decode");
+    expect_parity(ours, peers::ort_run(r).logits, c.vocab_size, so.arch + " prefill+decode");
   }
 }
 
@@ -149,14 +149,14 @@ TEST(OnnxParity, ExternalDataLoadsInOrt) {
   // Every matrix is external: what is left is the graph and small vectors.
   EXPECT_LT(fs::file_size(dir / "model.onnx"), 200u * 1024);
   EXPECT_GT(fs::file_size(dir / "model.onnx_data"), static_cast<uintmax_t>(model.n_bytes() / 2));
-  bench::OrtRunRequest r;
-  r.mode = bench::OrtMode::past;
+  peers::OrtRunRequest r;
+  r.mode = peers::OrtMode::past;
   r.model = dir / "model.onnx";
   r.tokens = tokens;
   r.chunks = {5, 3};
   r.shape = shape_of(model.config);
   r.want_logits = true;
-  expect_parity(engine_logits(model, tokens), bench::ort_run(r).logits, model.config.vocab_size,
+  expect_parity(engine_logits(model, tokens), peers::ort_run(r).logits, model.config.vocab_size,
                 "qwen2 external data");
 }
 
@@ -193,17 +193,17 @@ TEST(OnnxParity, Stories260KGreedy64WithPastAndStaticCache) {
     go.max_length = 128;
     write_onnx_graph(model, go, dir / (std::string(onnx_variant_name(v)) + ".onnx"));
   }
-  bench::OrtRunRequest r;
+  peers::OrtRunRequest r;
   r.tokens = prompt;
   r.shape = shape_of(model.config, 128);
   r.greedy = 64;
-  r.mode = bench::OrtMode::past;
+  r.mode = peers::OrtMode::past;
   r.model = dir / "with_past.onnx";
-  EXPECT_EQ(bench::ort_run(r).generated, ours);
-  r.mode = bench::OrtMode::static_cache;
+  EXPECT_EQ(peers::ort_run(r).generated, ours);
+  r.mode = peers::OrtMode::static_cache;
   r.prefill = dir / "prefill.onnx";
   r.decode = dir / "decode.onnx";
-  EXPECT_EQ(bench::ort_run(r).generated, ours);
+  EXPECT_EQ(peers::ort_run(r).generated, ours);
   std::printf("stories260K: 64 greedy tokens identical (engine, with-past, prefill+decode): %s\n",
               tok.decode(ours).c_str());
 }
@@ -279,12 +279,12 @@ TEST_P(OnnxReduced, Stories260KTopOneAndKld) {
   go.q4_symmetric = rc.q4_symmetric;
   go.q4_accuracy_level = rc.q4_accuracy_level;
   write_onnx_graph(model, go, dir / "model.onnx");
-  bench::OrtRunRequest r;
-  r.mode = bench::OrtMode::plain;
+  peers::OrtRunRequest r;
+  r.mode = peers::OrtMode::plain;
   r.model = dir / "model.onnx";
   r.tokens = tokens;
   r.want_logits = true;
-  const std::vector<float> theirs = bench::ort_run(r).logits;
+  const std::vector<float> theirs = peers::ort_run(r).logits;
   ASSERT_EQ(theirs.size(), ours.size());
   const int64_t V = model.config.vocab_size;
   double kld_sum = 0;

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "bench/ort_peer.h"
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/synth.h"
@@ -23,8 +23,8 @@ namespace fs = std::filesystem;
 
 #define SLMKIT_REQUIRE_ORT()                                                                       \
   do {                                                                                             \
-    if (!bench::OrtPeer::available())                                                              \
-      GTEST_SKIP() << "ONNX Runtime peer not available: " << bench::OrtPeer::unavailable_reason(); \
+    if (!peers::OrtPeer::available())                                                              \
+      GTEST_SKIP() << "ONNX Runtime peer not available: " << peers::OrtPeer::unavailable_reason(); \
   } while (0)
 
 constexpr int64_t kVocab = 512;
@@ -134,7 +134,7 @@ TEST_P(OnnxPrecisionMatrix, EveryVariantRunsWithinBounds) {
     go.q4_block_size = mc.q4_block;
     write_onnx_graph(model, go, dir / (std::string(onnx_variant_name(v)) + ".onnx"));
   }
-  bench::OrtRunRequest r;
+  peers::OrtRunRequest r;
   r.tokens = tokens;
   r.shape.n_layer = c.n_layer;
   r.shape.kv_heads = c.n_head_kv;
@@ -144,18 +144,18 @@ TEST_P(OnnxPrecisionMatrix, EveryVariantRunsWithinBounds) {
   r.want_logits = true;
 
   std::vector<std::pair<std::string, std::vector<float>>> runs;
-  r.mode = bench::OrtMode::plain;
+  r.mode = peers::OrtMode::plain;
   r.model = dir / "plain.onnx";
-  runs.emplace_back("model", bench::ort_run(r).logits);
-  r.mode = bench::OrtMode::past;
+  runs.emplace_back("model", peers::ort_run(r).logits);
+  r.mode = peers::OrtMode::past;
   r.model = dir / "with_past.onnx";
   r.chunks = {17, 1, 6};
-  runs.emplace_back("with past", bench::ort_run(r).logits);
-  r.mode = bench::OrtMode::static_cache;
+  runs.emplace_back("with past", peers::ort_run(r).logits);
+  r.mode = peers::OrtMode::static_cache;
   r.prefill = dir / "prefill.onnx";
   r.decode = dir / "decode.onnx";
   r.chunks = {17, 7};
-  runs.emplace_back("prefill+decode", bench::ort_run(r).logits);
+  runs.emplace_back("prefill+decode", peers::ort_run(r).logits);
 
   for (const auto& [variant, theirs] : runs) {
     const Agreement a = compare(ours, theirs, c.vocab_size);

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <numeric>
 
-#include "bench/ort_peer.h"
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
 #include "slmkit/export_onnx.h"
@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 
 #define SLMKIT_REQUIRE_ORT()                                                                       \
   do {                                                                                             \
-    if (!bench::OrtPeer::available())                                                              \
-      GTEST_SKIP() << "ONNX Runtime peer not available: " << bench::OrtPeer::unavailable_reason(); \
+    if (!peers::OrtPeer::available())                                                              \
+      GTEST_SKIP() << "ONNX Runtime peer not available: " << peers::OrtPeer::unavailable_reason(); \
   } while (0)
 
 struct Agreement {
@@ -72,15 +72,15 @@ std::vector<float> engine_logits(const Model& model, const std::vector<int32_t>&
 
 std::vector<float> ort_logits(const fs::path& graph, const Model& model,
                               const std::vector<int32_t>& tokens) {
-  bench::OrtRunRequest r;
-  r.mode = bench::OrtMode::plain;
+  peers::OrtRunRequest r;
+  r.mode = peers::OrtMode::plain;
   r.model = graph;
   r.tokens = tokens;
   r.shape.n_layer = model.config.n_layer;
   r.shape.kv_heads = model.config.n_head_kv;
   r.shape.head_dim = model.config.head_dim;
   r.want_logits = true;
-  return bench::ort_run(r).logits;
+  return peers::ort_run(r).logits;
 }
 
 // stories3M (every row a multiple of 256, so every block is whole) and 256 tokens of its
@@ -116,7 +116,7 @@ Model q4_0_dequantized(const Model& model, bool embedding) {
   for (const Tensor& t : q.tensors()) {
     if (t.dtype() != DType::Q4_0) continue;
     if (t.name() == "token_embd.weight" && !embedding) continue;
-    const std::vector<float> v = t.to_f32();
+    const std::vector<float> v = dequantize(t);
     std::vector<std::byte> bytes(v.size() * sizeof(float));
     std::memcpy(bytes.data(), v.data(), bytes.size());
     out.remove(t.name());

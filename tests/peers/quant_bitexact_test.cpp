@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/llama_cpp_peer.h"
 #include "formats/gguf.h"
+#include "peers/llama_cpp_peer.h"
 #include "quant/quant.h"
 #include "support/fixtures.h"
 
@@ -29,9 +29,9 @@ namespace fs = std::filesystem;
 
 #define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
   do {                                                                     \
-    if (!::slmkit::bench::LlamaCppPeer::available())                       \
+    if (!::slmkit::peers::LlamaCppPeer::available())                       \
       GTEST_SKIP() << "llama.cpp peer not available: "                     \
-                   << ::slmkit::bench::LlamaCppPeer::unavailable_reason(); \
+                   << ::slmkit::peers::LlamaCppPeer::unavailable_reason(); \
   } while (0)
 
 const char* const kStories3M = "models/stories3M/stories3M.gguf";
@@ -123,11 +123,11 @@ struct Comparison {
 
 Comparison compare_with_llama_cpp(const fs::path& input, const Case& c, const fs::path& dir) {
   const fs::path output = dir / (std::string(c.ftype_name) + ".gguf");
-  bench::LlamaCppQuantizeOptions options;
-  options.ftype = bench::llama_cpp_ftype_from_name(c.ftype_name).value();
+  peers::LlamaCppQuantizeOptions options;
+  options.ftype = quant::llama_ftype_from_name(c.ftype_name).value();
   options.n_threads = 1;
   options.pure = true;
-  bench::LlamaCppPeer::quantize(input, output, options);
+  peers::LlamaCppPeer::quantize(input, output, options);
 
   const gguf::File src = gguf::read_file(input);
   const gguf::File theirs = gguf::read_file(output);

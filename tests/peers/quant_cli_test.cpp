@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/llama_cpp_peer.h"
 #include "formats/gguf.h"
+#include "peers/llama_cpp_peer.h"
 #include "support/fixtures.h"
 
 namespace slmkit {
@@ -20,9 +20,9 @@ namespace fs = std::filesystem;
 
 #define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
   do {                                                                     \
-    if (!::slmkit::bench::LlamaCppPeer::available())                       \
+    if (!::slmkit::peers::LlamaCppPeer::available())                       \
       GTEST_SKIP() << "llama.cpp peer not available: "                     \
-                   << ::slmkit::bench::LlamaCppPeer::unavailable_reason(); \
+                   << ::slmkit::peers::LlamaCppPeer::unavailable_reason(); \
   } while (0)
 
 struct Case {
@@ -48,13 +48,13 @@ const Case kCases[] = {
     {"Q4_K_M", k260K, k260K, "Q4_K_M_260KFromGguf"},
 };
 
-std::vector<bench::LlamaToken> greedy(const bench::LlamaCppModel& model) {
+std::vector<peers::LlamaToken> greedy(const peers::LlamaCppModel& model) {
   const auto prompt = model.tokenize("Once upon a time", true, false);
-  bench::LlamaCppContextOptions options;
+  peers::LlamaCppContextOptions options;
   options.n_ctx = 128;
   options.n_batch = 128;
   options.n_threads = 1;
-  bench::LlamaCppContext context(model, options);
+  peers::LlamaCppContext context(model, options);
   return context.generate_greedy(prompt, 40);
 }
 
@@ -82,10 +82,10 @@ TEST_P(QuantCli, LlamaCppLoadsAndMatchesItsOwnFile) {
   const std::string json = testing::read_text(report);
   EXPECT_NE(json.find("\"tensors\""), std::string::npos);
 
-  bench::LlamaCppQuantizeOptions options;
-  options.ftype = bench::llama_cpp_ftype_from_name(c.preset).value();
+  peers::LlamaCppQuantizeOptions options;
+  options.ftype = quant::llama_ftype_from_name(c.preset).value();
   options.n_threads = 1;
-  bench::LlamaCppPeer::quantize(testing::fixture(c.reference), theirs, options);
+  peers::LlamaCppPeer::quantize(testing::fixture(c.reference), theirs, options);
 
   // Tensor for tensor, the same type and bytes.
   const gguf::File a = gguf::read_file(ours);
@@ -108,8 +108,8 @@ TEST_P(QuantCli, LlamaCppLoadsAndMatchesItsOwnFile) {
   std::printf("%s: %d of %zu tensors byte-identical to llama.cpp's file\n", c.tag, identical,
               b.tensors.size());
 
-  const bench::LlamaCppModel mine = bench::LlamaCppModel::load(ours);
-  const bench::LlamaCppModel reference = bench::LlamaCppModel::load(theirs);
+  const peers::LlamaCppModel mine = peers::LlamaCppModel::load(ours);
+  const peers::LlamaCppModel reference = peers::LlamaCppModel::load(theirs);
   EXPECT_EQ(mine.info().ftype_name, reference.info().ftype_name);
   EXPECT_EQ(mine.info().size_bytes, reference.info().size_bytes);
   EXPECT_EQ(mine.info().n_params, reference.info().n_params);
@@ -137,7 +137,7 @@ TEST(QuantCliHf, Gpt2FolderLoadsInLlamaCpp) {
   const std::string json = testing::read_text(dir / "r.json");
   EXPECT_NE(json.find("\"fallback\": true"), std::string::npos);
 
-  const bench::LlamaCppModel model = bench::LlamaCppModel::load(ours);
+  const peers::LlamaCppModel model = peers::LlamaCppModel::load(ours);
   EXPECT_EQ(model.info().architecture, "gpt2");
   EXPECT_EQ(model.info().ftype_name, "Q4_K - Medium");
   EXPECT_EQ(greedy(model).size(), 40u);

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/llama_cpp_peer.h"
 #include "formats/gguf.h"
+#include "peers/llama_cpp_peer.h"
 #include "quant/quant.h"
 #include "slmkit/engine.h"
 #include "slmkit/imatrix.h"
@@ -82,12 +82,12 @@ void compare(const Case& c, const Weights& weights, const std::string& tag) {
   const fs::path dir = testing::temp_dir(std::string("quant_imatrix_") + c.ftype_name + tag);
   const fs::path input = testing::fixture(kStories3M);
   const fs::path output = dir / "theirs.gguf";
-  bench::LlamaCppQuantizeOptions options;
-  options.ftype = bench::llama_cpp_ftype_from_name(c.ftype_name).value();
+  peers::LlamaCppQuantizeOptions options;
+  options.ftype = quant::llama_ftype_from_name(c.ftype_name).value();
   options.n_threads = 1;
   options.pure = true;
   options.imatrix = weights;
-  bench::LlamaCppPeer::quantize(input, output, options);
+  peers::LlamaCppPeer::quantize(input, output, options);
 
   const gguf::File src = gguf::read_file(input);
   const gguf::File theirs = gguf::read_file(output);
@@ -123,15 +123,15 @@ class QuantImatrixBitExact : public ::testing::TestWithParam<Case> {};
 
 TEST_P(QuantImatrixBitExact, Stories3MCollected) {
   SLMKIT_REQUIRE_FIXTURES();
-  if (!bench::LlamaCppPeer::available())
-    GTEST_SKIP() << "llama.cpp peer not available: " << bench::LlamaCppPeer::unavailable_reason();
+  if (!peers::LlamaCppPeer::available())
+    GTEST_SKIP() << "llama.cpp peer not available: " << peers::LlamaCppPeer::unavailable_reason();
   compare(GetParam(), collected_weights(), "");
 }
 
 TEST_P(QuantImatrixBitExact, Stories3MRandomWeights) {
   SLMKIT_REQUIRE_FIXTURES();
-  if (!bench::LlamaCppPeer::available())
-    GTEST_SKIP() << "llama.cpp peer not available: " << bench::LlamaCppPeer::unavailable_reason();
+  if (!peers::LlamaCppPeer::available())
+    GTEST_SKIP() << "llama.cpp peer not available: " << peers::LlamaCppPeer::unavailable_reason();
   compare(GetParam(), random_weights(), "_random");
 }
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/llama_cpp_peer.h"
 #include "formats/gguf.h"
+#include "peers/llama_cpp_peer.h"
 #include "quant/presets.h"
 #include "quant/quant.h"
 #include "support/fixtures.h"
@@ -22,9 +22,9 @@ namespace fs = std::filesystem;
 
 #define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
   do {                                                                     \
-    if (!::slmkit::bench::LlamaCppPeer::available())                       \
+    if (!::slmkit::peers::LlamaCppPeer::available())                       \
       GTEST_SKIP() << "llama.cpp peer not available: "                     \
-                   << ::slmkit::bench::LlamaCppPeer::unavailable_reason(); \
+                   << ::slmkit::peers::LlamaCppPeer::unavailable_reason(); \
   } while (0)
 
 struct Case {
@@ -64,10 +64,10 @@ TEST_P(QuantPresets, Stories3MMatchesLlamaCpp) {
   const fs::path input = testing::fixture(c.model);
   const fs::path dir = testing::temp_dir(std::string("quant_presets_") + (c.tag ? c.tag : c.name));
   const fs::path output = dir / "out.gguf";
-  bench::LlamaCppQuantizeOptions options;
+  peers::LlamaCppQuantizeOptions options;
   options.ftype = static_cast<int32_t>(preset);
   options.n_threads = 1;
-  bench::LlamaCppPeer::quantize(input, output, options);
+  peers::LlamaCppPeer::quantize(input, output, options);
   if (c.file_bytes) {
     EXPECT_EQ(fs::file_size(output), c.file_bytes);
   }

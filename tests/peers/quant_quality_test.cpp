@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "bench/llama_cpp_peer.h"
 #include "formats/gguf.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/imatrix.h"
 #include "slmkit/model.h"
@@ -29,13 +29,13 @@ namespace fs = std::filesystem;
 constexpr size_t kHeldOutBytes = 39700;  // fixtures README: held out from stories3M's training
 
 ChunkLogits llama_cpp_logits(const fs::path& gguf_path) {
-  auto model = std::make_shared<bench::LlamaCppModel>(bench::LlamaCppModel::load(gguf_path));
-  bench::LlamaCppContextOptions o;
+  auto model = std::make_shared<peers::LlamaCppModel>(peers::LlamaCppModel::load(gguf_path));
+  peers::LlamaCppContextOptions o;
   o.n_ctx = 256;
   o.n_batch = 256;
   o.n_threads = 1;  // ggml's spinning workers lose badly on a busy CI machine
-  auto ctx = std::make_shared<bench::LlamaCppContext>(*model, o);
-  auto buffer = std::make_shared<bench::LlamaCppLogits>();
+  auto ctx = std::make_shared<peers::LlamaCppContext>(*model, o);
+  auto buffer = std::make_shared<peers::LlamaCppLogits>();
   return [model, ctx, buffer](std::span<const int32_t> chunk) {
     *buffer = ctx->logits(chunk);
     return std::span<const float>(buffer->values);
@@ -50,8 +50,8 @@ uint64_t tensor_bytes(const fs::path& path) {
 
 TEST(QuantQuality, ImatrixKldNotAboveLlamaCppAtEqualSize) {
   SLMKIT_REQUIRE_FIXTURES();
-  if (!bench::LlamaCppPeer::available())
-    GTEST_SKIP() << "llama.cpp peer not available: " << bench::LlamaCppPeer::unavailable_reason();
+  if (!peers::LlamaCppPeer::available())
+    GTEST_SKIP() << "llama.cpp peer not available: " << peers::LlamaCppPeer::unavailable_reason();
   const fs::path dir = testing::temp_dir("quant_quality");
   const fs::path s3m = testing::fixture("models/stories3M/stories3M.gguf");
   const std::string text = testing::read_text(testing::fixture("text/tinystories_val_subset.txt"));
@@ -79,10 +79,10 @@ TEST(QuantQuality, ImatrixKldNotAboveLlamaCppAtEqualSize) {
   for (const char* type : {"Q4_K_M", "Q2_K"}) {
     const fs::path theirs = dir / (std::string(type) + "-llama.gguf");
     const fs::path ours = dir / (std::string(type) + "-slmkit-imatrix.gguf");
-    bench::LlamaCppQuantizeOptions lq;
-    lq.ftype = bench::llama_cpp_ftype_from_name(type).value();
+    peers::LlamaCppQuantizeOptions lq;
+    lq.ftype = quant::llama_ftype_from_name(type).value();
     lq.n_threads = 1;
-    bench::LlamaCppPeer::quantize(s3m, theirs, lq);
+    peers::LlamaCppPeer::quantize(s3m, theirs, lq);
     QuantizeOptions q;
     q.type = type;
     q.n_threads = 1;

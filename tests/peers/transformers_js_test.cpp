@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/ort_peer.h"
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/synth.h"
@@ -131,7 +131,7 @@ int expect_choices_are_engine_argmax(const Engine& engine, const std::vector<int
 // The repository's stories3M, exported as `slmkit export onnx` does by default plus every
 // precision, in transformers.js's text-generation pipeline (48 tokens from "Once upon a time"):
 // - every dtype generates exactly the ids our own ONNX Runtime loop (scripts/ort_runner.mjs,
-//   bench/ort_peer.h) gets from the same graph: transformers.js feeds our layout correctly;
+//   peers/ort_peer.h) gets from the same graph: transformers.js feeds our layout correctly;
 // - fp32 and fp16 generate our engine's text and ids;
 // - int8, q4 and q4f16 are other (quantized) models: they follow our engine's text until a step
 //   where our engine's best two tokens are nearly tied, and there take our second choice.
@@ -175,13 +175,13 @@ TEST(TransformersJs, Stories3MGeneratesOurGreedyTextInEveryDtype) {
     const fs::path graph =
         work / "onnx/onnx" /
         onnx_graph_file_name(OnnxVariant::with_past, parse_onnx_precision(r.dtype));
-    bench::OrtRunRequest req;
-    req.mode = bench::OrtMode::past;
+    peers::OrtRunRequest req;
+    req.mode = peers::OrtMode::past;
     req.model = graph;
-    req.shape = bench::ort_shape_of_graph(graph);
+    req.shape = peers::ort_shape_of_graph(graph);
     req.tokens = prompt;
     req.greedy = kNew;
-    EXPECT_EQ(r.ids, bench::ort_run(req).generated) << "our own ONNX Runtime loop";
+    EXPECT_EQ(r.ids, peers::ort_run(req).generated) << "our own ONNX Runtime loop";
 
     size_t same = 0;
     while (same < std::min(r.ids.size(), ours.size()) && r.ids[same] == ours[same]) ++same;

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 #include "slmkit/quantize.h"
 #include "support/fixtures.h"
 #include "validate/checks.h"
@@ -25,17 +25,17 @@ struct Measured {
 
 Measured measure(const fs::path& reference, const fs::path& artifact, const std::string& prompt,
                  int32_t n) {
-  bench::LlamaCppContextOptions co;
+  peers::LlamaCppContextOptions co;
   co.n_ctx = 128;
   co.n_threads = 1;
   co.kv_cache_f32 = true;
-  bench::LlamaCppModel ref = bench::LlamaCppModel::load(reference);
-  bench::LlamaCppModel art = bench::LlamaCppModel::load(artifact);
-  bench::LlamaCppContext rc(ref, co), ac(art, co);
+  peers::LlamaCppModel ref = peers::LlamaCppModel::load(reference);
+  peers::LlamaCppModel art = peers::LlamaCppModel::load(artifact);
+  peers::LlamaCppContext rc(ref, co), ac(art, co);
   const auto tokens = ref.tokenize(prompt, true, false);
   const auto ref_greedy = rc.generate_greedy(tokens, n);
   const auto art_greedy = ac.generate_greedy(tokens, n);
-  std::vector<bench::LlamaToken> all = tokens;
+  std::vector<peers::LlamaToken> all = tokens;
   all.insert(all.end(), ref_greedy.begin(), ref_greedy.end());
   Measured m;
   m.stats = validation::compare_logits(rc.logits(all).values, ac.logits(all).values, ref.n_vocab());
@@ -45,8 +45,8 @@ Measured measure(const fs::path& reference, const fs::path& artifact, const std:
 
 TEST(ValidateBounds, QuantizedGgufTypesInLlamaCppStayInsideTheTable) {
   SLMKIT_REQUIRE_FIXTURES();
-  if (!bench::LlamaCppPeer::available())
-    GTEST_SKIP() << "llama.cpp peer not available: " << bench::LlamaCppPeer::unavailable_reason();
+  if (!peers::LlamaCppPeer::available())
+    GTEST_SKIP() << "llama.cpp peer not available: " << peers::LlamaCppPeer::unavailable_reason();
   const fs::path dir = slmkit::testing::temp_dir("validate_bounds");
   const int32_t n = 32;
   // stories260K's 64-wide rows take K-quants' fallback types, and its small width makes it the

@@ -154,9 +154,9 @@ TEST(Imatrix, QuantizeUsesWeightsOnlyWhereCovered) {
     const bool same = std::memcmp(t.data(), ref.find(t.name())->data(), t.n_bytes()) == 0;
     EXPECT_EQ(same, t.name() != "blk.0.attn_q.weight") << t.name();
   }
-  const std::vector<float> x = model.find("blk.0.attn_q.weight")->to_f32();
-  const std::vector<float> a = out.find("blk.0.attn_q.weight")->to_f32();
-  const std::vector<float> b = ref.find("blk.0.attn_q.weight")->to_f32();
+  const std::vector<float> x = slmkit::dequantize(*model.find("blk.0.attn_q.weight"));
+  const std::vector<float> a = slmkit::dequantize(*out.find("blk.0.attn_q.weight"));
+  const std::vector<float> b = slmkit::dequantize(*ref.find("blk.0.attn_q.weight"));
   double err_weighted = 0, err_plain = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     const double wi = w[i % 64];

@@ -13,7 +13,9 @@
 #include "quant/blocks.h"
 #include "quant/quant.h"
 #include "quant/scale_search.h"
+#include "quant/type_traits.h"
 #include "slmkit/error.h"
+#include "slmkit/quantize.h"
 #include "slmkit/tensor.h"
 
 namespace slmkit::quant {
@@ -67,6 +69,30 @@ TEST(QuantTraits, EveryTypeHasARowAndItsActivationType) {
   EXPECT_EQ(quant_traits(DType::Q4_K)->vec_dot_type, DType::Q8_K);
   EXPECT_EQ(quant_traits(DType::IQ2_XXS), nullptr);
   EXPECT_FALSE(can_quantize(DType::I32));
+}
+
+// The registry's geometry comes from the block structs; GGML's catalogue (core) must agree, and
+// each weight type's llama_ftype is the preset llama.cpp names a file of only that type.
+TEST(QuantTraits, RowsAgreeWithTheCatalogueAndNameTheirFileType) {
+  for (const QuantTraits& row : all_quant_traits()) {
+    EXPECT_EQ(row.block_elements, traits(row.type).block_size) << dtype_name(row.type);
+    EXPECT_EQ(row.block_bytes, traits(row.type).block_bytes) << dtype_name(row.type);
+    EXPECT_EQ(row.from_float_weighted != nullptr,
+              row.block_elements > 1 && row.type != DType::Q8_0 && row.type != DType::Q8_1 &&
+                  row.type != DType::Q8_K)
+        << dtype_name(row.type);
+  }
+  const auto ftype_name = [](DType t) {
+    return llama_ftype_name(static_cast<int32_t>(*quant_traits(t)->llama_ftype));
+  };
+  EXPECT_EQ(ftype_name(DType::Q8_0), "Q8_0");
+  EXPECT_EQ(ftype_name(DType::Q4_K), "Q4_K_M");
+  EXPECT_EQ(ftype_name(DType::Q3_K), "Q3_K_M");
+  EXPECT_EQ(ftype_name(DType::BF16), "BF16");
+  EXPECT_FALSE(quant_traits(DType::Q8_K)->llama_ftype.has_value());
+  EXPECT_EQ(llama_ftype_from_name("Q4_K"), 15);
+  EXPECT_EQ(llama_ftype_name(15), "Q4_K_M");
+  EXPECT_EQ(llama_ftype_name(4), "");  // retired
 }
 
 // nearest_int rounds half to even (it is the float adder's rounding), for both signs.
@@ -208,13 +234,16 @@ TEST(QuantRows, RejectsRowsThatDoNotFitTheBlock) {
   EXPECT_THROW(dequantize(DType::Q8_0, short_input, y), Error);
 }
 
-TEST(QuantTensor, ToF32Dequantizes) {
+TEST(QuantTensor, DequantizeReadsBlockTypesToF32ReadsPlainOnes) {
   const std::vector<float> x = gaussian(256 * 2, 5);
   std::vector<std::byte> q = quantize_rows(DType::Q6_K, x, 256);
   std::vector<float> expected(x.size());
   dequantize(DType::Q6_K, q, expected);
   const Tensor t = Tensor::owned("w", DType::Q6_K, {2, 256}, std::move(q));
-  EXPECT_EQ(t.to_f32(), expected);
+  EXPECT_EQ(slmkit::dequantize(t), expected);
+  EXPECT_THROW(t.to_f32(), Error);  // core converts plain types only
+  const Tensor f = Tensor::owned("f", DType::F32, {1}, std::vector<std::byte>(4));
+  EXPECT_EQ(slmkit::dequantize(f), std::vector<float>{0.0f});
 }
 
 }  // namespace

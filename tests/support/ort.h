@@ -3,11 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include "bench/ort_peer.h"
+#include "peers/ort_peer.h"
 
 #define SLMKIT_REQUIRE_ORT()                                          \
   do {                                                                \
-    if (!::slmkit::bench::OrtPeer::available())                       \
+    if (!::slmkit::peers::OrtPeer::available())                       \
       GTEST_SKIP() << "ONNX Runtime peer not available: "             \
-                   << ::slmkit::bench::OrtPeer::unavailable_reason(); \
+                   << ::slmkit::peers::OrtPeer::unavailable_reason(); \
   } while (0)

@@ -4,17 +4,17 @@
 // loaded by the real libllama, and compared on llama.cpp's vectors and a multilingual text.
 #include <gtest/gtest.h>
 
-#include "bench/llama_cpp_peer.h"
 #include "formats/gguf.h"
 #include "formats/gguf_vocab.h"
+#include "peers/llama_cpp_peer.h"
 #include "tokenizer/vocab_sources.h"
 #include "vectors.h"
 
 namespace slmkit {
 namespace {
 
-using bench::LlamaCppModel;
-using bench::LlamaCppPeer;
+using peers::LlamaCppModel;
+using peers::LlamaCppPeer;
 using testing::fixture;
 
 const char* const kText =

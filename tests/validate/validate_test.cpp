@@ -8,8 +8,8 @@
 #include <fstream>
 #include <numeric>
 
-#include "bench/ort_peer.h"
 #include "formats/gguf.h"
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
 #include "slmkit/export_onnx.h"

@@ -64,25 +64,6 @@ BenchOptions options_of(const Args& a) {
   return o;
 }
 
-// ONNX Runtime's counterpart of a model's weight type (llama_ftype in general.file_type): Q8_0 is
-// our int8 per-channel, Q4_0/Q4_1 our int4; everything else is compared with the fp32 graph.
-std::string ort_precision_for(const std::string& path) {
-  const Model model = load_model(path);  // mapped, not read: only the metadata is looked at
-  const auto& meta = model.source.metadata;
-  if (!meta.is_object() || !meta.contains("general.file_type")) return "fp32";
-  const auto& ftype = meta["general.file_type"];
-  if (!ftype.is_number_integer()) return "fp32";
-  switch (ftype.get<int>()) {
-    case 7:
-      return "int8";
-    case 2:
-    case 3:
-      return "q4";
-    default:
-      return "fp32";
-  }
-}
-
 std::vector<BenchRow> bench_here(BenchBackend backend, const std::string& model,
                                  const std::string& onnx, const std::string& precision,
                                  const BenchOptions& o) {
@@ -97,8 +78,8 @@ std::vector<BenchRow> bench_here(BenchBackend backend, const std::string& model,
                     "--vs ort: give the export of " + model +
                         " with --onnx DIR (`slmkit export onnx MODEL -o DIR --variant with_past`)");
       }
-      auto rows =
-          bench_onnxruntime(onnx, precision.empty() ? ort_precision_for(model) : precision, o);
+      auto rows = bench_onnxruntime(
+          onnx, precision.empty() ? onnx_counterpart_precision(model) : precision, o);
       // Grouped with the GGUF it stands beside, so the ratio table pairs them; the same weights,
       // so the same parameter count.
       const auto n_params = static_cast<uint64_t>(load_model(model).n_parameters());

@@ -13,6 +13,7 @@
 #include "core/fail.h"
 #include "core/half.h"
 #include "export/onnx/graph_builder.h"
+#include "slmkit/quantize.h"
 
 namespace slmkit::onnx_export {
 namespace {
@@ -54,7 +55,7 @@ class DecoderBuilder {
           "can be exported (dequantize the model first)",
           name, dtype_name(t.dtype()));
     }
-    return t.to_f32();
+    return dequantize(t);
   }
   std::string init(const std::string& name, const std::vector<int64_t>& dims,
                    const std::vector<float>& v) {
@@ -333,7 +334,7 @@ class DecoderBuilder {
     std::vector<float> inv(static_cast<size_t>(half));
     std::vector<float> factors;
     if (!local && rope_dims_ > 0) {
-      if (const Tensor* f = m_.find("rope_freqs.weight")) factors = f->to_f32();
+      if (const Tensor* f = m_.find("rope_freqs.weight")) factors = dequantize(*f);
     }
     float freq_scale = 1.0f;
     if (!local && c_.rope.scaling == RopeScaling::linear) {

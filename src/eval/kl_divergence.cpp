@@ -1,12 +1,13 @@
 // llama-perplexity's KL-divergence mode (tools/perplexity/perplexity.cpp: the log_softmax that
 // writes uint16 log-probabilities, kl_divergence() and its statistics), with the same float /
 // double mix so the numbers agree with llama.cpp's to the digits it prints.
+#include "eval/kl_divergence.h"
+
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <iterator>
-#include <memory>
 
 #include <fmt/format.h>
 
@@ -14,8 +15,10 @@
 #include "core/byte_reader.h"
 #include "core/fail.h"
 #include "core/mapped_file.h"
+#include "core/stopwatch.h"
+#include "eval/chunks.h"
+#include "eval/nll.h"
 #include "quant/scale_search.h"
-#include "slmkit/perplexity.h"
 
 namespace slmkit {
 namespace {
@@ -146,159 +149,20 @@ float median(const std::vector<float>& v) {
   return n % 2 == 0 ? 0.5f * (v[n / 2] + v[n / 2 - 1]) : v[n / 2];
 }
 
-void check_options(const PerplexityOptions& o, int64_t n_ctx, const char* what) {
-  if (n_ctx < 4) fail_invalid("{}: context of {} tokens, need at least 4", what, n_ctx);
-  if (o.add_bos && o.bos_id < 0) fail_invalid("{}: add_bos is set but there is no BOS token", what);
+// Maximum, minimum, median and the given percentiles of sorted values.
+void order_statistics(const std::vector<float>& sorted, std::initializer_list<float> fractions,
+                      double& max, double& min, double& median_value,
+                      std::vector<std::pair<double, double>>& percentiles) {
+  max = sorted.back();
+  min = sorted.front();
+  median_value = median(sorted);
+  for (float f : fractions) percentiles.emplace_back(f, percentile(sorted, f));
 }
 
-}  // namespace
-
-ChunkLogits engine_chunk_logits(const Engine& engine, const PerplexityOptions& options) {
-  SessionOptions so;
-  so.n_ctx = options.n_ctx;
-  so.n_batch = std::min<int64_t>(options.n_ctx, 512);
-  so.n_threads = options.n_threads;
-  so.kv_type = options.kv_type;
-  so.all_logits = true;
-  auto session = std::make_shared<Session>(engine, so);
-  return [session](std::span<const int32_t> chunk) {
-    session->clear();
-    return session->eval(chunk, true);
-  };
-}
-
-PerplexityResult write_kl_base(const ChunkLogits& logits, int64_t n_vocab,
-                               std::span<const int32_t> tokens, const PerplexityOptions& options,
-                               const std::filesystem::path& path) {
-  const int64_t n_ctx = options.n_ctx;
-  check_options(options, n_ctx, "kl-divergence base");
-  const auto n_tokens = static_cast<int64_t>(tokens.size());
-  if (n_tokens < 2 * n_ctx) {
-    fail_invalid("kl-divergence base: need at least {} tokens for a context of {}; the text has {}",
-                 2 * n_ctx, n_ctx, n_tokens);
-  }
-  const int64_t n_chunk_max = n_tokens / n_ctx;
-  const int64_t n_chunk =
-      options.n_chunks < 0 ? n_chunk_max : std::min(options.n_chunks, n_chunk_max);
-  AtomicFile out(path);
-  out.write(kMagic, sizeof kMagic);
-  const int32_t header[3] = {static_cast<int32_t>(n_ctx), static_cast<int32_t>(n_vocab),
-                             static_cast<int32_t>(n_chunk)};
-  out.write(header, sizeof header);
-  out.write(tokens.data(), static_cast<size_t>(n_chunk * n_ctx) * sizeof(int32_t));
-
-  const int64_t nv = row_values(n_vocab);
-  const int64_t first = n_ctx / 2;
-  std::vector<uint16_t> rows(static_cast<size_t>((n_ctx - 1 - first) * nv), 0);
-  std::vector<int32_t> chunk(static_cast<size_t>(n_ctx));
-  PerplexityResult result;
-  double nll = 0, nll2 = 0;
-  int64_t count = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t c = 0; c < n_chunk; ++c) {
-    const int32_t* src = tokens.data() + c * n_ctx;
-    std::copy(src, src + n_ctx, chunk.begin());
-    if (options.add_bos) chunk[0] = options.bos_id;
-    const std::span<const float> all = logits(chunk);
-    for (int64_t j = first; j < n_ctx - 1; ++j) {
-      const double v = encode_log_probs(n_vocab, all.data() + j * n_vocab,
-                                        rows.data() + (j - first) * nv, src[j + 1]);
-      nll += v;
-      nll2 += v * v;
-    }
-    out.write(rows.data(), rows.size() * sizeof(uint16_t));
-    count += n_ctx - 1 - first;
-    result.chunk_ppl.push_back(std::exp(nll / static_cast<double>(count)));
-    if (options.on_chunk) {
-      PerplexityProgress p{
-          c + 1, n_chunk, result.chunk_ppl.back(),
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
-      options.on_chunk(p);
-    }
-  }
-  out.commit();
-  const double mean = nll / static_cast<double>(count);
-  const double var = nll2 / static_cast<double>(count) - mean * mean;
-  result.ppl = std::exp(mean);
-  result.ppl_error = var > 0 ? std::sqrt(var / static_cast<double>(count - 1)) * result.ppl : 0.0;
-  result.n_chunks = n_chunk;
-  result.n_scored = count;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return result;
-}
-
-PerplexityResult write_kl_base(const Engine& engine, std::span<const int32_t> tokens,
-                               const PerplexityOptions& options,
-                               const std::filesystem::path& path) {
-  return write_kl_base(engine_chunk_logits(engine, options), engine.config().vocab_size, tokens,
-                       options, path);
-}
-
-KlDivergenceResult compute_kl_divergence(const ChunkLogits& logits, int64_t n_vocab,
-                                         const std::filesystem::path& base,
-                                         const PerplexityOptions& options) {
-  const auto file = MappedFile::open(base);
-  ByteReader r(file->bytes(), base.string());
-  if (std::memcmp(r.bytes(8, "magic").data(), kMagic, 8) != 0) {
-    fail_invalid("{}: not a llama-perplexity log-probability file (no \"_logits_\" magic)",
-                 base.string());
-  }
-  const int64_t n_ctx = r.read<int32_t>("n_ctx");
-  const int64_t file_vocab = r.read<int32_t>("n_vocab");
-  int64_t n_chunk = r.read<int32_t>("n_chunk");
-  check_options(options, n_ctx, "kl-divergence");
-  if (file_vocab != n_vocab) {
-    fail_invalid("{}: base log-probabilities are over {} tokens, the model has {}", base.string(),
-                 file_vocab, n_vocab);
-  }
-  if (n_chunk < 1) fail_invalid("{}: {} chunks", base.string(), n_chunk);
-  const std::span<const std::byte> token_bytes =
-      r.bytes(static_cast<uint64_t>(n_ctx * n_chunk) * sizeof(int32_t), "evaluation tokens");
-  std::vector<int32_t> tokens(static_cast<size_t>(n_ctx * n_chunk));
-  std::memcpy(tokens.data(), token_bytes.data(), token_bytes.size());
-  if (options.n_chunks >= 0) n_chunk = std::min(n_chunk, options.n_chunks);
-
-  const int64_t nv = row_values(n_vocab);
-  const int64_t first = n_ctx / 2;
-  const int64_t n_scored = n_ctx - 1 - first;
-  std::vector<uint16_t> rows(static_cast<size_t>(n_scored * nv));
-  std::vector<float> kld_values, p_diff_values;
-  kld_values.reserve(static_cast<size_t>(n_scored * n_chunk));
-  p_diff_values.reserve(static_cast<size_t>(n_scored * n_chunk));
-  std::vector<int32_t> chunk(static_cast<size_t>(n_ctx));
-  Sums s;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t c = 0; c < n_chunk; ++c) {
-    const int32_t* src = tokens.data() + c * n_ctx;
-    std::copy(src, src + n_ctx, chunk.begin());
-    if (options.add_bos) chunk[0] = options.bos_id;
-    for (int64_t i = 0; i < n_ctx; ++i) {
-      if (chunk[static_cast<size_t>(i)] < 0 || chunk[static_cast<size_t>(i)] >= n_vocab)
-        fail_invalid("{}: token {} at chunk {} position {} is outside the vocabulary",
-                     base.string(), chunk[static_cast<size_t>(i)], c, i);
-    }
-    const std::span<const std::byte> raw =
-        r.bytes(rows.size() * sizeof(uint16_t), fmt::format("log-probabilities of chunk {}", c));
-    std::memcpy(rows.data(), raw.data(), raw.size());
-    const std::span<const float> all = logits(chunk);
-    for (int64_t j = first; j < n_ctx - 1; ++j) {
-      float kld, p_diff;
-      compare_row(n_vocab, all.data() + j * n_vocab, rows.data() + (j - first) * nv, src[j + 1], s,
-                  kld, p_diff);
-      kld_values.push_back(kld);
-      p_diff_values.push_back(p_diff);
-    }
-    if (options.on_chunk) {
-      const auto lp = mean_and_uncertainty(s.nll, s.nll2, s.count);
-      PerplexityProgress p{
-          c + 1, n_chunk, std::exp(lp.first),
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
-      options.on_chunk(p);
-    }
-  }
-
+// llama-perplexity's statistics over every compared position (values sorted in place).
+KlDivergenceResult statistics(const Sums& s, std::vector<float>& kld_values,
+                              std::vector<float>& p_diff_values) {
   KlDivergenceResult k;
-  k.n_chunks = n_chunk;
   k.count = static_cast<int64_t>(s.count);
   std::sort(kld_values.begin(), kld_values.end());
   std::sort(p_diff_values.begin(), p_diff_values.end());
@@ -322,19 +186,14 @@ KlDivergenceResult compute_kl_divergence(const ChunkLogits& logits, int64_t n_vo
   const auto kl = mean_and_uncertainty(s.kld, s.kld2, s.count);
   k.kld_mean = kl.first;
   k.kld_error = kl.second;
-  k.kld_max = kld_values.back();
-  k.kld_min = kld_values.front();
-  k.kld_median = median(kld_values);
-  for (float f : {0.999f, 0.990f, 0.950f, 0.900f, 0.100f, 0.050f, 0.010f, 0.001f})
-    k.kld_percentiles.emplace_back(f, percentile(kld_values, f));
+  order_statistics(kld_values, {0.999f, 0.990f, 0.950f, 0.900f, 0.100f, 0.050f, 0.010f, 0.001f},
+                   k.kld_max, k.kld_min, k.kld_median, k.kld_percentiles);
   const auto dp = mean_and_uncertainty(s.p_diff, s.p_diff2, s.count);
   k.dp_mean = dp.first;
   k.dp_error = dp.second;
-  k.dp_max = p_diff_values.back();
-  k.dp_min = p_diff_values.front();
-  k.dp_median = median(p_diff_values);
-  for (float f : {0.999f, 0.990f, 0.950f, 0.900f, 0.750f, 0.250f, 0.100f, 0.050f, 0.010f, 0.001f})
-    k.dp_percentiles.emplace_back(f, percentile(p_diff_values, f));
+  order_statistics(p_diff_values,
+                   {0.999f, 0.990f, 0.950f, 0.900f, 0.750f, 0.250f, 0.100f, 0.050f, 0.010f, 0.001f},
+                   k.dp_max, k.dp_min, k.dp_median, k.dp_percentiles);
   const auto mse = mean_and_uncertainty(s.p_diff2, s.p_diff4, s.count);
   k.dp_rms = std::sqrt(mse.first);
   k.dp_rms_error = k.dp_rms > 0 ? 0.5 / k.dp_rms * mse.second : 0.0;
@@ -342,20 +201,134 @@ KlDivergenceResult compute_kl_divergence(const ChunkLogits& logits, int64_t n_vo
   k.same_top_error =
       s.count > 1 ? std::sqrt(k.same_top * (1.0 - k.same_top) / static_cast<double>(s.count - 1))
                   : 0.0;
-  k.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return k;
 }
 
-KlDivergenceResult compute_kl_divergence(const Engine& engine, const std::filesystem::path& base,
+}  // namespace
+
+namespace eval {
+
+PerplexityResult write_kl_base(LogitSource& source, int64_t n_vocab,
+                               std::span<const int32_t> tokens, const PerplexityOptions& options,
+                               const std::filesystem::path& path) {
+  const ChunkPlan plan =
+      plan_chunks(static_cast<int64_t>(tokens.size()), options.n_ctx, options.n_chunks,
+                  options.add_bos, options.bos_id, 4, "kl-divergence base");
+  AtomicFile out(path);
+  out.write(kMagic, sizeof kMagic);
+  const int32_t header[3] = {static_cast<int32_t>(plan.n_ctx), static_cast<int32_t>(n_vocab),
+                             static_cast<int32_t>(plan.n_chunks)};
+  out.write(header, sizeof header);
+  out.write(tokens.data(), static_cast<size_t>(plan.n_chunks * plan.n_ctx) * sizeof(int32_t));
+
+  const int64_t nv = row_values(n_vocab);
+  std::vector<uint16_t> rows(static_cast<size_t>(plan.scored_per_chunk() * nv), 0);
+  NllAccumulator acc;
+  std::vector<double> chunk_ppl;
+  const Stopwatch clock;
+  score_chunks(source, tokens, plan, n_vocab, [&](const ScoredChunk& s) {
+    for (int64_t j = s.first_scored; j < s.end_scored; ++j) {
+      acc.add(encode_log_probs(n_vocab, s.row(j), rows.data() + (j - s.first_scored) * nv,
+                               s.target(j)));
+    }
+    out.write(rows.data(), rows.size() * sizeof(uint16_t));
+    chunk_ppl.push_back(acc.ppl());
+    if (options.on_chunk)
+      options.on_chunk({s.index + 1, plan.n_chunks, acc.ppl(), clock.seconds()});
+  });
+  out.commit();
+  PerplexityResult result = acc.result();
+  result.chunk_ppl = std::move(chunk_ppl);
+  result.n_chunks = plan.n_chunks;
+  result.seconds = clock.seconds();
+  return result;
+}
+
+KlDivergenceResult compute_kl_divergence(LogitSource& source, int64_t n_vocab,
+                                         const std::filesystem::path& base,
                                          const PerplexityOptions& options) {
-  // The chunk length comes from the file; read it before making the session.
+  const auto file = MappedFile::open(base);
+  ByteReader r(file->bytes(), base.string());
+  if (std::memcmp(r.bytes(8, "magic").data(), kMagic, 8) != 0) {
+    fail_invalid("{}: not a llama-perplexity log-probability file (no \"_logits_\" magic)",
+                 base.string());
+  }
+  ChunkPlan plan;
+  plan.n_ctx = r.read<int32_t>("n_ctx");
+  const int64_t file_vocab = r.read<int32_t>("n_vocab");
+  plan.n_chunks = r.read<int32_t>("n_chunk");
+  plan.add_bos = options.add_bos;
+  plan.bos_id = options.bos_id;
+  check_chunk_options(plan.n_ctx, plan.add_bos, plan.bos_id, 4, "kl-divergence");
+  if (file_vocab != n_vocab) {
+    fail_invalid("{}: base log-probabilities are over {} tokens, the model has {}", base.string(),
+                 file_vocab, n_vocab);
+  }
+  if (plan.n_chunks < 1) fail_invalid("{}: {} chunks", base.string(), plan.n_chunks);
+  const std::span<const std::byte> token_bytes = r.bytes(
+      static_cast<uint64_t>(plan.n_ctx * plan.n_chunks) * sizeof(int32_t), "evaluation tokens");
+  std::vector<int32_t> tokens(static_cast<size_t>(plan.n_ctx * plan.n_chunks));
+  std::memcpy(tokens.data(), token_bytes.data(), token_bytes.size());
+  if (options.n_chunks >= 0) plan.n_chunks = std::min(plan.n_chunks, options.n_chunks);
+  for_each_chunk(tokens, plan, [&](int64_t c, std::span<const int32_t> chunk) {
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      if (chunk[i] < 0 || chunk[i] >= n_vocab)
+        fail_invalid("{}: token {} at chunk {} position {} is outside the vocabulary",
+                     base.string(), chunk[i], c, i);
+    }
+  });
+
+  const int64_t nv = row_values(n_vocab);
+  const int64_t n_scored = plan.scored_per_chunk();
+  std::vector<uint16_t> rows(static_cast<size_t>(n_scored * nv));
+  std::vector<float> kld_values, p_diff_values;
+  kld_values.reserve(static_cast<size_t>(n_scored * plan.n_chunks));
+  p_diff_values.reserve(static_cast<size_t>(n_scored * plan.n_chunks));
+  Sums sums;
+  const Stopwatch clock;
+  score_chunks(source, tokens, plan, n_vocab, [&](const ScoredChunk& s) {
+    const std::span<const std::byte> raw = r.bytes(
+        rows.size() * sizeof(uint16_t), fmt::format("log-probabilities of chunk {}", s.index));
+    std::memcpy(rows.data(), raw.data(), raw.size());
+    for (int64_t j = s.first_scored; j < s.end_scored; ++j) {
+      float kld, p_diff;
+      compare_row(n_vocab, s.row(j), rows.data() + (j - s.first_scored) * nv, s.target(j), sums,
+                  kld, p_diff);
+      kld_values.push_back(kld);
+      p_diff_values.push_back(p_diff);
+    }
+    if (options.on_chunk) {
+      const auto lp = mean_and_uncertainty(sums.nll, sums.nll2, sums.count);
+      options.on_chunk({s.index + 1, plan.n_chunks, std::exp(lp.first), clock.seconds()});
+    }
+  });
+  KlDivergenceResult k = statistics(sums, kld_values, p_diff_values);
+  k.n_chunks = plan.n_chunks;
+  k.seconds = clock.seconds();
+  return k;
+}
+
+int64_t kl_base_context(const std::filesystem::path& base) {
   const auto file = MappedFile::open(base);
   ByteReader r(file->bytes(), base.string());
   r.skip(8, "magic");
-  PerplexityOptions o = options;
-  o.n_ctx = r.read<int32_t>("n_ctx");
-  check_options(o, o.n_ctx, "kl-divergence");
-  return compute_kl_divergence(engine_chunk_logits(engine, o), engine.config().vocab_size, base, o);
+  return r.read<int32_t>("n_ctx");
+}
+
+}  // namespace eval
+
+PerplexityResult write_kl_base(const ChunkLogits& logits, int64_t n_vocab,
+                               std::span<const int32_t> tokens, const PerplexityOptions& options,
+                               const std::filesystem::path& path) {
+  eval::FunctionLogits source(logits);
+  return eval::write_kl_base(source, n_vocab, tokens, options, path);
+}
+
+KlDivergenceResult compute_kl_divergence(const ChunkLogits& logits, int64_t n_vocab,
+                                         const std::filesystem::path& base,
+                                         const PerplexityOptions& options) {
+  eval::FunctionLogits source(logits);
+  return eval::compute_kl_divergence(source, n_vocab, base, options);
 }
 
 std::string KlDivergenceResult::to_text() const {

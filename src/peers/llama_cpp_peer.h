@@ -23,8 +23,11 @@
 #include <vector>
 
 #include "bench/llama_cpp_build.h"
+#include "quant/llama_ftype.h"
 
-namespace slmkit::bench {
+namespace slmkit::peers {
+
+using bench::LlamaCppBuild;
 
 using LlamaToken = int32_t;
 
@@ -51,13 +54,9 @@ struct LlamaCppRuntimeInfo {
   std::string describe() const;
 };
 
-// Quantization types by llama-quantize's names ("Q8_0", "Q4_K_M", "F16"); the numbers are
-// llama.cpp's `enum llama_ftype`, which is stable across releases.
-std::optional<int32_t> llama_cpp_ftype_from_name(std::string_view name);
-std::string_view llama_cpp_ftype_name(int32_t ftype);  // "" for a number not in the table
-
 struct LlamaCppQuantizeOptions {
-  int32_t ftype = 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
+  // A llama_ftype (quant/llama_ftype.h: llama_ftype_from_name).
+  int32_t ftype = static_cast<int32_t>(quant::LlamaFtype::Q8_0);
   int n_threads = 0;  // 0: llama.cpp picks (hardware concurrency)
   bool allow_requantize = false;
   bool quantize_output_tensor = true;
@@ -229,4 +228,4 @@ class LlamaCppContext {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

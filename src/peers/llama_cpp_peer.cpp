@@ -3,7 +3,7 @@
 // stands in otherwise.
 #if SLMKIT_HAVE_LLAMA_CPP
 
-#include "bench/llama_cpp_peer.h"
+#include "peers/llama_cpp_peer.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,11 +14,11 @@
 #include <random>
 #include <thread>
 
-#include "bench/llama_cpp_api.h"
 #include "core/atomic_file.h"
 #include "core/fail.h"
+#include "peers/llama_cpp_api.h"
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 
 namespace fs = std::filesystem;
 using detail::llama_cpp_api;
@@ -538,7 +538,7 @@ void LlamaCppPeer::quantize(const fs::path& input, const fs::path& output,
   const LlamaCppApi& api = llama_cpp_api();
   std::error_code ec;
   if (!fs::is_regular_file(input, ec)) fail_io("{}: no such file to quantize", input.string());
-  if (llama_cpp_ftype_name(options.ftype).empty()) {
+  if (quant::llama_ftype_name(options.ftype).empty()) {
     fail_invalid("llama.cpp quantize {}: ftype {} is not a llama_ftype this adapter knows",
                  input.string(), options.ftype);
   }
@@ -562,7 +562,7 @@ void LlamaCppPeer::quantize(const fs::path& input, const fs::path& output,
   if (rc != 0) {
     fs::remove(temporary, ec);
     fail_invalid("llama_model_quantize {} -> {} as {} failed (returned {}); {}", input.string(),
-                 output.string(), llama_cpp_ftype_name(options.ftype), rc, capture.explain());
+                 output.string(), quant::llama_ftype_name(options.ftype), rc, capture.explain());
   }
   fsync_file(temporary);
   fs::rename(temporary, output, ec);
@@ -573,6 +573,6 @@ void LlamaCppPeer::quantize(const fs::path& input, const fs::path& output,
   }
 }
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers
 
 #endif  // SLMKIT_HAVE_LLAMA_CPP

@@ -2,8 +2,8 @@
 // never available, and every call says why.
 #if !SLMKIT_HAVE_ONNX
 
-#include "bench/ort_peer.h"
 #include "core/fail.h"
+#include "peers/ort_peer.h"
 
 namespace slmkit::bench {
 namespace {

@@ -2,10 +2,10 @@
 // links, LlamaCppPeer::available() is false, and every call says why.
 #if !SLMKIT_HAVE_LLAMA_CPP
 
-#include "bench/llama_cpp_peer.h"
 #include "core/fail.h"
+#include "peers/llama_cpp_peer.h"
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 namespace {
 
 [[noreturn]] void unavailable() {
@@ -89,6 +89,6 @@ LlamaCppTiming LlamaCppContext::bench_generate(int32_t, const LlamaCppBenchOptio
   unavailable();
 }
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers
 
 #endif  // !SLMKIT_HAVE_LLAMA_CPP

@@ -11,7 +11,7 @@
 
 #include <string>
 
-namespace slmkit::bench::detail {
+namespace slmkit::peers::detail {
 
 // Every symbol is required: a binary that lacks one is reported as "not available".
 #define SLMKIT_LLAMA_CPP_FUNCTIONS(X)    \
@@ -93,4 +93,4 @@ class LlamaCppErrorCapture {
   bool outer_ = false;
 };
 
-}  // namespace slmkit::bench::detail
+}  // namespace slmkit::peers::detail

@@ -12,14 +12,18 @@
 
 #include <fmt/format.h>
 
-#include "bench/llama_cpp_peer.h"
 #include "core/fail.h"
+#include "peers/llama_cpp_peer.h"
 
 #if SLMKIT_HAVE_LLAMA_CPP
-#include "bench/llama_cpp_api.h"
+#include "peers/llama_cpp_api.h"
 #endif
 
-namespace slmkit::bench {
+namespace slmkit::peers {
+
+using bench::choose_llama_cpp_build;
+using bench::llama_cpp_build_search;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -372,4 +376,4 @@ const LlamaCppRuntimeInfo& LlamaCppPeer::runtime() {
 
 #endif
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

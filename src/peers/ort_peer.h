@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 
 class OrtPeer {
  public:
@@ -78,4 +78,4 @@ OrtModelShape ort_shape_of_export(const std::filesystem::path& onnx_dir);
 // cache length from the graph's own inputs/outputs.
 OrtModelShape ort_shape_of_graph(const std::filesystem::path& graph);
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

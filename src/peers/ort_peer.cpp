@@ -2,7 +2,7 @@
 // as one JSON line on its stdout and, for logits, a raw float32 file. A child process per request
 // keeps ONNX Runtime's threads and allocator out of our process, so its timings and peak RSS are
 // its own.
-#include "bench/ort_peer.h"
+#include "peers/ort_peer.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -31,7 +31,7 @@ extern char** environ;
 #define SLMKIT_ORT_RUNNER_DEFAULT ""
 #endif
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 namespace {
 
 namespace fs = std::filesystem;
@@ -363,4 +363,4 @@ OrtModelShape ort_shape_of_graph(const fs::path& graph) {
   return s;
 }
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

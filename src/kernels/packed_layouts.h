@@ -1,0 +1,43 @@
+// Weight layouts repacked at load for kernels that read several rows at once (the repack hook of
+// the kernels' weight table, kernels/weight_types.h). A layout is a row here plus its kernel in
+// the Highway unit's PackedKernels list (quant_packed_*-inl.h); the GGUF rows stay the source of
+// truth and serve whatever the packed copy does not cover.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "kernels/kernels.h"
+#include "quant/blocks.h"
+
+namespace slmkit::kernels {
+
+struct PackedLayout {
+  std::string_view name;
+  DType weight;
+  // Bytes of w's packed copy; 0 where the instruction set in use has no kernel for the layout or
+  // w's shape does not fit it (then MatrixRef::packed stays null).
+  size_t (*bytes)(const MatrixRef& w);
+  void (*pack)(const MatrixRef& w, std::byte* out);  // `out` needs no alignment
+};
+
+// Q4_0, 8 rows interleaved. Per block of a group of 8 rows: the 8 rows' f16 scales (16 bytes),
+// then chunk c = 0..3 of 32 bytes whose bytes 4r..4r+3 are qs[4c..4c+3] of row r (low nibbles:
+// elements 4c..4c+3, high nibbles: 16+4c..). One 8-bit dot of a chunk with a broadcast of 4
+// activations then sums all 8 rows' products at once, and a block's float work is done once for
+// 8 rows.
+namespace q4_0x8 {
+inline constexpr int64_t kRows = 8;
+inline constexpr int64_t kScaleBytes = kRows * sizeof(uint16_t);
+inline constexpr int64_t kChunks = 4;
+inline constexpr int64_t kChunkBytes = 32;
+inline constexpr int64_t kBlockBytes = kRows * static_cast<int64_t>(sizeof(quant::block_q4_0));
+static_assert(kScaleBytes + kChunks * kChunkBytes == kBlockBytes);
+}  // namespace q4_0x8
+extern const PackedLayout kPackedQ4_0x8;
+
+// Whether this CPU's selected kernels (SLMKIT_ISA included) have a packed kernel for `type`.
+bool has_packed_kernel(DType type);
+
+}  // namespace slmkit::kernels
