@@ -5,7 +5,7 @@
 #include "core/fail.h"
 #include "peers/ort_peer.h"
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 namespace {
 
 [[noreturn]] void unavailable() {
@@ -38,6 +38,6 @@ OrtModelShape ort_shape_of_graph(const std::filesystem::path&) {
   unavailable();
 }
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers
 
 #endif  // !SLMKIT_HAVE_ONNX
