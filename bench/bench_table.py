@@ -56,6 +56,7 @@ def main():
             bandwidth = bw_rows[0]["copy_bandwidth"]
 
     main_rows, ort_rows, bound_rows, holes = [], [], [], []
+    llama_builds = []  # the llama.cpp build(s) the rows measured, as `slmkit bench` names them
     for item in a.results:
         shape, type_, path = item.split(":", 2)
         data = load(path)
@@ -65,6 +66,9 @@ def main():
         by = {}
         for r in data:
             by[(r["backend"], "pp" if r["n_prompt"] > 0 else "tg")] = r
+            build = r.get("backend_build")
+            if r["backend"] == "llama.cpp" and build and build not in llama_builds:
+                llama_builds.append(build)
         s_pp, s_tg = by.get(("slmkit", "pp")), by.get(("slmkit", "tg"))
         l_pp, l_tg = by.get(("llama.cpp", "pp")), by.get(("llama.cpp", "tg"))
         o_pp, o_tg = by.get(("onnxruntime", "pp")), by.get(("onnxruntime", "tg"))
@@ -103,7 +107,7 @@ def main():
         f"Machine: {cpu_name()}, {a.threads} threads; slmkit commit {commit}. Every model is a "
         "synthetic one (`slmkit synth`, random weights, real shapes); the quantized files are "
         "`slmkit quantize` outputs (byte-identical to llama-quantize), and the same file is given "
-        "to llama.cpp (prebuilt libllama from npm). Tests as llama-bench: "
+        "to llama.cpp (the build named below). Tests as llama-bench: "
         f"pp{a.pp} = one pass over {a.pp} random tokens from an empty cache, tg{a.tg} = {a.tg} "
         f"single-token decode steps; mean ± sample std of tokens/s over {a.reps} repetitions after "
         "one untimed warm-up; each backend in its own child process (peak RSS = its VmHWM). "
@@ -112,6 +116,10 @@ def main():
         f"Run time: {a.total_seconds} s in all ({a.prep_seconds} s writing models and exports "
         f"that did not exist yet, {a.bench_seconds} s measuring).\n")
     out.append("## slmkit vs llama.cpp (same GGUF, same threads)\n")
+    if llama_builds:
+        out.append("llama.cpp measured: " + "; ".join(f"`{b}`" for b in llama_builds) + "\n")
+    else:
+        out.append("llama.cpp measured: not recorded (rows from a slmkit without `backend_build`)\n")
     out.append(
         "\"int8 per-channel\" and \"int4\" of the issue are GGUF Q8_0 (one f16 scale per 32 "
         "weights) and Q4_0 (one scale per 32 4-bit weights) for both engines.\n")
@@ -130,8 +138,8 @@ def main():
     if ort_rows:
         out.append("## slmkit vs ONNX Runtime (our ONNX export of the same weights)\n")
         out.append(
-            "ONNX Runtime 1.30 (npm onnxruntime-node) runs `model_with_past` of `slmkit export "
-            "onnx` in a node child process: fp32 beside our F16 GGUF, int8 (MatMulInteger, "
+            "ONNX Runtime 1.30 (npm onnxruntime-node) runs `onnx/model.onnx` (with past) of `slmkit "
+            "export onnx` in a node child process: fp32 beside our F16 GGUF, int8 (MatMulInteger, "
             "per-channel weight scales) beside Q8_0, q4 (MatMulNBits, 32-weight blocks) beside "
             "Q4_0. Timed inside node around session.run (process start and model load excluded).\n")
         out.append(

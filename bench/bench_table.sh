@@ -4,6 +4,7 @@
 # memory-copy bandwidth and each decode's bandwidth bound, all measured in one run.
 #
 #   bench/bench_table.sh [--quick]        # from the repository root, after building slmkit
+#   scripts/setup.sh --native-peers && bench/bench_table.sh    # against llama.cpp built for this CPU
 #
 # Environment: BENCH_DIR (models and exports; /tmp/slmkit-bench-table), THREADS (2), PP (32),
 # TG (8), REPS (2), SHAPES ("llama:tinyllama-1.1b llama:llama-3.2-1b gpt2:distilgpt2
@@ -63,6 +64,15 @@ for entry in $SHAPES; do
   fi
 done
 prep_s=$(( $(date +%s) - prep_start ))
+
+# llama.cpp at its strongest: the peer loads a native build (scripts/setup.sh --native-peers)
+# when there is one for this CPU; each row names the build it measured, and so does the page.
+native=${SLMKIT_LLAMA_CPP_NATIVE_DIR:-third_party/peers/llama.cpp-native}
+if [[ -f "$native/build-info.json" ]]; then
+  log "llama.cpp: native build in $native"
+else
+  log "llama.cpp: no native build in $native (scripts/setup.sh --native-peers); measuring the prebuilt"
+fi
 
 bench_start=$(date +%s)
 results=()

@@ -1,6 +1,7 @@
 # Applied to the project's own targets only, never to dependencies.
 function(slmkit_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
+                                           $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor>
                                            -Wcast-align -Wunused -Wimplicit-fallthrough)
   if(SLMKIT_WERROR)
     target_compile_options(${target} PRIVATE -Werror)

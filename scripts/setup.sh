@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
 # Installs everything a fresh Debian 12 machine needs to build and test slmkit, then builds it.
 # Idempotent: packages already present are not reinstalled, and it is quiet when nothing changes.
+#   scripts/setup.sh                  what CI and the quick start need
+#   scripts/setup.sh --native-peers   also build llama.cpp from the bundled source for this CPU
+#                                     (-DGGML_NATIVE=ON) into third_party/peers/llama.cpp-native,
+#                                     which `slmkit bench --vs llama.cpp` then measures instead of
+#                                     the generic prebuilt libraries (bench only: 10-30 minutes on
+#                                     2 cores; CI never runs it)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+native_peers=0
+for arg in "$@"; do
+  case $arg in
+    --native-peers) native_peers=1 ;;
+    *) echo "usage: scripts/setup.sh [--native-peers]" >&2; exit 2 ;;
+  esac
+done
 
 apt_packages=(
   build-essential cmake ninja-build clang clang-format libclang-rt-dev git pkg-config
@@ -46,6 +59,12 @@ llama_src="$peers/llama.cpp"
 if [ ! -d "$llama_src/.git" ]; then
   echo "setup: unpacking llama.cpp source from node-llama-cpp's git bundle"
   git clone -q "$peers/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$llama_src" 2>/dev/null
+fi
+
+native="$peers/llama.cpp-native"
+if [ "$native_peers" = 1 ] && [ ! -f "$native/build-info.json" ]; then
+  echo "setup: building llama.cpp for this CPU into $native (GGML_NATIVE=ON; takes a while)"
+  nice scripts/build_native_llama_cpp.sh "$llama_src" "$native"
 fi
 
 build="${SLMKIT_BUILD_DIR:-$root/build}"

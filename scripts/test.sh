@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Builds slmkit and runs the whole suite through ctest. With no option it runs what CI runs:
-# format check, release build + all tests, ASan+UBSan build + all tests, and every fuzz target
-# briefly. Options narrow it down for day-to-day work.
+# format check, release build (GCC) + all tests, then one clang build with ASan+UBSan and libFuzzer
+# instrumentation that runs the tests (except Slow* and the forced-ISA matrix) and every fuzz target
+# briefly. Each stage prints its wall time. Options narrow it down for day-to-day work.
 #   --quick        release build + tests only
 #   --sanitize     only the ASan+UBSan build and its tests
-#   --fuzz         only the fuzz targets (clang, libFuzzer)
-#   --fuzz-seconds N   time per fuzz target (default 30)
+#   --fuzz         only the fuzz targets (same clang ASan+UBSan build)
+#   --fuzz-seconds N   time per fuzz target (default 20)
 #   -R REGEX       only tests matching REGEX (passed to ctest)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 mode=all
-fuzz_seconds=${SLMKIT_FUZZ_SECONDS:-30}
+fuzz_seconds=${SLMKIT_FUZZ_SECONDS:-20}
 fuzz_max_len=65536
 ctest_filter=()
 while (($#)); do
@@ -22,18 +23,32 @@ while (($#)); do
     --fuzz) mode=fuzz ;;
     --fuzz-seconds) fuzz_seconds=$2; shift ;;
     -R) ctest_filter=(-R "$2"); shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
 jobs=$(nproc)
-# The sanitizer build leaves out tests named Slow* (multi-gigabyte synthetic models, whole-corpus
-# runs): they test sizes, not memory safety, and take minutes under ASan.
-asan_exclude='\.Slow'
-asan_cmake=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLMKIT_SANITIZE=ON -DSLMKIT_BENCH=OFF)
-scripts/setup.sh
+# One clang build serves the sanitizers and the fuzzers: ASan+UBSan everywhere, libFuzzer's coverage
+# instrumentation in the library (fuzzer-no-link), so CI compiles the tree twice, not three times.
+# Its test run leaves out tests named Slow* (multi-gigabyte synthetic models, whole-corpus runs) and
+# the forced-ISA matrix (isa.*: numerical paths, whose kernels the kernel tests already run on every
+# path under the sanitizers): they test sizes and numbers, not memory safety, and take minutes there.
+asan_dir=build-asan
+asan_exclude='\.Slow|^isa\.'
+asan_flags="-O2 -gline-tables-only -DNDEBUG"
+asan_cmake=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+  "-DCMAKE_C_FLAGS_RELWITHDEBINFO=$asan_flags" "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$asan_flags"
+  -DSLMKIT_SANITIZE=ON -DSLMKIT_FUZZ=ON -DSLMKIT_BENCH=OFF -DSLMKIT_WERROR=OFF)
+started=$SECONDS
+stage() {  # name command... : runs it and prints its wall time
+  local name=$1 t0=$SECONDS rc=0; shift
+  "$@" || rc=$?
+  echo "stage: $name took $((SECONDS - t0)) s (rc $rc; $((SECONDS - started)) s so far)"
+  return $rc
+}
+stage setup scripts/setup.sh
 
 check_format() {
   local bad=()
@@ -52,17 +67,23 @@ run_suite() {  # build_dir ctest_exclude_regex extra_cmake_args...
   local dir=$1 exclude=$2; shift 2
   local filter=("${ctest_filter[@]}")
   [ -n "$exclude" ] && filter+=(-E "$exclude")
-  cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null
-  ninja -C "$dir" -j"$jobs" --quiet
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" "${filter[@]}")
+  # Chained: stage() runs this in a condition, where set -e does not stop at a failed build.
+  cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null && ninja -C "$dir" -j"$jobs" --quiet &&
+    (cd "$dir" && ctest --output-on-failure -j"$jobs" "${filter[@]}")
 }
 
 # Seeds from the shared fixtures, cut to the fuzzers' input limit so they stay fast.
 fuzz_seeds() {  # target out_dir -> prints out_dir when it holds seeds
   local target=$1 out=$2 fx="$root/../shared/fixtures" files=()
+  # Seeds checked in beside a fuzzer (tests/fuzz/seeds/TARGET/) need no fixtures.
+  if [ -d "$root/tests/fuzz/seeds/$target" ]; then
+    echo "$root/tests/fuzz/seeds/$target"
+    return 0
+  fi
   [ -d "$fx" ] || return 0
   case "$target" in
     gguf) files=("$fx/models/gguf-stories260K/stories260K.gguf" "$fx/models/gguf-llama2-tiny-random/llama-2-tiny-random.gguf") ;;
+    capi_open_memory) files=("$fx/models/gguf-stories260K/stories260K.gguf") ;;
     safetensors) files=("$fx/models/hf-gpt2-tiny-random/model.safetensors") ;;
     llama2c) files=("$fx/models/llama2c-stories260K/stories260K.bin" "$fx/models/llama2c-stories260K/tok512.bin") ;;
     config_json) files=("$fx/models/hf-gpt2-tiny-random/config.json") ;;
@@ -76,11 +97,10 @@ fuzz_seeds() {  # target out_dir -> prints out_dir when it holds seeds
 }
 
 run_fuzz() {
-  # Warnings are enforced by the GCC builds above; this clang build is for fuzzing only.
-  local dir=build-fuzz
-  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-    -DCMAKE_CXX_COMPILER=clang++ -DSLMKIT_FUZZ=ON -DSLMKIT_BENCH=OFF -DSLMKIT_WERROR=OFF >/dev/null
-  ninja -C "$dir" -j"$jobs" --quiet $(ninja -C "$dir" -t targets all | grep -o '^fuzz_[a-z0-9_]*' | sort -u)
+  local dir=$asan_dir
+  cmake -S "$root" -B "$dir" -G Ninja "${asan_cmake[@]}" >/dev/null || return 1
+  ninja -C "$dir" -j"$jobs" --quiet $(ninja -C "$dir" -t targets all | grep -o '^fuzz_[a-z0-9_]*' | sort -u) ||
+    return 1
   local corpus_root="$dir/corpus" failed=0 fuzzer name
   for fuzzer in "$dir"/bin/fuzz_*; do
     name=$(basename "$fuzzer")
@@ -99,13 +119,13 @@ run_fuzz() {
 }
 
 case "$mode" in
-  quick) run_suite build "" -DCMAKE_BUILD_TYPE=Release ;;
-  sanitize) run_suite build-asan "$asan_exclude" "${asan_cmake[@]}" ;;
-  fuzz) run_fuzz ;;
+  quick) stage release run_suite build "" -DCMAKE_BUILD_TYPE=Release ;;
+  sanitize) stage sanitize run_suite "$asan_dir" "$asan_exclude" "${asan_cmake[@]}" ;;
+  fuzz) stage fuzz run_fuzz ;;
   all)
-    check_format
-    run_suite build "" -DCMAKE_BUILD_TYPE=Release
-    run_suite build-asan "$asan_exclude" "${asan_cmake[@]}"
-    run_fuzz
+    stage format check_format
+    stage release run_suite build "" -DCMAKE_BUILD_TYPE=Release
+    stage sanitize run_suite "$asan_dir" "$asan_exclude" "${asan_cmake[@]}"
+    stage fuzz run_fuzz
     ;;
 esac

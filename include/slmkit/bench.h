@@ -1,7 +1,8 @@
 // Benchmarks in llama-bench's shape: a prompt-processing test (pp: n_prompt tokens in one pass
 // from an empty cache) and a text-generation test (tg: n_gen single-token passes), each repeated
 // and reported as mean +- std tokens/s, for our engine and, on the same files, for llama.cpp
-// (prebuilt libllama from npm) and ONNX Runtime (npm onnxruntime-node, on our ONNX export).
+// (a native build of the bundled source when present, else the prebuilt libllama from npm; each
+// row names the build) and ONNX Runtime (npm onnxruntime-node, on our ONNX export).
 #pragma once
 
 #include <cstdint>
@@ -51,7 +52,10 @@ struct BenchRow {
   // row at a time unless it doubles as the output head); slmkit rows only, else 0.
   uint64_t bytes_per_token = 0;
   double copy_bandwidth = 0;  // bytes/s from measure_copy_bandwidth when asked for, else 0
-  std::string test() const;   // "pp512", "tg128"
+  // Peer rows: the build measured (llama.cpp: native or prebuilt, GGML_NATIVE, commit, library
+  // path, CPU backend and its features); "" for slmkit.
+  std::string backend_build;
+  std::string test() const;  // "pp512", "tg128"
 
   nlohmann::ordered_json to_json() const;
 };
@@ -79,6 +83,15 @@ BenchRow bench_row_from_json(const nlohmann::json& row);  // Error(invalid_input
 // Markdown table of slmkit's t/s over every other backend's, per model file and test ("" when
 // there is nothing to compare).
 std::string format_bench_ratios(const std::vector<BenchRow>& rows);
+// One line per distinct peer build among the rows ("llama.cpp: llama.cpp native build (...)"),
+// "" when there is none.
+std::string format_bench_builds(const std::vector<BenchRow>& rows);
+
+// A deployment manifest's "performance" block from the pp and tg rows of one artifact, with the
+// pipeline's keys: prefill_tokens_per_sec, tokens_per_sec, latency_ms_per_token_mean / _std
+// (per decoded token over the tg repetitions), peak_rss_bytes, and "measured_with" (backend,
+// test sizes, repetitions, threads).
+nlohmann::ordered_json bench_performance_json(const std::vector<BenchRow>& rows);
 
 // Runs a child process (argv[0] is the program, e.g. /proc/self/exe with "bench ... -o json")
 // that prints a JSON array of rows on stdout, and returns them: each backend measured in its own

@@ -47,15 +47,24 @@ struct Manifest {
       nlohmann::ordered_json::object();  // perplexity, tokens_per_sec, ...
   std::vector<ManifestFile> files;
   bool synthetic = false;  // weights are random (slmkit synth), not trained
+  // What the caller knows about the model and slmkit cannot read from the files (its own
+  // version, trained_on, license, ...), kept as given; written only when not empty.
+  nlohmann::ordered_json model_info = nlohmann::ordered_json::object();
 
   nlohmann::ordered_json to_json() const;
   static Manifest from_json(const nlohmann::ordered_json& j);  // Error naming the bad field
 };
 
 // Describes an artifact (GGUF file or ONNX folder/file) found under `base`: reads its metadata,
-// hashes every file that belongs to it.
-Manifest describe_artifact(const std::filesystem::path& artifact,
-                           const std::filesystem::path& base);
+// hashes every file that belongs to it. model_name: the name to record; "": the name the
+// artifact carries (GGUF general.name), or its file / folder name where that is empty or only
+// the architecture ("llama", as llama.cpp's converters often write).
+Manifest describe_artifact(const std::filesystem::path& artifact, const std::filesystem::path& base,
+                           const std::string& model_name = "");
+
+// `stored` unless it is empty or only names the architecture (case aside); then `fallback`.
+std::string recognizable_model_name(const std::string& stored, const std::string& architecture,
+                                    const std::string& fallback);
 
 // Writes DIR/NAME.json atomically and returns its path.
 std::filesystem::path write_manifest(const Manifest& manifest, const std::filesystem::path& dir);

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slmkit/progress.h"
 #include "slmkit/validate.h"
 
 namespace slmkit {
@@ -28,6 +29,9 @@ namespace slmkit {
 struct PipelineOptions {
   std::filesystem::path model;  // any input format
   std::filesystem::path out;
+  // The model's name in artifact file names, manifests and the report; "": the input's file or
+  // folder name (GGUF general.name is often only the architecture, "llama").
+  std::string name;
   std::vector<std::string> gguf = {"F16", "Q8_0", "Q4_K_M"};  // types / presets; empty: none
   std::vector<std::string> onnx = {"fp32", "int8", "q4"};     // precisions; empty: none
   // Graphs exported per precision: the no-cache graph and the KV-cache one that runtimes loop on
@@ -41,9 +45,17 @@ struct PipelineOptions {
   int bench_repetitions = 3;
   int n_threads = 0;
   double min_tokens_per_second = 10.0;
+  // A greedy continuation of this prompt by the baseline and each GGUF artifact, shown in the
+  // report (what a person reads to judge a quantization); sample_tokens 0: none.
+  std::string sample_prompt = "Once upon a time";
+  int64_t sample_tokens = 48;
   bool synthetic = false;  // the model was made by `slmkit synth`; the report says so (also set
                            // when the model's own metadata says it is synthetic)
   std::function<void(const std::string& line)> on_progress;
+  // Looked at with every progress line (between steps, not inside one); a cancelled run throws
+  // Cancelled, keeping the artifacts it finished (complete files, reused by a re-run) and no
+  // temporaries.
+  CancelToken cancel;
 };
 
 struct PipelineArtifact {
@@ -62,11 +74,13 @@ struct PipelineArtifact {
   double prefill_tps = 0, decode_tps = 0;
   double latency_ms_mean = 0, latency_ms_std = 0;  // per decoded token
   uint64_t peak_rss_bytes = 0;
-  std::string bench_note;                   // why there are no speed numbers, when there are none
-  bool baseline = false;                    // the FP32 reference
-  bool reused = false;                      // found complete from an earlier run, not rebuilt
-  std::string sha256;                       // of the main file ("" for the baseline)
-  std::filesystem::path manifest;           // relative to out
+  std::string bench_note;          // why there are no speed numbers, when there are none
+  std::string sample;              // the prompt and its greedy continuation; "" when not generated
+  std::string sample_note;         // why there is no sample, when one was asked for
+  bool baseline = false;           // the FP32 reference
+  bool reused = false;             // found complete from an earlier run, not rebuilt
+  std::string sha256;              // of the main file ("" for the baseline)
+  std::filesystem::path manifest;  // relative to out
   std::filesystem::path validation_report;  // relative to out
 };
 
@@ -81,6 +95,7 @@ struct PipelineResult {
   int64_t bench_prompt = 0, bench_gen = 0;
   int bench_repetitions = 0;
   int n_threads = 0;
+  int64_t sample_tokens = 0;
   std::vector<PipelineArtifact> artifacts;
   std::vector<std::string> problems;  // failures outside any one artifact (verify, a step's Error)
   bool passed = false;

@@ -13,6 +13,7 @@
 
 #include "slmkit/imatrix.h"
 #include "slmkit/model.h"
+#include "slmkit/progress.h"
 
 namespace slmkit {
 
@@ -33,6 +34,10 @@ struct QuantizeOptions {
   // llama.cpp any more, but never worse by that measure (llama.cpp's weighted path alone can be:
   // see docs/quantization.md).
   bool imatrix_best_of_both = false;
+  // Called before each tensor (done = tensors finished) and once at the end; the token is looked
+  // at before each tensor.
+  ProgressCallback on_progress;
+  CancelToken cancel;
 };
 
 struct TensorQuantization {

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slmkit/progress.h"
+
 namespace slmkit {
 
 struct ValidationCheck {
@@ -22,6 +24,8 @@ struct ValidationCheck {
   std::optional<double> bound;  // the limit it was held to
   std::string comparison;       // "<=", ">=", "==" (value against bound), "" when not numeric
   std::string detail;           // why it failed, or what was looked at
+
+  nlohmann::ordered_json to_json() const;  // as in the report's "checks" list
 };
 
 struct ValidationReport {
@@ -48,6 +52,10 @@ struct ValidateOptions {
   // Logit bound (max |diff| / reference logit range) per precision; unset: the built-in table
   // (1e-2 for fp16/F16/BF16, measured bounds for the integer types, documented in validate.cpp).
   std::optional<double> logits_tolerance;
+  // Called before the format checks and before each precision's functional checks; the token is
+  // looked at at the same points.
+  ProgressCallback on_progress;
+  CancelToken cancel;
 };
 
 // Throws Error only when `path` cannot be read at all; every problem inside it is a failed check.

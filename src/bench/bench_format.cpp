@@ -2,6 +2,7 @@
 // to the parent as JSON).
 #include <cmath>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -63,6 +64,7 @@ nlohmann::ordered_json BenchRow::to_json() const {
   j["peak_rss_bytes"] = peak_rss_bytes;
   j["bytes_per_token"] = bytes_per_token;
   if (copy_bandwidth > 0) j["copy_bandwidth"] = copy_bandwidth;
+  if (!backend_build.empty()) j["backend_build"] = backend_build;
   return j;
 }
 
@@ -89,6 +91,7 @@ BenchRow bench_row_from_json(const nlohmann::json& j) {
     r.peak_rss_bytes = j.at("peak_rss_bytes").get<uint64_t>();
     r.bytes_per_token = j.value("bytes_per_token", uint64_t{0});
     r.copy_bandwidth = j.value("copy_bandwidth", 0.0);
+    r.backend_build = j.value("backend_build", std::string());
     return r;
   } catch (const nlohmann::json::exception& e) {
     fail_invalid("benchmark row JSON: {}", e.what());
@@ -169,6 +172,16 @@ std::string format_bench_ratios(const std::vector<BenchRow>& rows) {
     s += fmt::format("| {} | {} | {} | {:.2f} | {:.2f} | {:.2f}x |\n", it->second->model_type,
                      r.test(), bench_backend_name(r.backend), it->second->avg_ts, r.avg_ts,
                      it->second->avg_ts / r.avg_ts);
+  }
+  return s;
+}
+
+std::string format_bench_builds(const std::vector<BenchRow>& rows) {
+  std::string s;
+  std::set<std::string> seen;
+  for (const BenchRow& r : rows) {
+    if (r.backend_build.empty() || !seen.insert(r.backend_build).second) continue;
+    s += fmt::format("{}: {}\n", bench_backend_name(r.backend), r.backend_build);
   }
   return s;
 }

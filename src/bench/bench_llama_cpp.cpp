@@ -37,6 +37,7 @@ std::vector<BenchRow> bench_llama_cpp(const std::filesystem::path& gguf,
   base.model_n_params = info.n_params;
   base.n_threads = ctx.n_threads();
   base.type_k = options.kv_type == DType::F32 ? "f32" : "f16";
+  base.backend_build = peers::LlamaCppPeer::runtime().describe();
   peers::LlamaCppBenchOptions bo;
   bo.reps = options.repetitions;
   bo.warmup = options.warmup;

@@ -8,6 +8,7 @@
 #include "core/fail.h"
 #include "peers/ort_peer.h"
 #include "quant/llama_ftype.h"
+#include "slmkit/export_onnx.h"
 #include "slmkit/model.h"
 
 namespace slmkit {
@@ -49,16 +50,16 @@ std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::str
     fail_invalid("bench: -p {} and -n {} must be >= 0 and -r {} >= 1", options.n_prompt,
                  options.n_gen, options.repetitions);
   }
-  if (precision != "fp32" && precision != "fp16" && precision != "int8" && precision != "q4" &&
-      precision != "q4f16") {
+  OnnxPrecision p = OnnxPrecision::fp32;
+  try {
+    p = parse_onnx_precision(precision);
+  } catch (const Error&) {
     fail_invalid("ORT precision '{}': expected fp32, fp16, int8, q4 or q4f16", precision);
   }
   if (!peers::OrtPeer::available()) {
     fail_unsupported("ONNX Runtime is not available: {}", peers::OrtPeer::unavailable_reason());
   }
-  const fs::path graph = onnx_dir / "onnx" /
-                         (precision == "fp32" ? std::string("model_with_past.onnx")
-                                              : "model_with_past_" + precision + ".onnx");
+  const fs::path graph = onnx_dir / "onnx" / onnx_graph_file_name(OnnxVariant::with_past, p);
   if (!fs::exists(graph)) {
     fail_invalid(
         "{}: no such graph (export it with `slmkit export onnx MODEL -o {} --variant "

@@ -1,9 +1,26 @@
 #include "core/thread_pool.h"
 
 #include <chrono>
+#include <thread>
+
+#include "core/fail.h"
 
 namespace slmkit {
 namespace {
+
+void* start_std_thread(void (*fn)(void*), void* arg, void*) {
+  try {
+    return new std::thread(fn, arg);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void join_std_thread(void* thread, void*) {
+  auto* t = static_cast<std::thread*>(thread);
+  t->join();
+  delete t;
+}
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -27,18 +44,41 @@ bool spin_until(Done done, int spin_us) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads, int spin_us) : spin_us_(spin_us < 0 ? 0 : spin_us) {
+ThreadPool::ThreadPool(int n_threads, int spin_us, const ThreadHooks* hooks, Arena* arena)
+    : spin_us_(spin_us < 0 ? 0 : spin_us) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::thread::hardware_concurrency());
   n_threads_ = n_threads < 1 ? 1 : n_threads;
-  workers_.reserve(static_cast<size_t>(n_threads_ - 1));
-  for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this] { worker_main(); });
+  hooks_ = hooks ? *hooks : ThreadHooks{start_std_thread, join_std_thread, nullptr};
+  const auto n_workers = static_cast<size_t>(n_threads_ - 1);
+  if (n_workers == 0) return;
+  if (arena) {
+    workers_ = static_cast<void**>(arena->take(n_workers * sizeof(void*), alignof(void*)));
+    if (arena->measuring()) return;
+  } else {
+    heap_workers_ = std::make_unique<void*[]>(n_workers);
+    workers_ = heap_workers_.get();
+  }
+  for (size_t t = 0; t < n_workers; ++t) {
+    void* handle = hooks_.start([](void* pool) { static_cast<ThreadPool*>(pool)->worker_main(); },
+                                this, hooks_.user);
+    if (!handle) {
+      stop_workers();
+      fail_io("thread pool: cannot start worker thread {} of {}", t + 1, n_workers);
+    }
+    workers_[n_started_++] = handle;
+  }
 }
 
 ThreadPool::~ThreadPool() {
+  stop_workers();
+}
+
+void ThreadPool::stop_workers() {
   stop_.store(true);
   generation_.fetch_add(1);
   generation_.notify_all();
-  for (std::thread& w : workers_) w.join();
+  for (int t = 0; t < n_started_; ++t) hooks_.join(workers_[t], hooks_.user);
+  n_started_ = 0;
 }
 
 void ThreadPool::execute(int part) {

@@ -8,23 +8,41 @@
 // descheduled worker would otherwise hold up every loop for a whole time slice (measured on this
 // 2-core machine under load: decode 5x slower with 2 threads than with 1). The caller only waits
 // for parts a running worker has claimed. No state is shared between pools.
+//
+// Embedders (the C API) may start the workers through their own hooks and keep the pool's worker
+// handles in an Arena; then the pool itself allocates nothing.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
-#include <vector>
+
+#include "core/arena.h"
 
 namespace slmkit {
+
+// How a pool starts and ends its workers: start(fn, arg, user) runs fn(arg) on a new thread and
+// returns a handle for it (nullptr when it cannot); join(handle, user) waits until fn returned and
+// releases the thread. The default uses std::thread.
+struct ThreadHooks {
+  void* (*start)(void (*fn)(void*), void* arg, void* user) = nullptr;
+  void (*join)(void* thread, void* user) = nullptr;
+  void* user = nullptr;
+};
 
 class ThreadPool {
  public:
   // n_threads counts the caller: 1 means no worker threads at all. 0 means
   // std::thread::hardware_concurrency(). spin_us: how long an idle worker polls before sleeping.
-  explicit ThreadPool(int n_threads = 0, int spin_us = 100);
+  // hooks: null for std::thread. arena: where the worker handles go (null: the heap); a
+  // measuring arena only counts them, and then no thread is started (size() is still n_threads,
+  // for sizing; such a pool must not run jobs). Throws Error(io) when a thread cannot start.
+  explicit ThreadPool(int n_threads = 0, int spin_us = 100, const ThreadHooks* hooks = nullptr,
+                      Arena* arena = nullptr);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -67,12 +85,16 @@ class ThreadPool {
   using Trampoline = void (*)(void*, int, int);
   void run_erased(Trampoline call, void* fn);
   void worker_main();
+  void stop_workers();
   void claim_parts();  // runs unclaimed parts of the current job until none is left
   void execute(int part);
 
   int n_threads_ = 1;
   int spin_us_ = 100;
-  std::vector<std::thread> workers_;
+  ThreadHooks hooks_;
+  void** workers_ = nullptr;  // [n_threads - 1] handles from hooks_.start, n_started_ of them set
+  int n_started_ = 0;
+  std::unique_ptr<void*[]> heap_workers_;  // workers_ when no arena holds them
 
   // Job data: written before claims_ is published (release), read after a successful claim
   // (acquire). Stable while any part is unfinished, and the caller publishes the next job only

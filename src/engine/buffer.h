@@ -1,12 +1,16 @@
 // A fixed-size, 64-byte aligned array: the engine's activations and KV cache, allocated once
 // when a session is created (cache-line aligned so that threads writing neighbouring rows do not
-// share lines at the start of each buffer).
+// share lines at the start of each buffer). Its memory comes from the heap, or from an Arena the
+// caller owns (then it is never freed here; with a measuring arena it only counts).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <new>
+
+#include "core/arena.h"
 
 namespace slmkit::engine {
 
@@ -14,10 +18,13 @@ template <typename T>
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t n) : n_(n) {
+  explicit AlignedBuffer(size_t n, Arena* arena = nullptr) : n_(n) {
     if (n == 0) return;
-    data_.reset(static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64})));
-    std::memset(static_cast<void*>(data_.get()), 0, n * sizeof(T));
+    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
+    void* p = arena ? arena->take(n * sizeof(T), kAlign)
+                    : ::operator new (n * sizeof(T), std::align_val_t{kAlign});
+    data_ = std::unique_ptr<T[], Free>(static_cast<T*>(p), Free{arena == nullptr});
+    if (p) std::memset(p, 0, n * sizeof(T));
   }
   T* data() { return data_.get(); }
   const T* data() const { return data_.get(); }
@@ -25,8 +32,12 @@ class AlignedBuffer {
   T& operator[](size_t i) { return data_[i]; }
 
  private:
+  static constexpr size_t kAlign = 64;
   struct Free {
-    void operator()(T* p) const { ::operator delete (static_cast<void*>(p), std::align_val_t{64}); }
+    bool heap = true;
+    void operator()(T* p) const {
+      if (heap) ::operator delete (static_cast<void*>(p), std::align_val_t{kAlign});
+    }
   };
   std::unique_ptr<T[], Free> data_;
   size_t n_ = 0;

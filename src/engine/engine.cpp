@@ -180,6 +180,13 @@ Engine::Impl::Impl(Model m) : model(std::move(m)) {
   }
 }
 
+uint64_t Engine::Impl::allocated_weight_bytes() const {
+  uint64_t bytes = rope_freq_factors.size() * sizeof(float);
+  for (const std::vector<float>& v : owned) bytes += v.size() * sizeof(float);
+  for (const std::vector<std::byte>& v : packed) bytes += v.size();
+  return bytes;
+}
+
 Engine::Engine(Model model) : impl_(std::make_shared<const Impl>(std::move(model))) {}
 Engine::~Engine() = default;
 Engine::Engine(Engine&&) noexcept = default;

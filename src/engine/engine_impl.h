@@ -78,6 +78,8 @@ struct Engine::Impl {
   std::deque<std::vector<std::byte>> packed;  // interleaved copies of matrices (MatrixRef::packed)
 
   explicit Impl(Model m);
+  // Weight bytes allocated here rather than read in place: packed matrices, f32 vectors.
+  uint64_t allocated_weight_bytes() const;
 };
 
 }  // namespace slmkit

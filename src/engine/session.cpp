@@ -25,8 +25,9 @@ int64_t default_n_ctx(const Engine::Impl& e) {
 
 }  // namespace
 
-Session::Impl::Impl(const Engine& eng, const SessionOptions& opts)
-    : engine(&eng), e(&eng.impl()), options(opts), pool(opts.n_threads) {
+Session::Impl::Impl(const Engine& eng, const SessionOptions& opts, Arena* arena,
+                    const ThreadHooks* hooks)
+    : engine(&eng), e(&eng.impl()), options(opts), pool(opts.n_threads, 100, hooks, arena) {
   n_ctx = options.n_ctx > 0 ? options.n_ctx : default_n_ctx(*e);
   if (n_ctx > (int64_t{1} << 24)) fail_invalid("session: n_ctx {} is too large", n_ctx);
   if (e->max_positions > 0 && n_ctx > e->max_positions) {
@@ -42,24 +43,31 @@ Session::Impl::Impl(const Engine& eng, const SessionOptions& opts)
   kv_elem_bytes = kv_type == DType::F16 ? 2 : 4;
   const auto n_layer = static_cast<size_t>(e->layers.size());
   const size_t kv_elems = n_layer * static_cast<size_t>(e->kv_dim) * static_cast<size_t>(n_ctx);
-  k_cache = AlignedBuffer<std::byte>(kv_elems * kv_elem_bytes);
-  v_cache = AlignedBuffer<std::byte>(kv_elems * kv_elem_bytes);
+  k_cache = AlignedBuffer<std::byte>(kv_elems * kv_elem_bytes, arena);
+  v_cache = AlignedBuffer<std::byte>(kv_elems * kv_elem_bytes, arena);
 
   const auto B = static_cast<size_t>(n_batch);
   qkv_dim = e->q_dim + 2 * e->kv_dim;
-  x = AlignedBuffer<float>(B * static_cast<size_t>(e->n_embd));
-  xn = AlignedBuffer<float>(B * static_cast<size_t>(e->n_embd));
-  qkv = AlignedBuffer<float>(B * static_cast<size_t>(qkv_dim));
-  att = AlignedBuffer<float>(B * static_cast<size_t>(e->q_dim));
-  proj = AlignedBuffer<float>(B * static_cast<size_t>(e->n_embd));
-  ff_a = AlignedBuffer<float>(B * static_cast<size_t>(e->n_ff));
-  ff_b = AlignedBuffer<float>(B * static_cast<size_t>(e->n_ff));
+  x = AlignedBuffer<float>(B * static_cast<size_t>(e->n_embd), arena);
+  xn = AlignedBuffer<float>(B * static_cast<size_t>(e->n_embd), arena);
+  qkv = AlignedBuffer<float>(B * static_cast<size_t>(qkv_dim), arena);
+  att = AlignedBuffer<float>(B * static_cast<size_t>(e->q_dim), arena);
+  proj = AlignedBuffer<float>(B * static_cast<size_t>(e->n_embd), arena);
+  ff_a = AlignedBuffer<float>(B * static_cast<size_t>(e->n_ff), arena);
+  ff_b = AlignedBuffer<float>(B * static_cast<size_t>(e->n_ff), arena);
 
-  // Converted activations: the widest matrix input, in the largest format any matrix needs.
+  // Converted activations: the widest matrix input, in the largest format any matrix needs, one
+  // buffer per distinct format (F32 inputs are read as they are: an all-F32 model needs none).
   const int64_t widest = std::max({e->n_embd, e->q_dim, e->n_ff});
+  DType formats[kActSlots] = {};
   auto consider = [&](const Linear& lin) {
-    if (lin.present())
-      act_row_bytes = std::max(act_row_bytes, lin.kernels->activation_bytes(widest));
+    if (!lin.present() || lin.kernels->activation == DType::F32) return;
+    act_row_bytes = std::max(act_row_bytes, lin.kernels->activation_bytes(widest));
+    if (std::find(formats, formats + n_act_slots, lin.kernels->activation) ==
+            formats + n_act_slots &&
+        n_act_slots < kActSlots) {
+      formats[n_act_slots++] = lin.kernels->activation;
+    }
   };
   for (const engine::LayerWeights& L : e->layers) {
     for (const Linear* lin :
@@ -69,19 +77,19 @@ Session::Impl::Impl(const Engine& eng, const SessionOptions& opts)
   }
   consider(e->output);
   act_row_bytes = (act_row_bytes + 63) / 64 * 64;
-  for (auto& slot : act) slot = AlignedBuffer<std::byte>(B * act_row_bytes);
+  for (int i = 0; i < n_act_slots; ++i) act[i] = AlignedBuffer<std::byte>(B * act_row_bytes, arena);
 
   if (e->rope_dims > 0) {
     for (int i = 0; i < 2; ++i) {
-      rope_cos[i] = AlignedBuffer<float>(B * static_cast<size_t>(e->rope_dims / 2));
-      rope_sin[i] = AlignedBuffer<float>(B * static_cast<size_t>(e->rope_dims / 2));
+      rope_cos[i] = AlignedBuffer<float>(B * static_cast<size_t>(e->rope_dims / 2), arena);
+      rope_sin[i] = AlignedBuffer<float>(B * static_cast<size_t>(e->rope_dims / 2), arena);
     }
   }
   // Rounded queries are padded to a cache line so that the scores of each thread start on one.
   scratch_floats = (e->n_rep * n_ctx + e->n_rep * e->head_dim + 15) / 16 * 16;
-  scratch = AlignedBuffer<float>(static_cast<size_t>(pool.size() * scratch_floats));
-  logits = AlignedBuffer<float>(static_cast<size_t>(options.all_logits ? n_ctx : 1) *
-                                static_cast<size_t>(e->n_vocab));
+  scratch = AlignedBuffer<float>(static_cast<size_t>(pool.size() * scratch_floats), arena);
+  logits = AlignedBuffer<float>(
+      static_cast<size_t>(options.all_logits ? n_ctx : 1) * static_cast<size_t>(e->n_vocab), arena);
 }
 
 void Session::Impl::normalize(const Norm& norm, const float* in, float* out, int64_t n_tokens) {
@@ -122,7 +130,9 @@ void Session::Impl::run_matmuls(std::span<const MatmulJob> jobs, const float* in
     int slot = 0;
     while (slot < slots_used && slot_kind[slot]->activation != lin.kernels->activation) ++slot;
     if (slot == slots_used) {
-      if (slots_used == kActSlots) fail(ErrorKind::internal, "engine: too many activation formats");
+      if (slots_used == n_act_slots) {
+        fail(ErrorKind::internal, "engine: too many activation formats");
+      }
       slot_kind[slots_used++] = lin.kernels;
       std::byte* dst = act[slot].data();
       const int64_t cols = lin.cols();

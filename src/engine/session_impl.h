@@ -1,5 +1,7 @@
 // Session internals: the KV cache, every activation buffer (sized for n_batch tokens when the
 // session is made), the thread pool, and the decoder's forward pass over one batch of tokens.
+// Buffers and worker handles come from the heap, or all from one Arena (the C API's sessions in
+// caller memory; a measuring arena sizes that memory by running this same constructor).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +42,7 @@ struct Session::Impl {
   static constexpr int kActSlots = 4;  // one converted copy per distinct activation format:
   // F16 grid, Q8_0, Q8_1 and Q8_K can meet in one file (K-quant fallbacks to legacy types)
   size_t act_row_bytes = 0;
+  int n_act_slots = 0;  // formats the model's matrices take other than F32
   engine::AlignedBuffer<std::byte> act[kActSlots];
   engine::AlignedBuffer<float> rope_cos[2], rope_sin[2];  // [n_batch, rope_dims/2]: global, local
   // Per thread: scores [n_rep, n_ctx], rounded queries [n_rep, head_dim].
@@ -47,7 +50,10 @@ struct Session::Impl {
   engine::AlignedBuffer<float> scratch;
   engine::AlignedBuffer<float> logits;  // [n_ctx or 1, vocab]
 
-  Impl(const Engine& engine, const SessionOptions& options);
+  // arena: where every buffer and the pool's worker handles go (null: the heap). hooks: how the
+  // pool starts its threads (null: std::thread).
+  Impl(const Engine& engine, const SessionOptions& options, Arena* arena = nullptr,
+       const ThreadHooks* hooks = nullptr);
 
   std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits);
 

@@ -188,7 +188,10 @@ void write_vocab(const Vocab& vocab, Writer& writer) {
     for (TokenType t : vocab.types) types.push_back(static_cast<int32_t>(t));
     return array_of(ValueType::i32, types);
   });
-  put(kMerges, !vocab.merges.empty(), [&] { return array_of(ValueType::string, vocab.merges); });
+  // A BPE vocabulary always carries the key (llama.cpp requires it), even with no merges: a
+  // byte-level vocabulary of single-byte tokens needs none.
+  put(kMerges, vocab.model == "gpt2" || vocab.model == "gemma4" || !vocab.merges.empty(),
+      [&] { return array_of(ValueType::string, vocab.merges); });
   auto put_id = [&](std::string_view key, int32_t id) {
     put(key, id >= 0, [&] { return Value{static_cast<uint32_t>(id)}; });
   };

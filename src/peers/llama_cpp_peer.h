@@ -1,10 +1,11 @@
-// llama.cpp as a peer: the prebuilt libllama + ggml that npm @node-llama-cpp/linux-x64 ships,
-// opened with dlopen at first use so that libslmkit has no link-time dependency on it. Parity
+// llama.cpp as a peer: libllama + ggml opened with dlopen at first use so that libslmkit has no
+// link-time dependency on it; a native build of the bundled source when one is present, else the
+// prebuilt libraries npm @node-llama-cpp/linux-x64 ships (peers/llama_cpp_build.h). Parity
 // tests (logits, tokens, quantized bytes) and `slmkit bench --vs llama.cpp` reach llama.cpp only
 // through this header.
 //
 // The library is process-wide state (ggml's backend registry and logger are globals), so it is
-// loaded once, from SLMKIT_LLAMA_CPP_DIR or the directory compiled in, and never unloaded.
+// loaded once, from the folder llama_cpp_build.h chooses, and never unloaded.
 // Everything here throws slmkit::Error; where llama.cpp explains a failure only through its log,
 // the message carries what it logged. A LlamaCppContext serves one thread at a time; a model may
 // tokenize from several (llama.cpp's tokenizer is thread-safe).
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "peers/llama_cpp_build.h"
 #include "quant/llama_ftype.h"
 
 namespace slmkit::peers {
@@ -34,6 +36,7 @@ using LlamaCppLogSink = std::function<void(LlamaCppLogLevel level, std::string_v
 
 // What got loaded, for reports and benchmark tables.
 struct LlamaCppRuntimeInfo {
+  LlamaCppBuild build;  // which build, and why not the native one where that applies
   std::filesystem::path library_dir;
   std::filesystem::path llama_library;    // the libllama file that was opened
   std::filesystem::path cpu_backend;      // the ggml CPU backend file the registry chose
@@ -43,6 +46,10 @@ struct LlamaCppRuntimeInfo {
   std::string cpu_description;            // the CPU device's description (model name)
   std::string version;                    // llama_version()
   std::string system_info;                // llama_print_system_info()
+
+  // One line for benchmark output: "llama.cpp native build (GGML_NATIVE=ON, commit de3ff81...)
+  // at DIR; CPU backend built-in (libggml-cpu.so): AVX2 AVX512 ...".
+  std::string describe() const;
 };
 
 struct LlamaCppQuantizeOptions {
@@ -64,7 +71,7 @@ class LlamaCppPeer {
   // Why available() is false ("" when it is true): a missing folder, a dlopen error, a symbol the
   // header declares but the binary lacks, a CPU backend that did not load.
   static std::string unavailable_reason();
-  // SLMKIT_LLAMA_CPP_DIR if set, otherwise the directory compiled in.
+  // The folder the library is (or would be) loaded from: see llama_cpp_build.h.
   static std::filesystem::path library_dir();
   // Throws Error(unsupported) carrying unavailable_reason() when the library is not there.
   static const LlamaCppRuntimeInfo& runtime();

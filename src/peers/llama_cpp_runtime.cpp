@@ -10,15 +10,13 @@
 #include <optional>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "core/fail.h"
 #include "peers/llama_cpp_peer.h"
 
 #if SLMKIT_HAVE_LLAMA_CPP
 #include "peers/llama_cpp_api.h"
-#endif
-
-#ifndef SLMKIT_LLAMA_CPP_DEFAULT_DIR
-#define SLMKIT_LLAMA_CPP_DEFAULT_DIR ""
 #endif
 
 namespace slmkit::peers {
@@ -51,8 +49,25 @@ LogState& log_state() {
 }  // namespace
 
 fs::path LlamaCppPeer::library_dir() {
-  if (const char* env = std::getenv("SLMKIT_LLAMA_CPP_DIR"); env && *env) return env;
-  return SLMKIT_LLAMA_CPP_DEFAULT_DIR;
+  return choose_llama_cpp_build(llama_cpp_build_search()).library_dir;
+}
+
+std::string LlamaCppRuntimeInfo::describe() const {
+  std::string s = fmt::format("llama.cpp {} build (GGML_NATIVE={}", build.kind,
+                              build.ggml_native ? "ON" : "OFF");
+  if (!build.commit.empty()) s += ", commit " + build.commit.substr(0, 12);
+  if (!build.compiler.empty()) s += ", " + build.compiler;
+  if (!build.built_for.empty()) s += ", built on " + build.built_for;
+  if (!version.empty()) s += ", llama_version " + version;
+  s += fmt::format(") from {}; CPU backend {}", llama_library.string(),
+                   cpu_variant.empty() ? std::string("?") : cpu_variant);
+  if (!cpu_features.empty()) {
+    std::string features;
+    for (const std::string& f : cpu_features) features += (features.empty() ? "" : " ") + f;
+    s += " (" + features + ")";
+  }
+  if (!build.note.empty()) s += "; " + build.note;
+  return s;
 }
 
 void LlamaCppPeer::set_log_sink(LlamaCppLogSink sink) {
@@ -218,7 +233,8 @@ Runtime open_runtime() {
   Runtime rt;
   LlamaCppRuntimeInfo& info = rt.info;
   detail::LlamaCppApi& api = rt.api;
-  info.library_dir = LlamaCppPeer::library_dir();
+  info.build = choose_llama_cpp_build(llama_cpp_build_search());
+  info.library_dir = info.build.library_dir;
   if (info.library_dir.empty()) {
     fail_unsupported(
         "no llama.cpp library directory: SLMKIT_LLAMA_CPP_DIR is unset and none was "

@@ -22,7 +22,9 @@ std::string file_safe(const std::string& name) {
 
 }  // namespace
 
-std::string artifact_base_name(const Model& model, const fs::path& input) {
+std::string artifact_base_name(const Model& model, const fs::path& input,
+                               const std::string& given) {
+  if (!given.empty()) return file_safe(given);
   // The file or folder name the user chose: GGUF converters often set general.name to the
   // architecture ("llama"), which would name every model's artifacts alike.
   fs::path p = input;
@@ -65,12 +67,7 @@ fs::path onnx_folder(const std::string& base) {
 }
 
 fs::path onnx_graph_file(OnnxPrecision precision, OnnxVariant variant) {
-  // export_onnx's names: plain is "model", with_past "model_with_past", plus "_PRECISION" except
-  // for fp32.
-  std::string stem = variant == OnnxVariant::plain ? "model" : onnx_variant_name(variant);
-  if (variant == OnnxVariant::with_past) stem = "model_with_past";
-  if (precision != OnnxPrecision::fp32) stem += std::string("_") + onnx_precision_name(precision);
-  return fs::path("onnx") / (stem + ".onnx");
+  return fs::path("onnx") / onnx_graph_file_name(variant, precision);
 }
 
 int remove_stale_temporaries(const fs::path& out) {

@@ -38,12 +38,13 @@ struct ArtifactNames {
 };
 ArtifactNames artifact_names(const std::string& base, const ArtifactSpec& spec);
 
-// The name artifacts are named after: the input's file stem or folder name, else config.name;
-// anything other than letters, digits, '.', '-' and '_' becomes '_'.
-std::string artifact_base_name(const Model& model, const std::filesystem::path& input);
+// The name artifacts are named after: `given` when not empty, else the input's file stem or folder
+// name, else config.name; anything other than letters, digits, '.', '-' and '_' becomes '_'.
+std::string artifact_base_name(const Model& model, const std::filesystem::path& input,
+                               const std::string& given = "");
 
 std::filesystem::path onnx_folder(const std::string& base);  // "NAME_onnx"
-// The graph of one precision and variant inside the folder: "onnx/model_with_past_int8.onnx".
+// The graph of one precision and variant inside the folder: "onnx/model_int8.onnx".
 std::filesystem::path onnx_graph_file(OnnxPrecision precision, OnnxVariant variant);
 
 // Removes what a killed run left under temporary names ("X.partial-PID", files and folders) in

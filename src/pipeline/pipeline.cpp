@@ -17,6 +17,7 @@
 #include "pipeline/artifacts.h"
 #include "pipeline/measure.h"
 #include "pipeline/report_cells.h"
+#include "pipeline/sample_text.h"
 #include "slmkit/inspect.h"
 #include "slmkit/manifest.h"
 #include "slmkit/quantize.h"
@@ -58,10 +59,10 @@ std::string join(const std::vector<std::string>& items) {
 
 class Progress {
  public:
-  Progress(const std::function<void(const std::string&)>& sink, int n_steps)
-      : sink_(sink), n_steps_(n_steps) {}
+  Progress(const PipelineOptions& o, int n_steps) : options_(o), n_steps_(n_steps) {}
   void note(const std::string& line) const {
-    if (sink_) sink_(line);
+    options_.cancel.throw_if_cancelled();
+    if (options_.on_progress) options_.on_progress(line);
   }
   void step(const std::string& what) {
     ++step_;
@@ -69,7 +70,7 @@ class Progress {
   }
 
  private:
-  const std::function<void(const std::string&)>& sink_;
+  const PipelineOptions& options_;
   int n_steps_;
   int step_ = 0;
 };
@@ -107,6 +108,7 @@ Plan plan_of(const PipelineOptions& o) {
     fail_invalid("pipeline: --bench-reps {}: need at least 1", o.bench_repetitions);
   }
   if (o.bench_prompt < 0 || o.bench_gen < 0) fail_invalid("pipeline: negative benchmark sizes");
+  if (o.sample_tokens < 0) fail_invalid("pipeline: --sample-tokens {}: negative", o.sample_tokens);
   return plan;
 }
 
@@ -115,10 +117,14 @@ struct Settings {
   PerplexitySettings perplexity;
   BenchOptions bench;
   ValidateOptions validate;
+  SampleSettings sample;
+  std::string model_name;  // what the manifests call the model
 };
 
-Settings settings_of(const PipelineOptions& o) {
+Settings settings_of(const PipelineOptions& o, const std::string& model_name) {
   Settings s;
+  s.sample = {o.sample_prompt, o.sample_tokens, o.n_threads};
+  s.model_name = model_name;
   s.perplexity = {o.ppl_ctx, o.ppl_chunks, o.n_threads};
   s.bench.n_prompt = o.bench_prompt;
   s.bench.n_gen = o.bench_gen;
@@ -143,6 +149,7 @@ PipelineResult result_of(const PipelineOptions& o, const Model& model, const std
   r.bench_gen = o.bench_gen;
   r.bench_repetitions = o.bench_repetitions;
   r.n_threads = o.n_threads;
+  r.sample_tokens = o.sample_tokens;
   return r;
 }
 
@@ -210,7 +217,7 @@ std::vector<Artifact> build_artifacts(const Model& model, const std::string& bas
   return artifacts;
 }
 
-// 2. The baseline: the input itself in our engine (FP32 compute).
+// 2. The baseline: the input itself in our engine (its own precision: F32 compute).
 PipelineArtifact measure_input(const Engine& input, const PipelineOptions& o,
                                const std::string& name, const EvalText* eval, const Settings& s) {
   PipelineArtifact a;
@@ -223,6 +230,7 @@ PipelineArtifact measure_input(const Engine& input, const PipelineOptions& o,
   a.valid = true;
   measure_perplexity(input, eval, s.perplexity, a);
   measure_speed(input, o.model, s.bench, a);
+  generate_sample(input, s.sample, a);
   return a;
 }
 
@@ -235,11 +243,12 @@ Manifest measure_gguf(Artifact& a, validation::Reference& reference, const EvalT
                     a.names.report_name, out, a.row);
   if (!loaded) {
     a.row.perplexity_note = a.row.bench_note = "not measured: the engine does not load it";
-    return describe_artifact(path, out);
+    return describe_artifact(path, out, s.model_name);
   }
   measure_perplexity(loaded->engine, eval, s.perplexity, a.row);
   measure_speed(loaded->engine, path, s.bench, a.row);
-  return validation::describe_gguf(path, out, loaded->file, loaded->engine.model());
+  generate_sample(loaded->engine, s.sample, a.row);
+  return validation::describe_gguf(path, out, loaded->file, loaded->engine.model(), s.model_name);
 }
 
 // 3'. One precision of the ONNX folder, in ONNX Runtime; the folder is hashed once.
@@ -250,7 +259,7 @@ Manifest measure_onnx(Artifact& a, validation::Reference& reference, const EvalT
                     a.names.report_name, out, a.row);
   measure_onnx_perplexity(dir, out / a.names.path, eval, s.perplexity, a.row);
   measure_onnx_speed(dir, a.spec.onnx_precision(), s.bench, a.row);
-  if (!folder) folder = describe_artifact(dir, out);
+  if (!folder) folder = describe_artifact(dir, out, s.model_name);
   Manifest m = *folder;
   restrict_to_precision(m, a.names.built, a.spec.onnx_precision());
   a.row.size_bytes = m.size_bytes;
@@ -324,12 +333,12 @@ void finish(PipelineResult& result, const std::vector<Manifest>& manifests, cons
 PipelineResult run_pipeline(const PipelineOptions& options) {
   const Stopwatch clock;
   const Plan plan = plan_of(options);
-  const Settings settings = settings_of(options);
   const fs::path out = options.out;
 
   const Engine input(load_model(options.model));
   const Model& model = input.model();
-  const std::string base = artifact_base_name(model, options.model);
+  const std::string base = artifact_base_name(model, options.model, options.name);
+  const Settings settings = settings_of(options, base);
   PipelineResult result = result_of(options, model, base);
   std::optional<EvalText> eval;
   if (options.eval_text) {
@@ -338,8 +347,7 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   }
 
   const int n_builds = static_cast<int>(options.gguf.size()) + (plan.precisions.empty() ? 0 : 1);
-  Progress progress(options.on_progress,
-                    n_builds + 1 + static_cast<int>(plan.artifacts.size()) + 1);
+  Progress progress(options, n_builds + 1 + static_cast<int>(plan.artifacts.size()) + 1);
   progress.note(fmt::format(
       "pipeline: {} ({}, {} parameters{}) -> {}; GGUF: {}; ONNX: {}", result.model_name,
       result.architecture, human_count(static_cast<int64_t>(result.parameters)),
@@ -353,7 +361,9 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   std::vector<Artifact> artifacts =
       build_artifacts(model, base, plan, out, options.n_threads, progress);
 
-  progress.step("measure the input (FP32 baseline)");
+  const std::string input_precision = dominant_type(model);
+  progress.step(fmt::format("measure the input ({} baseline)",
+                            input_precision == "F32" ? "FP32" : input_precision));
   result.artifacts.push_back(
       measure_input(input, options, base, eval ? &*eval : nullptr, settings));
 

@@ -20,14 +20,25 @@ std::string cell_size(const PipelineArtifact& a) {
   return human_bytes(a.size_bytes);
 }
 
+namespace {
+
+// Random weights can reach perplexities of 1e30 and more: those in scientific notation.
+std::string perplexity_number(double v) {
+  return v < 1e5 ? fmt::format("{:.4f}", v) : fmt::format("{:.4g}", v);
+}
+
+}  // namespace
+
 std::string cell_perplexity(const PipelineArtifact& a) {
   if (!a.perplexity) return "n/a";  // why: in the notes
-  // Random weights reach perplexities of 1e30 and more: those in scientific notation.
-  auto number = [](double v) {
-    return v < 1e5 ? fmt::format("{:.4f}", v) : fmt::format("{:.4g}", v);
-  };
-  if (a.perplexity_error) return number(*a.perplexity) + " +/- " + number(*a.perplexity_error);
-  return number(*a.perplexity);
+  if (a.perplexity_error) {
+    return perplexity_number(*a.perplexity) + " +/- " + perplexity_number(*a.perplexity_error);
+  }
+  return perplexity_number(*a.perplexity);
+}
+
+std::string cell_perplexity_value(const PipelineArtifact& a) {
+  return a.perplexity ? perplexity_number(*a.perplexity) : "n/a";
 }
 
 std::vector<std::string> notes(const PipelineResult& r) {
@@ -38,6 +49,9 @@ std::vector<std::string> notes(const PipelineResult& r) {
     }
     if (!a.bench_note.empty()) {
       out.push_back(fmt::format("`{}`: speed not measured: {}", a.name, a.bench_note));
+    }
+    if (!a.sample_note.empty()) {
+      out.push_back(fmt::format("`{}`: no generated sample: {}", a.name, a.sample_note));
     }
   }
   return out;
@@ -63,7 +77,8 @@ std::string cell_validation(const PipelineArtifact& a) {
 }
 
 std::string display_name(const PipelineArtifact& a) {
-  return a.baseline ? a.name + " (FP32 baseline)" : a.name;
+  if (!a.baseline) return a.name;
+  return a.name + " (" + (a.precision == "F32" ? std::string("FP32") : a.precision) + " baseline)";
 }
 
 std::string method_summary(const PipelineResult& r) {
@@ -84,7 +99,9 @@ std::string method_summary(const PipelineResult& r) {
       "process's peak resident set.",
       r.bench_prompt, r.bench_gen, r.bench_repetitions,
       r.n_threads > 0 ? std::to_string(r.n_threads) : std::string("all"));
-  s += " The FP32 baseline is the input model run in our engine with FP32 compute.";
+  s += " The baseline is the input model itself in our engine: FP32 compute on F32 weights; "
+       "with F16 or BF16 weights, activations are rounded to that type before each product, as "
+       "llama.cpp does, so artifacts are held to bounds no tighter than that type's.";
   return s;
 }
 
@@ -92,6 +109,20 @@ std::string synthetic_banner() {
   return "Synthetic model: random weights with a real model's shapes (made by `slmkit synth`). "
          "Sizes, speeds and the checks against the baseline are real; perplexities of random "
          "weights say nothing about quality.";
+}
+
+bool has_samples(const PipelineResult& r) {
+  for (const PipelineArtifact& a : r.artifacts) {
+    if (!a.sample.empty()) return true;
+  }
+  return false;
+}
+
+std::string samples_intro(const PipelineResult& r) {
+  return fmt::format(
+      "Each GGUF artifact and the baseline continue the same prompt in our engine, greedily "
+      "(always the most likely token), for up to {} tokens: the text a quantization writes.",
+      r.sample_tokens);
 }
 
 }  // namespace slmkit::pipeline

@@ -13,17 +13,23 @@ namespace slmkit::pipeline {
 std::string check_summary(const ValidationCheck& check);
 
 std::string cell_size(const PipelineArtifact& a);
-std::string cell_perplexity(const PipelineArtifact& a);  // "4.8753 +/- 0.05" or "n/a"
+std::string cell_perplexity(const PipelineArtifact& a);        // "4.8753 +/- 0.05" or "n/a"
+std::string cell_perplexity_value(const PipelineArtifact& a);  // "4.8753" (no error) or "n/a"
 // Why perplexity or speed are missing, one line per artifact and measure.
 std::vector<std::string> notes(const PipelineResult& r);
 std::string cell_tps(double tps);                     // "1234.5" or "-"
 std::string cell_latency(const PipelineArtifact& a);  // "0.81 +/- 0.02"
 std::string cell_rss(const PipelineArtifact& a);
 std::string cell_validation(const PipelineArtifact& a);  // "passed (12 checks)" / "FAILED: ..."
-std::string display_name(const PipelineArtifact& a);     // the baseline says it is one
+// The baseline says it is one, and of what: "stories3M (FP32 baseline)", "(F16 baseline)".
+std::string display_name(const PipelineArtifact& a);
 
 // One paragraph on what was measured and how (text, chunks, bench sizes, threads).
 std::string method_summary(const PipelineResult& r);
 std::string synthetic_banner();
+
+// Whether any artifact carries a generated sample, and the sentence that introduces them.
+bool has_samples(const PipelineResult& r);
+std::string samples_intro(const PipelineResult& r);
 
 }  // namespace slmkit::pipeline

@@ -62,6 +62,16 @@ std::string pipeline_report_markdown(const PipelineResult& r) {
     }
     for (const std::string& p : r.problems) md += "- " + p + "\n";
   }
+  if (has_samples(r)) {
+    md += fmt::format("\n## Generated samples\n\n{}\n\n", samples_intro(r));
+    for (const PipelineArtifact& a : r.artifacts) {
+      if (a.sample.empty()) continue;
+      md += fmt::format("**{}**\n\n", md_cell(display_name(a)));
+      std::string quoted = "> ";
+      for (char c : a.sample) quoted += c == '\n' ? std::string("\n> ") : std::string(1, c);
+      md += quoted + "\n\n";
+    }
+  }
   const std::vector<std::string> missing = notes(r);
   if (!missing.empty()) {
     md += "\n## Notes\n\n";

@@ -14,17 +14,6 @@
 
 namespace slmkit {
 
-std::vector<float> dequantize(const Tensor& tensor) {
-  if (traits(tensor.dtype()).block_size == 1) return tensor.to_f32();
-  std::vector<float> out(static_cast<size_t>(tensor.n_elements()));
-  if (!quant::can_dequantize(tensor.dtype())) {
-    fail_unsupported("tensor '{}': no dequantizer for type {}", tensor.name(),
-                     dtype_name(tensor.dtype()));
-  }
-  quant::dequantize(tensor.dtype(), tensor.bytes(), out);
-  return out;
-}
-
 nlohmann::ordered_json QuantizeReport::to_json() const {
   nlohmann::ordered_json j;
   j["preset"] = preset;
@@ -91,9 +80,14 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
   r.preset = std::string(quant::preset_name(*preset));
   r.file_type = static_cast<int32_t>(*preset);
   Model out = model;
+  const auto n_plans = static_cast<int64_t>(plans.size());
   for (size_t i = 0; i < plans.size(); ++i) {
     const quant::TensorPlan& plan = plans[i];
     const Tensor& t = ordered[i];
+    options.cancel.throw_if_cancelled();
+    if (options.on_progress) {
+      options.on_progress(static_cast<int64_t>(i), n_plans, "quantize " + t.name());
+    }
     if (plan.fallback) {
       ++r.n_fallback;
       if (options.strict) {
@@ -158,6 +152,7 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
     r.tensors.push_back(std::move(tq));
   }
   out.config.file_type = r.file_type;
+  if (options.on_progress) options.on_progress(n_plans, n_plans, "quantized");
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (report) *report = std::move(r);
   return out;

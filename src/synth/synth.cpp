@@ -47,21 +47,25 @@ void fill_uniform(int64_t count, uint64_t stream, float center, float half_width
   });
 }
 
-Tensor random_tensor(const arch::TensorSpec& spec, DType dtype, uint64_t seed, size_t index,
-                     ThreadPool& pool) {
+// Hugging Face's initialization (GPT-2, Llama, Qwen2 and Gemma 3 alike: initializer_range 0.02)
+// with GPT-2's scaling of the projections that write into the residual stream by
+// 1/sqrt(2 * n_layer), so that a fresh model's logits are near uniform (perplexity near the
+// vocabulary size) at any depth and width. Norm weights sit near 1 and biases near 0 but not at
+// them, so that a norm or bias applied wrongly still shows in the logits.
+Tensor random_tensor(const arch::TensorSpec& spec, const ModelConfig& config, DType dtype,
+                     uint64_t seed, size_t index, ThreadPool& pool) {
+  constexpr float kInitializerRange = 0.02f;
   const std::string& n = spec.name;
   const bool is_norm = n.find("norm.") != std::string::npos;
   const bool is_bias = n.ends_with(".bias");
-  const bool is_embedding = n == "token_embd.weight" || n == "position_embd.weight";
-  float center = 0.0f, std_dev;
+  const bool writes_residual = n.ends_with("attn_output.weight") || n.ends_with("ffn_down.weight");
+  float center = 0.0f, std_dev = kInitializerRange;
   if (is_norm && !is_bias) {
-    center = 1.0f, std_dev = 0.05f;  // near 1 but not 1: a mistaken norm shows in the logits
+    center = 1.0f, std_dev = 0.05f;
   } else if (is_bias) {
     std_dev = 0.05f;
-  } else if (is_embedding) {
-    std_dev = 0.5f;
-  } else {
-    std_dev = 1.0f / std::sqrt(static_cast<float>(spec.shape.back()));  // keeps activations O(1)
+  } else if (writes_residual) {
+    std_dev = kInitializerRange / std::sqrt(2.0f * static_cast<float>(config.n_layer));
   }
   const DType type = (is_norm || is_bias || spec.shape.size() < 2) ? DType::F32 : dtype;
   int64_t count = 1;
@@ -226,7 +230,7 @@ Model synthesize_model(const SynthOptions& o) {
   for (const arch::TensorSpec& spec : arch::expected_tensors(m.config)) {
     ++index;
     if (!spec.required) continue;  // no stored copy of a tied head; rope_freqs is derived
-    m.add(random_tensor(spec, o.dtype, o.seed, index, pool));
+    m.add(random_tensor(spec, m.config, o.dtype, o.seed, index, pool));
   }
   if (m.config.rope.scaling == RopeScaling::llama3) m.add(llama3_rope_factors(m.config));
   arch::check_model(m, m.config.name);

@@ -124,9 +124,20 @@ Tokenizer::Impl::Impl(Vocab v) : vocab(std::move(v)) {
     kind = Kind::bpe;
     const bool gemma4 = vocab.model == "gemma4";
     pre = tok::pre_tokenizer_spec(gemma4 ? "gemma4" : vocab.pre);
+    // Without merges only single-character tokens can ever be produced: right for a byte-level
+    // vocabulary (slmkit synth's fallback), a lost merges list anywhere else.
     if (vocab.merges.empty()) {
-      fail_invalid("{}: BPE vocabulary ('{}') has no merges (tokenizer.ggml.merges)", where,
-                   vocab.model);
+      for (size_t i = 0; i < n; ++i) {
+        const bool normal = vocab.types.empty() || vocab.types[i] == TokenType::normal;
+        const std::string& t = vocab.tokens[i];
+        if (normal && !t.empty() &&
+            tok::utf8_lead_len(static_cast<unsigned char>(t[0])) < t.size()) {
+          fail_invalid(
+              "{}: BPE vocabulary ('{}') has no merges (tokenizer.ggml.merges), yet token {} "
+              "'{}' spans several characters and could never be produced",
+              where, vocab.model, i, t);
+        }
+      }
     }
     add_bos = vocab.add_bos.value_or(pre.add_bos) || gemma4;  // llama.cpp forces it for Gemma 4
     add_eos = vocab.add_eos.value_or(false);

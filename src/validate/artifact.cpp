@@ -16,23 +16,49 @@ namespace slmkit::artifact {
 
 namespace fs = std::filesystem;
 
-OnnxGraph describe_graph(const fs::path& path) {
-  OnnxGraph g;
-  g.path = path;
+namespace {
+
+// The file's stem without its precision suffix, and that precision ("fp32" when none).
+std::pair<std::string, std::string> split_precision(const fs::path& path) {
   std::string stem = path.stem().string();
-  g.precision = "fp32";
   // q4f16 before q4: the longer suffix wins.
   for (const char* p : {"q4f16", "fp16", "int8", "q4"}) {
     const std::string suffix = std::string("_") + p;
     if (stem.size() > suffix.size() && stem.ends_with(suffix)) {
-      g.precision = p;
       stem.resize(stem.size() - suffix.size());
-      break;
+      return {stem, p};
     }
   }
+  return {stem, "fp32"};
+}
+
+bool is_legacy_with_past_stem(const std::string& stem) {
+  return stem == "model_with_past" || stem == "model.with_past";
+}
+
+}  // namespace
+
+bool legacy_onnx_layout(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".onnx" &&
+        is_legacy_with_past_stem(split_precision(e.path()).first)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+OnnxGraph describe_graph(const fs::path& path, bool legacy_layout) {
+  OnnxGraph g;
+  g.path = path;
+  const auto [stem, precision] = split_precision(path);
+  g.precision = precision;
   if (stem == "model") {
+    g.variant = legacy_layout ? "plain" : "with_past";
+  } else if (stem == "decoder_model") {
     g.variant = "plain";
-  } else if (stem == "model_with_past" || stem == "decoder_model_merged" ||
+  } else if (is_legacy_with_past_stem(stem) || stem == "decoder_model_merged" ||
              stem == "decoder_with_past_model") {
     g.variant = "with_past";
   } else if (stem == "prefill" || stem == "decode") {
@@ -43,14 +69,20 @@ OnnxGraph describe_graph(const fs::path& path) {
   return g;
 }
 
+OnnxGraph describe_graph(const fs::path& path) {
+  const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  return describe_graph(path, legacy_onnx_layout(parent));
+}
+
 namespace {
 
 std::vector<OnnxGraph> graphs_in(const fs::path& dir) {
   std::vector<OnnxGraph> out;
   if (!fs::is_directory(dir)) return out;
+  const bool legacy = legacy_onnx_layout(dir);
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.is_regular_file() && e.path().extension() == ".onnx")
-      out.push_back(describe_graph(e.path()));
+      out.push_back(describe_graph(e.path(), legacy));
   }
   std::sort(out.begin(), out.end(),
             [](const OnnxGraph& a, const OnnxGraph& b) { return a.path < b.path; });

@@ -34,8 +34,15 @@ struct Info {
 // onnx/*.onnx (or *.onnx); Error(io) when it does not exist.
 Info classify(const std::filesystem::path& path);
 
-// "model_with_past_fp16.onnx" -> variant "with_past", precision "fp16".
+// By file name: "model_fp16.onnx" -> variant "with_past", precision "fp16"; "decoder_model.onnx"
+// -> "plain"; "prefill", "decode"; optimum's "decoder_model_merged" / "decoder_with_past_model"
+// -> "with_past". In the older layout (a folder holding "model_with_past*.onnx", or the seeds'
+// "model.with_past.onnx"), "model*.onnx" is the no-cache graph instead. The one-argument form
+// looks at the file's folder to tell.
+OnnxGraph describe_graph(const std::filesystem::path& path, bool legacy_layout);
 OnnxGraph describe_graph(const std::filesystem::path& path);
+// True when `dir` holds a with-past graph under the older names (see describe_graph).
+bool legacy_onnx_layout(const std::filesystem::path& dir);
 
 // The graph that stands for an ONNX artifact of `precision`: with-past first (what generation
 // uses), then plain. nullptr when there is none.

@@ -38,6 +38,10 @@ struct PrecisionBounds {
   double greedy_share = 0;  // leading greedy tokens equal to the reference's, share of n_compare
 };
 PrecisionBounds bounds_for(const std::string& precision);
+// The bounds for an artifact of `precision` compared with `reference`: bounds_for(precision), but
+// no tighter than the row of the reference's own weight type where that is not F32 (an F16
+// reference's engine run carries F16's error itself).
+PrecisionBounds comparison_bounds(const std::string& precision, const Model& reference);
 
 // A GGUF read once: the parsed container and the family's reading of it.
 struct GgufRead {

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -130,6 +131,7 @@ nlohmann::ordered_json Manifest::to_json() const {
   }
   j["files"] = files_j;
   j["synthetic"] = synthetic;
+  if (!model_info.empty()) j["model_info"] = model_info;
   return j;
 }
 
@@ -175,7 +177,21 @@ Manifest Manifest::from_json(const nlohmann::ordered_json& j) {
     m.files.push_back(std::move(mf));
   }
   if (j.contains("synthetic")) m.synthetic = get_field<bool>(j, "synthetic");
+  if (j.contains("model_info")) {
+    m.model_info = j["model_info"];
+    if (!m.model_info.is_object()) fail_invalid("manifest: field \"model_info\" is not an object");
+  }
   return m;
+}
+
+std::string recognizable_model_name(const std::string& stored, const std::string& architecture,
+                                    const std::string& fallback) {
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  };
+  if (stored.empty() || lower(stored) == lower(architecture)) return fallback;
+  return stored;
 }
 
 namespace {
@@ -207,11 +223,13 @@ Manifest started(const fs::path& artifact_path, const fs::path& base) {
 namespace validation {
 
 Manifest describe_gguf(const fs::path& artifact_path, const fs::path& base, const gguf::File& f,
-                       const Model& model) {
+                       const Model& model, const std::string& model_name) {
   Manifest m = started(artifact_path, base);
   m.format = "gguf";
   fill_from_config(m, model.config);
-  m.model_name = model.config.name.empty() ? artifact_path.stem().string() : model.config.name;
+  m.model_name = !model_name.empty() ? model_name
+                                     : recognizable_model_name(model.config.name, model.config.arch,
+                                                               artifact_path.stem().string());
   m.parameters = static_cast<uint64_t>(model.n_parameters());
   m.quantization = artifact::gguf_quantization(f);
   m.synthetic = model.source.synthetic;
@@ -223,19 +241,23 @@ Manifest describe_gguf(const fs::path& artifact_path, const fs::path& base, cons
 
 }  // namespace validation
 
-Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base) {
+Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base,
+                           const std::string& model_name) {
   const artifact::Info info = artifact::classify(artifact_path);
   if (info.kind == artifact::Kind::gguf) {
     const gguf::File f = gguf::read_file(artifact_path);
-    return validation::describe_gguf(artifact_path, base, f, model_from_gguf(f));
+    return validation::describe_gguf(artifact_path, base, f, model_from_gguf(f), model_name);
   }
   Manifest m = started(artifact_path, base);
   m.format = "onnx";
   const ModelConfig c = artifact::onnx_config(info);
   fill_from_config(m, c);
-  m.model_name = c.name.empty()
-                     ? (info.root.empty() ? artifact_path.stem() : info.root.filename()).string()
-                     : c.name;
+  m.model_name =
+      !model_name.empty()
+          ? model_name
+          : recognizable_model_name(
+                c.name, c.arch,
+                (info.root.empty() ? artifact_path.stem() : info.root.filename()).string());
   // An ONNX graph holds no parameter count; the config implies it (a tied head counted once).
   for (const arch::TensorSpec& spec : arch::expected_tensors(c)) {
     if (!spec.required) continue;

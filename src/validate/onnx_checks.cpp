@@ -258,7 +258,7 @@ bool onnx_format_checks(const artifact::Info& info, Checks& checks) {
 void onnx_functional_checks(const artifact::Info& info, const std::string& precision,
                             const std::string& suffix, Reference* reference,
                             const ValidateOptions& options, Checks& checks) {
-  const PrecisionBounds b = bounds_for(precision);
+  PrecisionBounds b = bounds_for(precision);
   const artifact::OnnxGraph* graph = artifact::main_graph(info, precision);
   if (!graph) {
     checks.expect("functional.loads" + suffix, false,
@@ -318,6 +318,7 @@ void onnx_functional_checks(const artifact::Info& info, const std::string& preci
       r.reference_greedy = run.greedy;
       r.reference_logits = run.logits;
       r.reference_name = reference->name();
+      b = reference->bounds(precision);
     } else {
       // No reference model: the folder's fp32 graph in ONNX Runtime, else the graph itself.
       const artifact::OnnxGraph* ref_graph = fp32 ? fp32 : graph;

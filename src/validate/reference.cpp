@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/stopwatch.h"
+#include "validate/checks.h"
 
 namespace slmkit::validation {
 namespace {
@@ -45,8 +46,17 @@ EngineRun run_engine(const Engine& engine, const std::vector<int32_t>& prompt, i
   return r;
 }
 
-Reference::Reference(const Engine& engine, std::string name, int64_t n_compare, int n_threads)
-    : engine_(engine), name_(std::move(name)), n_compare_(n_compare), n_threads_(n_threads) {}
+Reference::Reference(const Engine& engine, std::string name, int64_t n_compare, int n_threads,
+                     bool widened_artifact)
+    : engine_(engine),
+      name_(std::move(name)),
+      n_compare_(n_compare),
+      n_threads_(n_threads),
+      widened_artifact_(widened_artifact) {}
+
+PrecisionBounds Reference::bounds(const std::string& precision) const {
+  return widened_artifact_ ? bounds_for(precision) : comparison_bounds(precision, engine_.model());
+}
 
 const ReferenceRun& Reference::run(const std::vector<int32_t>& prompt) {
   auto it = runs_.find(prompt);

@@ -14,6 +14,8 @@
 
 namespace slmkit::validation {
 
+struct PrecisionBounds;  // validate/checks.h
+
 struct EngineRun {
   std::vector<int32_t> greedy;
   std::vector<float> logits;  // over prompt + teacher, when a teacher was given
@@ -32,9 +34,14 @@ struct ReferenceRun {
 
 class Reference {
  public:
-  // `engine` must outlive this; `name` is what reports call it.
-  Reference(const Engine& engine, std::string name, int64_t n_compare, int n_threads);
+  // `engine` must outlive this; `name` is what reports call it. `widened_artifact`: the engine
+  // holds the artifact itself widened to F32 (no reference model was given).
+  Reference(const Engine& engine, std::string name, int64_t n_compare, int n_threads,
+            bool widened_artifact = false);
   const std::string& name() const { return name_; }
+  // The bounds an artifact of `precision` is held to against this reference: a reference model's
+  // own precision widens them (comparison_bounds); the artifact widened keeps bounds_for's.
+  PrecisionBounds bounds(const std::string& precision) const;
   int64_t vocab_size() const { return engine_.config().vocab_size; }
   // The run for `prompt`, computed on first use.
   const ReferenceRun& run(const std::vector<int32_t>& prompt);
@@ -44,6 +51,7 @@ class Reference {
   std::string name_;
   int64_t n_compare_;
   int n_threads_;
+  bool widened_artifact_;
   std::map<std::vector<int32_t>, ReferenceRun> runs_;
 };
 

@@ -22,6 +22,18 @@ const ValidationCheck* ValidationReport::first_failure() const {
   return nullptr;
 }
 
+nlohmann::ordered_json ValidationCheck::to_json() const {
+  nlohmann::ordered_json e;
+  e["name"] = name;
+  e["category"] = category;
+  e["passed"] = passed;
+  e["value"] = value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+  e["bound"] = bound ? nlohmann::ordered_json(*bound) : nlohmann::ordered_json(nullptr);
+  e["comparison"] = comparison;
+  e["detail"] = detail;
+  return e;
+}
+
 nlohmann::ordered_json ValidationReport::to_json() const {
   nlohmann::ordered_json j;
   j["artifact"] = artifact;
@@ -32,15 +44,7 @@ nlohmann::ordered_json ValidationReport::to_json() const {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const ValidationCheck& c : checks) {
     failed += !c.passed;
-    nlohmann::ordered_json e;
-    e["name"] = c.name;
-    e["category"] = c.category;
-    e["passed"] = c.passed;
-    e["value"] = c.value ? nlohmann::ordered_json(*c.value) : nlohmann::ordered_json(nullptr);
-    e["bound"] = c.bound ? nlohmann::ordered_json(*c.bound) : nlohmann::ordered_json(nullptr);
-    e["comparison"] = c.comparison;
-    e["detail"] = c.detail;
-    list.push_back(std::move(e));
+    list.push_back(c.to_json());
   }
   j["n_checks"] = checks.size();
   j["n_failed"] = failed;

@@ -10,6 +10,30 @@
 #include "validate/checks.h"
 
 namespace slmkit::validation {
+namespace {
+
+// Progress over the stages: the format checks, then one functional stage per precision (a GGUF
+// has one); the cancel token is looked at before each and at the end.
+class Stages {
+ public:
+  Stages(const ValidateOptions& options, int64_t n_stages) : o_(options), n_(n_stages) {}
+  void next(const std::string& what) {
+    o_.cancel.throw_if_cancelled();
+    if (o_.on_progress) o_.on_progress(stage_, n_, what);
+    ++stage_;
+  }
+  void done() const {
+    o_.cancel.throw_if_cancelled();
+    if (o_.on_progress) o_.on_progress(n_, n_, "validated");
+  }
+
+ private:
+  const ValidateOptions& o_;
+  int64_t n_;
+  int64_t stage_ = 0;
+};
+
+}  // namespace
 
 ValidationReport validate_gguf(const std::filesystem::path& path, Reference* reference,
                                const ValidateOptions& options, std::optional<LoadedGguf>* loaded) {
@@ -18,6 +42,8 @@ ValidationReport validate_gguf(const std::filesystem::path& path, Reference* ref
   report.artifact = path.string();
   report.format = "gguf";
   Checks checks(report.checks, "format");
+  Stages stages(options, options.functional ? 2 : 1);
+  stages.next("format checks");
   std::optional<GgufRead> read = gguf_format_checks(path, checks);
   try {
     report.precision = read ? artifact::gguf_quantization(read->file)
@@ -26,12 +52,14 @@ ValidationReport validate_gguf(const std::filesystem::path& path, Reference* ref
     report.precision = "unknown";  // the format checks say why
   }
   if (!read) {
+    stages.done();
     report.seconds = clock.seconds();
     return report;
   }
   std::optional<Engine> engine;
   std::vector<int32_t> prompt;
   if (options.functional) {
+    stages.next("functional checks");
     checks.set_category("functional");
     try {
       prompt = Tokenizer(read->model.vocab).encode(options.prompt);
@@ -56,7 +84,7 @@ ValidationReport validate_gguf(const std::filesystem::path& path, Reference* ref
         } else {
           own.emplace(widened_to_f32(read->model));
         }
-        own_reference.emplace(*own, name, options.n_compare, options.n_threads);
+        own_reference.emplace(*own, name, options.n_compare, options.n_threads, !options.reference);
         reference = &*own_reference;
       }
     } catch (const Error& e) {
@@ -66,6 +94,7 @@ ValidationReport validate_gguf(const std::filesystem::path& path, Reference* ref
       gguf_functional_checks(*engine, prompt, *reference, report.precision, options, checks);
     }
   }
+  stages.done();
   if (loaded && engine) loaded->emplace(LoadedGguf{std::move(read->file), std::move(*engine)});
   report.seconds = clock.seconds();
   return report;
@@ -81,15 +110,19 @@ ValidationReport validate_onnx(const std::filesystem::path& path, Reference* ref
   Checks checks(report.checks, "format");
   const std::vector<std::string> ps = artifact::precisions(info);
   for (const std::string& p : ps) report.precision += (report.precision.empty() ? "" : "+") + p;
+  Stages stages(options, 1 + (options.functional ? static_cast<int64_t>(ps.size()) : 0));
+  stages.next("format checks");
   const bool runnable = onnx_format_checks(info, checks);
   if (options.functional && runnable) {
     checks.set_category("functional");
     for (const std::string& p : ps) {
+      stages.next("functional checks " + p);
       // One precision: plain check names; several: each named for its precision.
       onnx_functional_checks(info, p, ps.size() > 1 ? "[" + p + "]" : "", reference, options,
                              checks);
     }
   }
+  stages.done();
   report.seconds = clock.seconds();
   return report;
 }

@@ -27,8 +27,10 @@ ValidationReport validate_gguf(const std::filesystem::path& path, Reference* ref
 ValidationReport validate_onnx(const std::filesystem::path& path, Reference* reference,
                                const ValidateOptions& options);
 
-// describe_artifact for a GGUF already read (file paths relative to `base`).
+// describe_artifact for a GGUF already read (file paths relative to `base`; `model_name` as
+// there).
 Manifest describe_gguf(const std::filesystem::path& path, const std::filesystem::path& base,
-                       const gguf::File& file, const Model& model);
+                       const gguf::File& file, const Model& model,
+                       const std::string& model_name = "");
 
 }  // namespace slmkit::validation

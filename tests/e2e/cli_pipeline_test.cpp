@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "support/fixtures.h"
 
 namespace slmkit {
@@ -49,7 +51,7 @@ TEST(CliPipeline, SlowStories260KFullTreeVerifiedAndTamperCaught) {
       << log;
   for (const char* f :
        {"stories260K-F16.gguf", "stories260K-Q8_0.gguf", "stories260K_onnx/config.json",
-        "stories260K_onnx/onnx/model.onnx", "stories260K_onnx/onnx/model_with_past.onnx",
+        "stories260K_onnx/onnx/model.onnx", "stories260K_onnx/onnx/decoder_model.onnx",
         "manifests/stories260K-F16.json", "manifests/stories260K-Q8_0.json",
         "manifests/checksums.txt", "report.md", "report.html"}) {
     EXPECT_TRUE(fs::is_regular_file(out / f)) << f << "\n" << log;
@@ -209,6 +211,62 @@ TEST(CliPipeline, SlowSyntheticDistilgpt2) {
                   &log),
       0)
       << log;
+}
+
+// `slmkit synth` with no tokenizer files (an empty --tokenizer-dir) writes its byte-level
+// vocabulary; the pipeline builds, validates and measures every artifact of that model. No
+// ../shared needed: the evaluation text is the one the repository carries.
+TEST(CliPipeline, SyntheticWithoutTokenizerFilesPasses) {
+  const fs::path dir = testing::temp_dir("pipeline-no-tokenizer");
+  const fs::path model = dir / "tiny.gguf";
+  std::string log;
+  ASSERT_EQ(run_command(cli_path().string() + " synth --arch llama --shape tiny -o " +
+                            model.string() + " --tokenizer-dir ''",
+                        &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("tokenizer: slmkit byte-level fallback"), std::string::npos) << log;
+  // Speed floor 1 t/s: the tree and the checks' logic, not the shared machine's speed.
+  ASSERT_EQ(run_command(cli_path().string() + " pipeline " + model.string() + " -o " +
+                            (dir / "out").string() + " --gguf F16,Q8_0 --onnx fp32 --eval " +
+                            (testing::source_dir() / "models/stories-eval.txt").string() +
+                            " --ppl-ctx 64 --ppl-chunks 2 -p 8 -n 4 -r 1 -t 2 --min-tps 1",
+                        &log),
+            0)
+      << log;
+  const std::string md = testing::read_text(dir / "out/report.md");
+  EXPECT_NE(md.find("**Result: PASSED** (3 of 3 artifacts passed validation)"), std::string::npos)
+      << md;
+}
+
+// What scripts/quickstart.sh runs with no arguments: the repository's stories3M (F16 GGUF) with
+// its default artifacts, perplexity on the stories the repository carries (text the model never
+// saw) and a generated sample, all without ../shared.
+TEST(CliPipeline, SlowBundledStories3MAsTheQuickStartRunsIt) {
+  const fs::path dir = testing::temp_dir("pipeline-bundled-stories3M");
+  std::string log;
+  ASSERT_EQ(run_command(cli_path().string() + " pipeline " +
+                            (testing::source_dir() / "models/stories3M-F16.gguf").string() +
+                            " -o " + (dir / "out").string() + " --name stories3M --eval " +
+                            (testing::source_dir() / "models/stories-eval.txt").string() +
+                            " --ppl-chunks 16 -p 16 -n 4 -r 1 -t 2 --min-tps 1",
+                        &log),
+            0)
+      << log;
+  const std::string md = testing::read_text(dir / "out/report.md");
+  EXPECT_NE(md.find("**Result: PASSED** (6 of 6 artifacts passed validation)"), std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("Synthetic model"), std::string::npos);
+  EXPECT_TRUE(fs::is_regular_file(dir / "out/stories3M-Q4_K_M.gguf"));
+  EXPECT_TRUE(fs::is_regular_file(dir / "out/stories3M_onnx/onnx/model_q4.onnx"));
+  const auto manifest =
+      nlohmann::json::parse(testing::read_text(dir / "out/manifests/stories3M-Q8_0.json"));
+  EXPECT_EQ(manifest["model_name"], "stories3M");
+  // The fixtures README's greedy continuation of stories3M (F32); the F16 weights keep it.
+  EXPECT_NE(md.find("> Once upon a time, there was a little girl named Lily. She loved to play "
+                    "outside in the park."),
+            std::string::npos)
+      << md;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "slmkit/sampler.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <vector>
@@ -126,6 +127,22 @@ TEST(Sampler, SameSeedSameTokensAndResetRestarts) {
   std::vector<int32_t> other;
   for (int i = 0; i < 100; ++i) other.push_back(c.sample(logits));
   EXPECT_NE(other, first);
+}
+
+// Broken weights give NaN logits; sorting them must stay well defined (NaN ranks last), so a
+// draw never lands on one while a number is left.
+TEST(Sampler, NanLogitsRankLast) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> logits(300, nan);
+  logits[17] = 0.5f;
+  logits[200] = 0.25f;
+  SamplerParams p = plain(1.0f);
+  p.top_k = 0;  // a full sort over every NaN
+  Sampler s(p);
+  for (int i = 0; i < 50; ++i) {
+    const int32_t id = s.sample(logits);
+    EXPECT_TRUE(id == 17 || id == 200) << id;
+  }
 }
 
 }  // namespace

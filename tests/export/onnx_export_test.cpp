@@ -29,7 +29,8 @@ TEST(OnnxExport, FolderHasOptimumLayoutAndNoLeftovers) {
   ASSERT_GE(r.files.size(), 4u + 4u);
   EXPECT_EQ(r.files[4].path, fs::path("config.json"));
   EXPECT_EQ(r.files[5].path, fs::path("generation_config.json"));
-  EXPECT_EQ(r.files[0].path, fs::path("onnx/model.onnx"));
+  // transformers.js / optimum names: no-cache graph "decoder_model", with_past "model".
+  EXPECT_EQ(r.files[0].path, fs::path("onnx/decoder_model.onnx"));
   EXPECT_EQ(r.files[3].path, fs::path("onnx/decode_fp16.onnx"));
   for (const OnnxExportedFile& f : r.files) {
     EXPECT_EQ(fs::file_size(dir / f.path), f.bytes);
@@ -41,6 +42,11 @@ TEST(OnnxExport, FolderHasOptimumLayoutAndNoLeftovers) {
       nlohmann::json::parse(slmkit::testing::read_text(dir / "generation_config.json"));
   EXPECT_EQ(gen["max_length"], model.config.context_length);
   EXPECT_FALSE(fs::exists(dir / "model.safetensors"));
+  // No with_past graph, no fp32 one among the main graphs: transformers.js must be told both.
+  const auto cfg = nlohmann::json::parse(slmkit::testing::read_text(dir / "config.json"));
+  EXPECT_EQ(cfg["use_cache"], false);
+  EXPECT_EQ(cfg["transformers.js_config"]["kv_cache_dtype"]["fp16"], "float16");
+  EXPECT_FALSE(cfg["transformers.js_config"].contains("dtype"));  // fp32 is there
   size_t entries = 0;
   for (const auto& e : fs::directory_iterator(root)) {
     ++entries;
@@ -105,11 +111,15 @@ TEST(OnnxExport, CliWritesFolderAndPrintsSizes) {
           dir.string() + " --variant plain,with_past",
       &out);
   ASSERT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("onnx/model_with_past.onnx"), std::string::npos) << out;
+  EXPECT_NE(out.find("onnx/model.onnx"), std::string::npos) << out;
+  EXPECT_NE(out.find("onnx/decoder_model.onnx"), std::string::npos) << out;
   EXPECT_NE(out.find("tokenizer.json"), std::string::npos) << out;
   EXPECT_NE(out.find("(2 graphs, "), std::string::npos) << out;
   EXPECT_NE(out.find("opset 17, IR 8"), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(dir / "onnx/model.onnx"));
+  const auto cfg = nlohmann::json::parse(slmkit::testing::read_text(dir / "config.json"));
+  EXPECT_EQ(cfg["use_cache"], true);
+  EXPECT_FALSE(cfg.contains("transformers.js_config"));  // fp32, inline weights: nothing to say
   // The GGUF had no tokenizer.json: the one written from its vocabulary encodes as it does.
   const Tokenizer gguf =
       Tokenizer::from_path(slmkit::testing::fixture("models/gguf-stories260K/stories260K.gguf"));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "kernels/kernels.h"
+#include "support/isa.h"
 
 namespace slmkit::testing {
 
@@ -62,8 +64,11 @@ inline std::vector<int64_t> test_lengths() {
 
 class IsaTest : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override { kernels::set_isa(GetParam()); }
-  void TearDown() override { kernels::set_isa("auto"); }
+  void SetUp() override { isa_.emplace(GetParam()); }
+  void TearDown() override { isa_.reset(); }
+
+ private:
+  std::optional<ScopedIsa> isa_;
 };
 
 inline std::string isa_param_name(const ::testing::TestParamInfo<std::string>& info) {

@@ -352,7 +352,7 @@ TEST(Isa, ScalarIsAlwaysAvailableAndSelectable) {
   const auto isas = kernels::available_isas();
   ASSERT_FALSE(isas.empty());
   EXPECT_EQ(isas.front(), "scalar");
-  kernels::set_isa("scalar");
+  ScopedIsa restore("scalar");
   EXPECT_EQ(kernels::current_isa(), "scalar");
   kernels::set_isa("auto");
   EXPECT_EQ(kernels::current_isa(), isas.back());

@@ -1,19 +1,35 @@
 // The engine on quantized GGUFs against llama.cpp on the same files: stories3M quantized by our
-// quantizer to every block type the engine runs. Both sides quantize activations to the same
-// 8-bit blocks and sum the same integer products, so they differ only where an activation lands
-// on a different 8-bit step (llama.cpp's SIMD quantize_row_q8_* rounds ties to even and scales by
-// 127/amax where the reference divides by amax/127) and in float summation order; those
-// differences grow through the layers, so the bounds are measured, per type, with headroom.
-// Measured on AVX-512 (llama.cpp's zen4 CPU backend) with the SIMD kernels: Q5_0 and Q5_1 equal,
-// Q4_0 and the K-quants within 3e-7 of the logit range except Q5_K (1.6e-4); Q8_0 6e-5 and Q4_1
-// 2.4e-4 (llama.cpp repacks or reorders those). With SLMKIT_ISA=scalar the references sum blocks
-// in double, which moves Q5_1, Q5_K and Q6_K to 3.5e-3: hence their 1e-2. The 48-token greedy
-// continuations matched for every type on every path.
+// quantizer to every block type the engine runs, logits of the prompt plus llama.cpp's 48-token
+// greedy continuation, and the greedy continuations themselves.
+//
+// What the two sides compute, and so what they may differ by:
+// - The same weight blocks times activations quantized to the same 8-bit blocks (Q8_0, Q8_1 or
+//   Q8_K) by the same rule (llama.cpp's x86 quantize_row_q8_*: 127 / amax, ties to even). Integer
+//   products inside a block are exact on both sides, and so is each block's scale product (two
+//   f16 values have 11 significant bits each: their product fits f32's 24).
+// - Float sums (over blocks, SIMD lanes, attention positions) run in different orders: a few
+//   ulps of difference, relative 1e-7 or so.
+// - Those differences reach the next activation quantizer. Where x * 127 / amax lies within them
+//   of a half step, the two sides round to adjacent steps; one such flip moves the logits by
+//   ~1e-3 of their range, and the sides then diverge further. Which side rounds which way is a
+//   matter of summation order, not of correctness: stories3M Q4_0 differs by 1.8e-3 of the range
+//   between llama.cpp's haswell (AVX2) and zen4 (AVX-512) builds of the same version; our SSE4
+//   path agrees with the haswell build to 5e-8 and our AVX2 and AVX-512 paths with the zen4 build
+//   exactly. (Measured: the first differing rounding between our AVX2 and SSE4 paths is value
+//   64,089 of the prompt pass, x * 127 / amax = -22.50097 vs -22.49943.)
+// The bound that follows: each side's logits lie within E of the logits computed with f32
+// activations on the same weights, E being the effect of rounding every activation to its step
+// (each by at most half a step). So the two sides lie within 2E of each other (triangle
+// inequality). E is measured here, with our engine on the weights widened to F32 (the same
+// values); llama.cpp's is the same rounding of the same values. The float-order term is four
+// orders of magnitude below E and is left out. Greedy tokens must agree until the first step
+// where llama.cpp's top two logits are within the 2 x 2E of each other that a flip may cover.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "peers/llama_cpp_peer.h"
 #include "slmkit/engine.h"
@@ -32,9 +48,64 @@ using peers::LlamaCppPeer;
 struct QuantCase {
   std::string type;  // QuantizeOptions::type
   bool pure;
-  double tolerance;       // max |logit diff| / logit range over all positions
-  bool greedy_identical;  // 48-token greedy continuation must match llama.cpp's
 };
+
+// Every tensor of `m` as F32 holding the same values: runs with f32 activations.
+Model widened(const Model& m) {
+  Model out;
+  out.config = m.config;
+  out.vocab = m.vocab;
+  out.source = m.source;
+  for (const Tensor& t : m.tensors()) {
+    if (t.dtype() == DType::F32) {
+      out.add(t);
+      continue;
+    }
+    const std::vector<float> v = dequantize(t);
+    std::vector<std::byte> bytes(v.size() * sizeof(float));
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    out.add(Tensor::owned(t.name(), DType::F32, t.shape(), std::move(bytes)));
+  }
+  out.config.file_type = -1;
+  return out;
+}
+
+SessionOptions session_options(bool all_logits) {
+  SessionOptions so;
+  so.n_ctx = 128;
+  so.n_threads = 1;
+  so.kv_type = DType::F32;
+  so.all_logits = all_logits;
+  return so;
+}
+
+std::vector<float> all_logits(const Model& model, const std::vector<int32_t>& tokens) {
+  Engine engine{Model(model)};
+  Session session(engine, session_options(true));
+  const std::span<const float> v = session.eval(tokens, true);
+  return {v.begin(), v.end()};
+}
+
+double max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
+  return d;
+}
+
+// Difference between the largest and second-largest value.
+double top2_margin(std::span<const float> row) {
+  float a = -INFINITY, b = -INFINITY;
+  for (float v : row) {
+    if (v > a) {
+      b = a;
+      a = v;
+    } else if (v > b) {
+      b = v;
+    }
+  }
+  return static_cast<double>(a) - static_cast<double>(b);
+}
 
 class EngineQuantParity : public ::testing::TestWithParam<QuantCase> {};
 
@@ -57,6 +128,7 @@ TEST_P(EngineQuantParity, Stories3M) {
 
   const std::vector<int32_t> prompt =
       Tokenizer::from_path(source).encode("Once upon a time, there was a big dog named Max.", true);
+  constexpr int kGreedy = 48;
   const LlamaCppModel theirs_model = LlamaCppModel::load(gguf);
   peers::LlamaCppContextOptions co;
   co.n_ctx = 128;
@@ -64,62 +136,57 @@ TEST_P(EngineQuantParity, Stories3M) {
   co.n_threads = 1;
   co.kv_cache_f32 = true;
   co.flash_attention = peers::LlamaCppFlashAttention::disabled;
-  LlamaCppContext theirs(theirs_model, co);
-  const peers::LlamaCppLogits want = theirs.logits(prompt);
+  const std::vector<int32_t> theirs_greedy =
+      LlamaCppContext(theirs_model, co).generate_greedy(prompt, kGreedy);
+  std::vector<int32_t> tokens = prompt;
+  tokens.insert(tokens.end(), theirs_greedy.begin(), theirs_greedy.end());
+  const peers::LlamaCppLogits want = LlamaCppContext(theirs_model, co).logits(tokens);
 
-  Engine engine(load_model(gguf));
-  SessionOptions so;
-  so.n_ctx = 128;
-  so.n_threads = 1;
-  so.kv_type = DType::F32;
-  so.all_logits = true;
-  Session session(engine, so);
-  const std::span<const float> got = session.eval(prompt, true);
+  const Model model = load_model(gguf);
+  const std::vector<float> got = all_logits(model, tokens);
+  const std::vector<float> f32_activations = all_logits(widened(model), tokens);
   const auto V = static_cast<size_t>(want.n_vocab);
-  ASSERT_EQ(static_cast<size_t>(session.n_vocab()), V);
-  double max_diff = 0;
-  float lo = INFINITY, hi = -INFINITY;
-  for (size_t t = 0; t < prompt.size(); ++t) {
-    const auto row = want.row(static_cast<int32_t>(t));
-    for (size_t i = 0; i < V; ++i) {
-      lo = std::min(lo, row[i]);
-      hi = std::max(hi, row[i]);
-      max_diff = std::max(max_diff, static_cast<double>(std::fabs(got[t * V + i] - row[i])));
-    }
-  }
-  const double relative = max_diff / (hi - lo);
+  ASSERT_EQ(got.size(), tokens.size() * V);
+  const auto [lo, hi] = std::minmax_element(want.values.begin(), want.values.end());
+  const double range = static_cast<double>(*hi) - static_cast<double>(*lo);
+  const double relative = max_abs_diff(got, want.values) / range;
+  const double e = max_abs_diff(got, f32_activations) / range;
+  const double tolerance = 2 * e;
 
-  session.clear();
+  Engine engine{Model(model)};
+  Session session(engine, session_options(false));
   GenerateOptions go;
-  go.n_predict = 48;
+  go.n_predict = kGreedy;
   go.sampling.temperature = 0;
   go.stop_tokens = {-1};
   const std::vector<int32_t> ours = generate(session, prompt, go).tokens;
-  LlamaCppContext theirs_gen(theirs_model, co);
-  const std::vector<int32_t> theirs_tokens = theirs_gen.generate_greedy(prompt, 48);
   size_t same = 0;
-  while (same < ours.size() && same < theirs_tokens.size() && ours[same] == theirs_tokens[same])
+  while (same < ours.size() && same < theirs_greedy.size() && ours[same] == theirs_greedy[same])
     ++same;
-  std::printf("%-8s (%s) max |diff| %.3g of range %.3g = %.2e; greedy %zu of 48 identical\n",
-              qc.type.c_str(), types.c_str(), max_diff, static_cast<double>(hi - lo), relative,
-              same);
-  EXPECT_LE(relative, qc.tolerance);
-  if (qc.greedy_identical) {
-    EXPECT_EQ(ours, theirs_tokens) << "first difference at " << same;
+  std::printf(
+      "%-8s (%s) max |diff| %.2e of the logit range %.3g; activation rounding E %.2e, bound 2E "
+      "%.2e; greedy %zu of %d identical\n",
+      qc.type.c_str(), types.c_str(), relative, range, e, tolerance, same, kGreedy);
+  EXPECT_GT(e, 0) << "activations were not quantized";
+  EXPECT_LE(relative, tolerance);
+  if (same < theirs_greedy.size()) {
+    // llama.cpp's logits for the step that chose theirs_greedy[same].
+    const double margin = top2_margin(want.row(static_cast<int32_t>(prompt.size() + same - 1)));
+    EXPECT_LE(margin, 2 * tolerance * range)
+        << "greedy differs at token " << same << " where llama.cpp's choice was clear";
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Types, EngineQuantParity,
-    ::testing::Values(QuantCase{"Q8_0", true, 3e-4, true}, QuantCase{"Q4_0", true, 1e-5, true},
-                      QuantCase{"Q4_1", true, 1e-3, true}, QuantCase{"Q5_0", true, 1e-5, true},
-                      QuantCase{"Q5_1", true, 1e-2, true}, QuantCase{"Q2_K", true, 1e-5, true},
-                      QuantCase{"Q3_K_M", true, 1e-5, true}, QuantCase{"Q4_K_M", true, 1e-5, true},
-                      QuantCase{"Q4_K_M", false, 1e-5, true}, QuantCase{"Q5_K_M", true, 1e-2, true},
-                      QuantCase{"Q6_K", true, 1e-2, true}),
-    [](const auto& param_info) {
-      return param_info.param.type + (param_info.param.pure ? "_pure" : "");
-    });
+INSTANTIATE_TEST_SUITE_P(Types, EngineQuantParity,
+                         ::testing::Values(QuantCase{"Q8_0", true}, QuantCase{"Q4_0", true},
+                                           QuantCase{"Q4_1", true}, QuantCase{"Q5_0", true},
+                                           QuantCase{"Q5_1", true}, QuantCase{"Q2_K", true},
+                                           QuantCase{"Q3_K_M", true}, QuantCase{"Q4_K_M", true},
+                                           QuantCase{"Q4_K_M", false}, QuantCase{"Q5_K_M", true},
+                                           QuantCase{"Q6_K", true}),
+                         [](const auto& param_info) {
+                           return param_info.param.type + (param_info.param.pure ? "_pure" : "");
+                         });
 
 }  // namespace
 }  // namespace slmkit

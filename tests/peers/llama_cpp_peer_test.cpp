@@ -13,6 +13,9 @@
 #include <sstream>
 
 #include "slmkit/error.h"
+#include "slmkit/model.h"
+#include "slmkit/synth.h"
+#include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
 
 namespace slmkit::peers {
@@ -380,6 +383,40 @@ TEST(LlamaCppPeer, VocabOnlyTokenizesLikeTheFullModel) {
   EXPECT_GT(full.size(), 1000u);
   // Byte fallback makes this text round-trip exactly (without the BOS, see above).
   EXPECT_EQ(vocab.detokenize(std::span(full).subspan(1)), text);
+}
+
+// `slmkit synth` without tokenizer files writes a byte-level BPE vocabulary (256 byte tokens, no
+// merges, an end-of-text token): llama.cpp loads the GGUF and tokenizes a text to exactly our
+// ids, one per byte, and back.
+TEST(LlamaCppPeer, LoadsSynthByteLevelVocabulary) {
+  SLMKIT_REQUIRE_LLAMA_CPP();
+  SynthOptions so;
+  so.arch = "llama";  // no tokenizer_dirs: the byte-level fallback
+  const Model model = synthesize_model(so);
+  ASSERT_EQ(model.vocab.model, "gpt2");
+  ASSERT_TRUE(model.vocab.merges.empty());
+  const fs::path gguf = testing::temp_dir("llama_synth_vocab") / "m.gguf";
+  save_model(model, gguf, ModelFormat::gguf);
+  const std::string text = "Hello, world! \xC3\xA9t\xC3\xA9 \xF0\x9F\xA4\x97\n\ttabs";
+  const std::vector<int32_t> ours = Tokenizer::from_path(gguf).encode(text, false);
+  EXPECT_EQ(ours.size(), text.size());  // one token per byte
+  const LlamaCppModel theirs = LlamaCppModel::load_vocab(gguf);
+  EXPECT_EQ(theirs.tokenize(text, false, false), ours);
+  EXPECT_EQ(theirs.detokenize(ours), text);
+}
+
+// Benchmark output names the build it measured: its kind, GGML_NATIVE and the library file.
+TEST(LlamaCppPeer, DescribesTheBuildItLoaded) {
+  SLMKIT_REQUIRE_LLAMA_CPP();
+  const LlamaCppRuntimeInfo& rt = LlamaCppPeer::runtime();
+  const std::string d = rt.describe();
+  std::printf("%s\n", d.c_str());
+  EXPECT_NE(d.find("llama.cpp " + rt.build.kind + " build"), std::string::npos) << d;
+  EXPECT_NE(d.find(rt.build.ggml_native ? "GGML_NATIVE=ON" : "GGML_NATIVE=OFF"), std::string::npos);
+  EXPECT_NE(d.find(rt.llama_library.string()), std::string::npos) << d;
+  if (rt.build.kind == "native") {
+    EXPECT_FALSE(rt.build.commit.empty());
+  }
 }
 
 }  // namespace

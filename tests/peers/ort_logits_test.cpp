@@ -33,7 +33,8 @@ TEST(OrtLogits, PerplexityMatchesEngineOnStories260KFp32) {
   o.add_bos = true;
   o.n_threads = 1;
   o.kv_type = DType::F32;
-  const PerplexityResult onnx = peers::onnx_perplexity(dir, dir / "onnx/model.onnx", tokens, o);
+  const PerplexityResult onnx =
+      peers::onnx_perplexity(dir, dir / "onnx/decoder_model.onnx", tokens, o);
   const Engine engine(std::move(model));
   const PerplexityResult ours = compute_perplexity(engine, tokens, o);
   EXPECT_EQ(onnx.n_scored, ours.n_scored);

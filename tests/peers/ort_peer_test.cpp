@@ -40,7 +40,7 @@ TEST(OrtPeer, ShapeOfExportReadsConfigAndGraphs) {
   EXPECT_EQ(s.head_dim, 8);
   EXPECT_EQ(s.max_length, 64);
   EXPECT_FALSE(s.kv_f16);
-  const peers::OrtModelShape h = peers::ort_shape_of_graph(dir / "onnx/model_with_past_fp16.onnx");
+  const peers::OrtModelShape h = peers::ort_shape_of_graph(dir / "onnx/model_fp16.onnx");
   EXPECT_TRUE(h.kv_f16);
   EXPECT_EQ(h.n_layer, 5);
   EXPECT_EQ(peers::ort_shape_of_graph(dir / "onnx/prefill_fp16.onnx").max_length, 64);
@@ -56,7 +56,7 @@ TEST(OrtPeer, TimesPromptAndDecodeInEachCacheMode) {
   t.n_gen = 8;
   t.repetitions = 3;
   t.mode = peers::OrtMode::past;
-  t.model = dir / "onnx/model_with_past.onnx";
+  t.model = dir / "onnx/model.onnx";
   const peers::OrtTimingResult past = peers::ort_time(t);
   ASSERT_EQ(past.prompt_ns.size(), 3u);
   ASSERT_EQ(past.gen_ns.size(), 3u);
@@ -87,10 +87,10 @@ TEST(OrtPeer, GreedyInFp16MatchesFp32OnStories) {
       Tokenizer::from_path(slmkit::testing::fixture("models/gguf-stories260K/stories260K.gguf"))
           .encode("Once upon a time");
   r.greedy = 16;
-  r.model = dir / "onnx/model_with_past.onnx";
+  r.model = dir / "onnx/model.onnx";
   r.shape = peers::ort_shape_of_graph(r.model);
   const auto f32 = peers::ort_run(r);
-  r.model = dir / "onnx/model_with_past_fp16.onnx";
+  r.model = dir / "onnx/model_fp16.onnx";
   r.shape = peers::ort_shape_of_graph(r.model);
   const auto f16 = peers::ort_run(r);
   EXPECT_EQ(f32.vocab, 512);

@@ -24,14 +24,18 @@ TEST(PipelineArtifacts, Names) {
   const auto onnx =
       pipeline::artifact_names("stories260K", {ArtifactFormat::onnx, OnnxPrecision::int8});
   EXPECT_EQ(onnx.name, "stories260K_onnx (int8)");
-  EXPECT_EQ(onnx.path, "stories260K_onnx/onnx/model_int8.onnx");
+  EXPECT_EQ(onnx.path, "stories260K_onnx/onnx/decoder_model_int8.onnx");  // the plain graph
   EXPECT_EQ(onnx.built, "stories260K_onnx");
   EXPECT_EQ(onnx.report_name, "stories260K_onnx-int8.onnx");
   EXPECT_EQ(onnx.manifest, "manifests/stories260K_onnx-int8.json");
   EXPECT_EQ(pipeline::onnx_folder("stories260K"), "stories260K_onnx");
-  EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::fp32, OnnxVariant::plain), "onnx/model.onnx");
+  // transformers.js and optimum load onnx/model{_dtype}.onnx as the decoder with past.
+  EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::fp32, OnnxVariant::with_past),
+            "onnx/model.onnx");
+  EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::fp32, OnnxVariant::plain),
+            "onnx/decoder_model.onnx");
   EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::int8, OnnxVariant::with_past),
-            "onnx/model_with_past_int8.onnx");
+            "onnx/model_int8.onnx");
   EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::q4, OnnxVariant::decode),
             "onnx/decode_q4.onnx");
   Model m;
@@ -41,6 +45,8 @@ TEST(PipelineArtifacts, Names) {
   EXPECT_EQ(pipeline::artifact_base_name(m, "dir/hf-folder/"), "hf-folder");
   EXPECT_EQ(pipeline::artifact_base_name(m, "dir/tinyllama-1.1b.gguf"), "tinyllama-1.1b");
   EXPECT_EQ(pipeline::artifact_base_name(m, "/"), "my_model_v1");
+  // --name wins, made file-safe.
+  EXPECT_EQ(pipeline::artifact_base_name(m, "dir/stories3M-F16.gguf", "stories 3M"), "stories_3M");
 }
 
 TEST(PipelineArtifacts, StaleTemporariesRemovedCompleteFilesKept) {
@@ -70,7 +76,7 @@ TEST(PipelineArtifacts, BuildsAreDeterministicAndReused) {
                      .reused);
   }
   EXPECT_EQ(testing::read_bytes(a / "m-Q8_0.gguf"), testing::read_bytes(b / "m-Q8_0.gguf"));
-  for (const char* f : {"config.json", "onnx/model.onnx", "onnx/model_int8.onnx"}) {
+  for (const char* f : {"config.json", "onnx/decoder_model.onnx", "onnx/decoder_model_int8.onnx"}) {
     EXPECT_EQ(testing::read_bytes(a / "m_onnx" / f), testing::read_bytes(b / "m_onnx" / f)) << f;
   }
   const auto before = fs::last_write_time(a / "m-Q8_0.gguf");

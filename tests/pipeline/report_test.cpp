@@ -3,7 +3,12 @@
 // is self-contained and well-formed.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <future>
+#include <limits>
+#include <regex>
 #include <string>
 
 #include "slmkit/pipeline.h"
@@ -140,7 +145,8 @@ TEST(PipelineReport, HtmlSelfContainedWithChartsAndBaselineMarked) {
   EXPECT_EQ(svgs, 3u);
   EXPECT_NE(html.find("<tr class=\"baseline\"><td class=\"l\">stories260K (FP32 baseline)</td>"),
             std::string::npos);
-  EXPECT_NE(html.find("<title>stories260K (FP32 baseline)</title></polygon>"), std::string::npos);
+  EXPECT_NE(html.find("<title>stories260K (baseline): 4.8753</title></polygon>"), std::string::npos)
+      << html;
   EXPECT_NE(html.find("class=\"baseline-line\""), std::string::npos);
   // The failed check, escaped.
   EXPECT_NE(html.find("logits.max_abs_diff_rel = 0.0312 (bound &lt;= 0.02): worst at position 7 "
@@ -168,6 +174,87 @@ TEST(PipelineReport, HtmlIsWellFormed) {
   std::string out;
   EXPECT_EQ(testing::run_command("xmllint --noout " + (dir / "report.xml").string(), &out), 0)
       << out;
+}
+
+// The lead's hang: random-weight perplexities (~1e36) stalled the label placement loop. Now any
+// value (NaN, infinities, 1e300, negatives) and any number of points on one spot give a page in
+// bounded time, with only finite numbers in the SVG and the unplottable points named.
+TEST(PipelineReport, ChartsFinishForAnyValues) {
+  PipelineResult r = sample_result();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const double values[] = {nan, inf, -inf, 3.8e36, 3.8e36 + 1e20, 1e300, -1, 0, 5e-324};
+  int i = 0;
+  for (double v : values) {
+    PipelineArtifact a;
+    a.name = "stories260K-X" + std::to_string(i++);
+    a.format = "gguf";
+    a.valid = true;
+    a.size_bytes = 300000;  // all on one spot
+    a.perplexity = v;
+    a.prefill_tps = v;
+    a.decode_tps = v;
+    r.artifacts.push_back(a);
+  }
+  for (int k = 0; k < 40; ++k) {  // forty identical points
+    PipelineArtifact a;
+    a.name = "stories260K-same" + std::to_string(k);
+    a.valid = true;
+    a.size_bytes = 300000;
+    a.perplexity = 3.8e36;
+    a.decode_tps = 1e5;
+    r.artifacts.push_back(a);
+  }
+  auto job = std::async(std::launch::async, [&] { return pipeline_report_html(r); });
+  if (job.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << "pipeline_report_html did not finish in 20 s";
+    std::fflush(stdout);
+    std::_Exit(1);  // the worker cannot be stopped; end the test binary rather than hang
+  }
+  const std::string html = job.get();
+  const std::regex bad_number(R"re(="[^"]*(nan|inf)[^"]*")re", std::regex::icase);
+  std::smatch m;
+  EXPECT_FALSE(std::regex_search(html, m, bad_number)) << m.str();
+  EXPECT_NE(html.find("not plotted (no finite value): X0, X1, X2"), std::string::npos) << html;
+}
+
+// Every number a chart prints is the table's own cell text, and every label stays inside its
+// chart: x within the drawing's width for every <text> of every chart, long names cut with an
+// ellipsis (full name in the tooltip).
+TEST(PipelineReport, ChartNumbersMatchTableAndLabelsFit) {
+  PipelineResult r = sample_result();
+  PipelineArtifact long_name = r.artifacts[1];
+  long_name.name = "stories260K-" + std::string(80, 'x') + "-Q8_0";
+  long_name.prefill_tps = 123456.78;
+  long_name.decode_tps = 9.87;
+  long_name.perplexity = 4.91234;
+  r.artifacts.push_back(long_name);
+  const std::string html = pipeline_report_html(r);
+  // Table cells: 45000.0, 6100.0, 123456.8, 9.9; perplexities 4.8801 and 4.9123.
+  for (const char* cell : {">45000.0<", ">6100.0<", ">123456.8<", ">9.9<"}) {
+    size_t n = 0;
+    for (size_t p = html.find(cell); p != std::string::npos; p = html.find(cell, p + 1)) ++n;
+    EXPECT_GE(n, 2u) << cell << ": in the table and in the bar chart";
+  }
+  EXPECT_NE(html.find("Q8_0 4.8801</text>"), std::string::npos) << html;
+  EXPECT_NE(html.find("4.9123</text>"), std::string::npos);
+  EXPECT_NE(html.find("\xE2\x80\xA6"), std::string::npos);              // the long name, cut
+  EXPECT_NE(html.find("<title>" + long_name.name), std::string::npos);  // and whole on hover
+  const std::regex svg(R"re(<svg [^>]*width="(\d+)")re");
+  const std::regex text_x(R"re(<text x="(-?[0-9.]+)")re");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), svg); it != std::sregex_iterator();
+       ++it) {
+    const double width = std::stod((*it)[1]);
+    const size_t start = static_cast<size_t>(it->position());
+    const size_t end = html.find("</svg>", start);
+    const std::string chart = html.substr(start, end - start);
+    for (auto t = std::sregex_iterator(chart.begin(), chart.end(), text_x);
+         t != std::sregex_iterator(); ++t) {
+      const double x = std::stod((*t)[1]);
+      EXPECT_GE(x, 0.0) << t->str();
+      EXPECT_LE(x, width) << t->str();
+    }
+  }
 }
 
 }  // namespace

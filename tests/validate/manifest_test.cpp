@@ -57,6 +57,8 @@ TEST(Manifest, DescribesGgufAndOnnx) {
   EXPECT_EQ(g.format, "gguf");
   EXPECT_EQ(g.quantization, "F32");
   EXPECT_EQ(g.architecture, "llama");
+  // Its general.name is "llama", only the architecture: the file's name is the one users know.
+  EXPECT_EQ(g.model_name, "stories260K");
   EXPECT_EQ(g.parameters, 260032u);  // stories260K.md
   EXPECT_EQ(g.vocab_size, 512);
   EXPECT_EQ(g.embedding_dim, 64);
@@ -79,10 +81,9 @@ TEST(Manifest, DescribesGgufAndOnnx) {
     roles[f.role] = f.path;
     total += f.size_bytes;
   }
-  EXPECT_EQ(roles["model"], "stories260K_onnx/onnx/model_with_past.onnx");
-  EXPECT_EQ(roles["graph:model"], "stories260K_onnx/onnx/model.onnx");
-  EXPECT_EQ(roles["external_data:model_with_past"],
-            "stories260K_onnx/onnx/model_with_past.onnx_data");
+  EXPECT_EQ(roles["model"], "stories260K_onnx/onnx/model.onnx");
+  EXPECT_EQ(roles["graph:decoder_model"], "stories260K_onnx/onnx/decoder_model.onnx");
+  EXPECT_EQ(roles["external_data:model"], "stories260K_onnx/onnx/model.onnx_data");
   EXPECT_EQ(roles["config"], "stories260K_onnx/config.json");
   EXPECT_EQ(o.size_bytes, total);
 
@@ -110,8 +111,7 @@ TEST(Manifest, ChecksumsAcceptedBySha256sum) {
       "cd '" + d.root.string() + "' && sha256sum --strict -c manifests/checksums.txt", &out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("stories260K.gguf: OK"), std::string::npos) << out;
-  EXPECT_NE(out.find("stories260K_onnx/onnx/model_with_past.onnx_data: OK"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("stories260K_onnx/onnx/model.onnx_data: OK"), std::string::npos) << out;
   EXPECT_TRUE(verify_manifest(d.root / "manifests/checksums.txt").empty());
   EXPECT_TRUE(verify_manifest(d.root / "manifests/stories260K.json").empty());
 }
@@ -189,6 +189,25 @@ TEST(Manifest, CliWritesManifestsAndChecksums) {
             sha256_file(root / "a.gguf") + "  a.gguf\n");
   EXPECT_EQ(run_command(cli + " verify '" + (root / "manifests/a.json").string() + "'", &out), 0)
       << out;
+  auto name_of = [&] {
+    return nlohmann::json::parse(slmkit::testing::read_text(root / "manifests/a.json"))
+        .at("model_name")
+        .get<std::string>();
+  };
+  EXPECT_EQ(name_of(), "a");
+  ASSERT_EQ(run_command("cd '" + root.string() + "' && " + cli +
+                            " manifest a.gguf -o manifests --name stories260K",
+                        &out),
+            0)
+      << out;
+  EXPECT_EQ(name_of(), "stories260K");
+}
+
+TEST(Manifest, RecognizableName) {
+  EXPECT_EQ(recognizable_model_name("llama", "llama", "stories260K"), "stories260K");
+  EXPECT_EQ(recognizable_model_name("LLaMA", "llama", "stories260K"), "stories260K");
+  EXPECT_EQ(recognizable_model_name("", "gpt2", "x"), "x");
+  EXPECT_EQ(recognizable_model_name("TinyLlama 1.1B", "llama", "x"), "TinyLlama 1.1B");
 }
 
 }  // namespace

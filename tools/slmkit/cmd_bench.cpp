@@ -126,6 +126,8 @@ std::string render(const std::vector<BenchRow>& rows, const std::string& output,
   std::string s = format_bench_markdown(rows);
   const std::string ratios = format_bench_ratios(rows);
   if (!ratios.empty()) s += "\n" + ratios;
+  const std::string builds = format_bench_builds(rows);
+  if (!builds.empty()) s += "\n" + builds;
   if (bandwidth > 0) {
     s += fmt::format("\nmemory-copy bandwidth: {:.2f} GB/s (read + written)\n", bandwidth * 1e-9);
     for (const BenchRow& r : rows) {

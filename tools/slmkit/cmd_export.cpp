@@ -1,6 +1,7 @@
 // slmkit export onnx MODEL -o DIR [--variant plain,with_past,prefill,decode]
 //                                 [--precision fp32,fp16,int8] [--int8-per-tensor]
-//                                 [--int8-reduce-range] [--max-length N] [--no-check]
+//                                 [--int8-weights u8|s8|s8_reduced] [--int8-reduce-range]
+//                                 [--max-length N] [--no-check]
 #include <cstdio>
 
 #include "commands.h"
@@ -20,6 +21,7 @@ void register_export(CLI::App& app) {
     bool no_check = false;
     bool per_tensor = false;
     bool reduce_range = false;
+    std::string int8_weights = "u8";
     uint64_t external_min_bytes = 0;
     int64_t q4_block = 32;
     bool q4_zero_points = false;
@@ -42,8 +44,12 @@ void register_export(CLI::App& app) {
                    "Cache length of prefill/decode (default: context length, at most 2048)");
   onnx->add_flag("--int8-per-tensor", args->per_tensor,
                  "int8: one weight scale per matrix (default: per output channel)");
+  onnx->add_option("--int8-weights", args->int8_weights,
+                   "int8: u8 (zero point 128; exact on every CPU), s8 (fast with VNNI, saturates "
+                   "on x86 without it) or s8_reduced (7-bit, never saturates); see docs/onnx.md")
+      ->capture_default_str();
   onnx->add_flag("--int8-reduce-range", args->reduce_range,
-                 "int8: 7-bit weights, as quantize_dynamic's reduce_range");
+                 "int8: --int8-weights s8_reduced, as quantize_dynamic's reduce_range");
   onnx->add_option("--external-data-min-bytes", args->external_min_bytes,
                    "Put initializers of at least this size in NAME.onnx_data (default: only "
                    "when a graph would pass protobuf's 2 GiB limit)");
@@ -70,7 +76,8 @@ void register_export(CLI::App& app) {
     o.max_length = args->max_length;
     o.check = !args->no_check;
     o.int8_per_channel = !args->per_tensor;
-    o.int8_reduce_range = args->reduce_range;
+    o.int8_weights = args->reduce_range ? OnnxInt8Weights::s8_reduced
+                                        : parse_onnx_int8_weights(args->int8_weights);
     o.external_data_min_bytes = args->external_min_bytes;
     o.q4_block_size = args->q4_block;
     o.q4_symmetric = !args->q4_zero_points;

@@ -1,4 +1,4 @@
-// slmkit manifest ARTIFACT... -o DIR
+// slmkit manifest ARTIFACT... -o DIR [--name NAME]
 #include <cstdio>
 
 #include "commands.h"
@@ -10,6 +10,7 @@ void register_manifest(CLI::App& app) {
   struct Args {
     std::vector<std::string> artifacts;
     std::string out = "manifests";
+    std::string name;
   };
   auto args = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand(
@@ -19,12 +20,15 @@ void register_manifest(CLI::App& app) {
   sub->add_option("artifacts", args->artifacts, "GGUF files, ONNX graphs or ONNX folders")
       ->required();
   sub->add_option("-o,--out", args->out, "Output folder (default: manifests)");
+  sub->add_option("--name", args->name,
+                  "Model name to record (default: GGUF general.name, or the file name where "
+                  "that only names the architecture)");
   add_command(sub, [args] {
     const std::filesystem::path dir = args->out;
     const std::filesystem::path base = std::filesystem::absolute(dir).parent_path();
     std::vector<Manifest> manifests;
     for (const std::string& a : args->artifacts) {
-      manifests.push_back(describe_artifact(a, base));
+      manifests.push_back(describe_artifact(a, base, args->name));
       const auto path = write_manifest(manifests.back(), dir);
       std::printf("%s  %s (%s %s, %zu files, %llu bytes)\n", path.string().c_str(),
                   manifests.back().checksum.c_str(), manifests.back().format.c_str(),

@@ -1,5 +1,6 @@
-// slmkit pipeline MODEL -o OUT [--gguf LIST] [--onnx LIST] [--eval TEXT] [--ppl-ctx N]
-//                 [--ppl-chunks N] [-p N] [-n N] [-r N] [-t N] [--min-tps X] [--synthetic]
+// slmkit pipeline MODEL -o OUT [--name NAME] [--gguf LIST] [--onnx LIST] [--eval TEXT]
+//                 [--ppl-ctx N] [--ppl-chunks N] [-p N] [-n N] [-r N] [-t N] [--min-tps X]
+//                 [--sample-prompt TEXT] [--sample-tokens N] [--synthetic]
 // Exit code: 0 when every artifact validated, 1 when a check failed (report.md names it), 2 for
 // bad input.
 #include <cstdio>
@@ -42,6 +43,9 @@ void register_pipeline(CLI::App& app) {
   sub->add_option("model", args->model, "GGUF file, Hugging Face folder or llama2.c checkpoint")
       ->required();
   sub->add_option("-o,--output", args->out, "Output folder")->required();
+  sub->add_option("--name", args->o.name,
+                  "Model name for artifact files, manifests and the report (default: the input's "
+                  "file or folder name)");
   sub->add_option("--gguf", args->gguf,
                   "GGUF types / presets, comma-separated, or none (default: F16,Q8_0,Q4_K_M)")
       ->delimiter(',');
@@ -66,6 +70,12 @@ void register_pipeline(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--min-tps", args->o.min_tokens_per_second,
                   "Validation: lowest acceptable decode tokens/s")
+      ->capture_default_str();
+  sub->add_option("--sample-prompt", args->o.sample_prompt,
+                  "Prompt the report's generated samples continue")
+      ->capture_default_str();
+  sub->add_option("--sample-tokens", args->o.sample_tokens,
+                  "Tokens generated (greedy) per sample; 0: no samples")
       ->capture_default_str();
   sub->add_flag("--synthetic", args->o.synthetic,
                 "Say in the report that the weights are random (automatic for `slmkit synth` "

@@ -1,6 +1,7 @@
 // slmkit synth --arch ARCH --shape NAME --seed N [--dtype f32|f16|bf16] [--format gguf|hf] -o OUT
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.h"
 #include "slmkit/error.h"
@@ -37,7 +38,8 @@ void register_synth(CLI::App& app) {
   sub->add_option("--tokenizer", args->tokenizer, "Tokenizer file or folder to embed");
   sub->add_option(
       "--tokenizer-dir", args->tokenizer_dirs,
-      "Folders to look for the family's tokenizer in (default: ../shared/fixtures/tokenizers)");
+      "Folders to look for the family's tokenizer in (default: ../shared/fixtures/tokenizers; "
+      "an empty value: none, so a byte-level vocabulary is written)");
   add_command(sub, [args] {
     SynthOptions o;
     o.arch = args->arch;
@@ -49,8 +51,11 @@ void register_synth(CLI::App& app) {
                           "--dtype " + args->dtype + ": expected f32, f16 or bf16");
     o.dtype = *dtype;
     o.tokenizer = args->tokenizer;
-    for (const auto& d : args->tokenizer_dirs) o.tokenizer_dirs.emplace_back(d);
-    if (o.tokenizer_dirs.empty()) o.tokenizer_dirs.emplace_back("../shared/fixtures/tokenizers");
+    for (const auto& d : args->tokenizer_dirs) {
+      if (!d.empty()) o.tokenizer_dirs.emplace_back(d);
+    }
+    if (args->tokenizer_dirs.empty())
+      o.tokenizer_dirs.emplace_back("../shared/fixtures/tokenizers");
     std::string format = args->format;
     if (format.empty()) format = args->output.ends_with(".gguf") ? "gguf" : "hf";
     if (format != "gguf" && format != "hf") {
@@ -62,10 +67,22 @@ void register_synth(CLI::App& app) {
     save_model(model, args->output, format == "gguf" ? ModelFormat::gguf : ModelFormat::hf);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "synth: wrote %s (%s, %s parameters, %s, tokenizer: %s) in %.1f s\n",
+    // Everything written: the weights and, in a folder, the config and tokenizer files.
+    uint64_t written = 0;
+    if (std::filesystem::is_directory(args->output)) {
+      for (const auto& e : std::filesystem::directory_iterator(args->output)) {
+        if (e.is_regular_file()) written += e.file_size();
+      }
+    } else {
+      written = std::filesystem::file_size(args->output);
+    }
+    std::fprintf(stderr,
+                 "synth: wrote %s (%s, %s parameters, %s of weights, tokenizer: %s): %s in %.1f s "
+                 "(%.0f MB/s)\n",
                  args->output.c_str(), model.config.name.c_str(),
                  human_count(model.n_parameters()).c_str(), human_bytes(model.n_bytes()).c_str(),
-                 model.vocab.source.c_str(), seconds);
+                 model.vocab.source.c_str(), human_bytes(written).c_str(), seconds,
+                 seconds > 0 ? static_cast<double>(written) / seconds * 1e-6 : 0.0);
   });
 }
 

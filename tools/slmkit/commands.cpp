@@ -28,6 +28,7 @@ void register_commands(CLI::App& app) {
   register_manifest(app);
   register_verify(app);
   register_bench(app);
+  register_mcp(app);
 }
 
 void run_selected(CLI::App& app) {

@@ -27,5 +27,6 @@ void register_validate(CLI::App& app);
 void register_manifest(CLI::App& app);
 void register_verify(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_mcp(CLI::App& app);
 
 }  // namespace slmkit::cli

@@ -123,9 +123,6 @@ class DecoderBuilder {
 
   std::string scalar(float v) { return g_.const_float(v, ct_); }
 
-  // x [.., in] times wt [in, n] with ONNX Runtime quantize_dynamic's scheme: activations
-  // quantized per call to uint8 (DynamicQuantizeLinear), weights to symmetric int8 with one
-  // scale per output column (or one per tensor), int32 accumulation, one rescale.
   // x [.., K] times wt [K, N] as com.microsoft MatMulNBits: B [N, K / block, block / 2] 4-bit
   // values (low nibble first) per output row, one scale per block, zero point 8 when symmetric
   // or 4-bit zero points packed two blocks a byte. A last partial block is padded with zeros.
@@ -242,9 +239,14 @@ class DecoderBuilder {
     return x;
   }
 
+  // x [.., in] times wt [in, n] with ONNX Runtime quantize_dynamic's scheme: activations
+  // quantized per call to uint8 (DynamicQuantizeLinear), weights to symmetric 8-bit values with
+  // one scale per output column (or one per tensor), stored as o_.int8_weights says (uint8 with
+  // zero point 128, or int8 with zero point 0), int32 accumulation, one rescale.
   std::string matmul_int8(const std::string& x, const std::string& name,
                           const std::vector<float>& wt, int64_t in, int64_t n) {
-    const float qmax = o_.int8_reduce_range ? 63.0f : 127.0f;
+    const bool unsigned_weights = o_.int8_weights == OnnxInt8Weights::u8;
+    const float qmax = o_.int8_weights == OnnxInt8Weights::s8_reduced ? 63.0f : 127.0f;
     std::vector<float> scale(static_cast<size_t>(o_.int8_per_channel ? n : 1), 0.0f);
     for (int64_t i = 0; i < in; ++i) {
       for (int64_t r = 0; r < n; ++r) {
@@ -253,22 +255,25 @@ class DecoderBuilder {
       }
     }
     for (float& s : scale) s = s > 0 ? s / qmax : 1.0f;
+    // The same levels -qmax..qmax either way; uint8 stores them offset by the zero point 128.
+    const int zero_point = unsigned_weights ? 128 : 0;
     std::string q(static_cast<size_t>(in * n), '\0');
     for (int64_t i = 0; i < in; ++i) {
       for (int64_t r = 0; r < n; ++r) {
         const size_t k = static_cast<size_t>(i * n + r);
         const float s = scale[static_cast<size_t>(o_.int8_per_channel ? r : 0)];
-        const float v = std::clamp(std::nearbyint(wt[k] / s), -qmax, qmax);
-        q[k] = static_cast<char>(static_cast<int8_t>(v));
+        const int v = static_cast<int>(std::clamp(std::nearbyint(wt[k] / s), -qmax, qmax));
+        q[k] = static_cast<char>(static_cast<uint8_t>(v + zero_point));
       }
     }
-    const std::string wq =
-        g_.weight_raw(name + ".T_quantized", onnx::TensorProto::INT8, {in, n}, std::move(q));
+    const int32_t type = unsigned_weights ? onnx::TensorProto::UINT8 : onnx::TensorProto::INT8;
+    const std::string wq = g_.weight_raw(name + ".T_quantized", type, {in, n}, std::move(q));
     const std::vector<int64_t> sdims =
         o_.int8_per_channel ? std::vector<int64_t>{n} : std::vector<int64_t>{};
     const std::string ws = g_.weight_f32(name + ".T_scale", sdims, scale);
-    const std::string wz = g_.weight_raw(name + ".T_zero_point", onnx::TensorProto::INT8, sdims,
-                                         std::string(static_cast<size_t>(scale.size()), '\0'));
+    const std::string wz = g_.weight_raw(
+        name + ".T_zero_point", type, sdims,
+        std::string(scale.size(), static_cast<char>(static_cast<uint8_t>(zero_point))));
     const auto xq = g_.op_n("DynamicQuantizeLinear", {x}, 3);
     const std::string acc = g_.op("MatMulInteger", {xq[0], wq, xq[2], wz});
     const std::string yf = g_.op("Cast", {acc}, {{"to", int64_t{kFloat}}});

@@ -1,6 +1,7 @@
 // write_onnx_graph and the optimum / transformers.js style folder.
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -63,6 +64,26 @@ OnnxPrecision parse_onnx_precision(const std::string& name) {
       "ONNX export: precision '{}' is not supported (supported: fp32, fp16, int8, q4, "
       "q4f16)",
       name);
+}
+
+const char* onnx_int8_weights_name(OnnxInt8Weights weights) {
+  switch (weights) {
+    case OnnxInt8Weights::u8:
+      return "u8";
+    case OnnxInt8Weights::s8:
+      return "s8";
+    case OnnxInt8Weights::s8_reduced:
+      return "s8_reduced";
+  }
+  return "?";
+}
+
+OnnxInt8Weights parse_onnx_int8_weights(const std::string& name) {
+  for (OnnxInt8Weights w :
+       {OnnxInt8Weights::u8, OnnxInt8Weights::s8, OnnxInt8Weights::s8_reduced}) {
+    if (name == onnx_int8_weights_name(w)) return w;
+  }
+  fail_invalid("ONNX export: unknown int8 weight type '{}' (supported: u8, s8, s8_reduced)", name);
 }
 
 namespace {
@@ -129,14 +150,20 @@ void write_onnx_graph(const Model& model, const OnnxGraphOptions& options, const
 
 namespace {
 
-std::string file_name(OnnxVariant v, OnnxPrecision p) {
+// transformers.js and optimum >= 1.14 load onnx/model{_fp16,_int8,_q4,_q4f16}.onnx as the decoder
+// with past (fed an empty past on the first step), so that name goes to with_past. The no-cache
+// graph takes optimum's legacy no-cache name, which optimum loads only with use_cache=False and
+// transformers.js never; the static-cache graphs have names neither library looks for.
+}  // namespace
+
+std::string onnx_graph_file_name(OnnxVariant v, OnnxPrecision p) {
   std::string base;
   switch (v) {
     case OnnxVariant::plain:
-      base = "model";
+      base = "decoder_model";
       break;
     case OnnxVariant::with_past:
-      base = "model_with_past";
+      base = "model";
       break;
     case OnnxVariant::prefill:
       base = "prefill";
@@ -147,6 +174,42 @@ std::string file_name(OnnxVariant v, OnnxPrecision p) {
   }
   if (p != OnnxPrecision::fp32) base += std::string("_") + onnx_precision_name(p);
   return base + ".onnx";
+}
+
+namespace {
+
+// What transformers.js reads from config.json beyond the model's own fields: use_cache, and in
+// "transformers.js_config" the default dtype when there is no fp32 graph (it would look for
+// model.onnx), the f16 KV cache of the fp16 / q4f16 graphs (transformers.js 3.x sizes the empty
+// past from kv_cache_dtype; 4.x reads the graph's input types) and which graphs keep their
+// weights in external data (browsers fetch NAME.onnx_data only when told).
+void add_runtime_config(const fs::path& config_path, const OnnxExportOptions& options,
+                        const std::vector<OnnxExportedFile>& graphs) {
+  // Our own Hugging Face writer wrote this file a moment ago.
+  std::ifstream in(config_path, std::ios::binary);
+  nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(in);
+  const auto& v = options.variants;
+  cfg["use_cache"] = std::find(v.begin(), v.end(), OnnxVariant::with_past) != v.end();
+  nlohmann::ordered_json js = nlohmann::ordered_json::object();
+  const auto& ps = options.precisions;
+  if (std::find(ps.begin(), ps.end(), OnnxPrecision::fp32) == ps.end()) {
+    js["dtype"] = onnx_precision_name(ps.front());
+  }
+  nlohmann::ordered_json kv = nlohmann::ordered_json::object();
+  for (OnnxPrecision p : ps) {
+    if (p == OnnxPrecision::fp16 || p == OnnxPrecision::q4f16) {
+      kv[onnx_precision_name(p)] = "float16";
+    }
+  }
+  if (!kv.empty()) js["kv_cache_dtype"] = kv;
+  nlohmann::ordered_json external = nlohmann::ordered_json::object();
+  for (const OnnxExportedFile& f : graphs) {
+    const std::string name = f.path.filename().string();
+    if (name.ends_with(".onnx_data")) external[name.substr(0, name.size() - 5)] = 1;
+  }
+  if (!external.empty()) js["use_external_data_format"] = external;
+  if (!js.empty()) cfg["transformers.js_config"] = js;
+  write_file_atomic(config_path, cfg.dump(2) + "\n");
 }
 
 }  // namespace
@@ -193,28 +256,36 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
 
   OnnxExportResult result;
   fs::create_directories(temp / "onnx");
+  const auto n_graphs = static_cast<int64_t>(options.precisions.size() * options.variants.size());
+  int64_t n_written = 0;
   for (OnnxPrecision p : options.precisions) {
     for (OnnxVariant v : options.variants) {
+      options.cancel.throw_if_cancelled();
+      if (options.on_progress) {
+        options.on_progress(n_written, n_graphs, "graph onnx/" + onnx_graph_file_name(v, p));
+      }
+      ++n_written;
       OnnxGraphOptions g;
       g.variant = v;
       g.precision = p;
       g.max_length = options.max_length;
       g.check = options.check;
       g.int8_per_channel = options.int8_per_channel;
-      g.int8_reduce_range = options.int8_reduce_range;
+      g.int8_weights = options.int8_weights;
       g.external_data_min_bytes = options.external_data_min_bytes;
       g.q4_block_size = options.q4_block_size;
       g.q4_symmetric = options.q4_symmetric;
       g.q4_accuracy_level = options.q4_accuracy_level;
       g.q4_embedding =
           options.q4_embedding && (p == OnnxPrecision::q4 || p == OnnxPrecision::q4f16);
-      const fs::path rel = fs::path("onnx") / file_name(v, p);
+      const fs::path rel = fs::path("onnx") / onnx_graph_file_name(v, p);
       write_onnx_graph(model, g, temp / rel);
       result.files.push_back({rel, fs::file_size(temp / rel)});
       const fs::path data = fs::path(rel.string() + "_data");
       if (fs::exists(temp / data)) result.files.push_back({data, fs::file_size(temp / data)});
     }
   }
+  add_runtime_config(temp / "config.json", options, result.files);
   // The folder's other files (config, tokenizer) after the graphs, so that the listing covers
   // everything written.
   std::vector<OnnxExportedFile> others;
@@ -226,6 +297,7 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
   std::sort(others.begin(), others.end(),
             [](const OnnxExportedFile& a, const OnnxExportedFile& b) { return a.path < b.path; });
   result.files.insert(result.files.end(), others.begin(), others.end());
+  options.cancel.throw_if_cancelled();  // the last moment before DIR is replaced
   if (fs::exists(dir)) {
     if (!fs::is_directory(dir)) fail_io("ONNX export: {} exists and is not a folder", dir.string());
     fs::remove_all(dir);
@@ -234,6 +306,7 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
   if (ec)
     fail_io("ONNX export: cannot rename {} to {}: {}", temp.string(), dir.string(), ec.message());
   cleanup.p.clear();
+  if (options.on_progress) options.on_progress(n_graphs, n_graphs, "exported");
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
