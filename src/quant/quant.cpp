@@ -7,7 +7,6 @@
 
 #include "core/fail.h"
 #include "quant/type_traits.h"
-#include "slmkit/quantize.h"
 
 namespace slmkit::quant {
 namespace {
@@ -139,19 +138,3 @@ void dequantize(DType type, std::span<const std::byte> src, std::span<float> dst
 }
 
 }  // namespace slmkit::quant
-
-namespace slmkit {
-
-// In the runtime core (the engine widens weights with it); declared in slmkit/quantize.h.
-std::vector<float> dequantize(const Tensor& tensor) {
-  if (traits(tensor.dtype()).block_size == 1) return tensor.to_f32();
-  std::vector<float> out(static_cast<size_t>(tensor.n_elements()));
-  if (!quant::can_dequantize(tensor.dtype())) {
-    fail_unsupported("tensor '{}': no dequantizer for type {}", tensor.name(),
-                     dtype_name(tensor.dtype()));
-  }
-  quant::dequantize(tensor.dtype(), tensor.bytes(), out);
-  return out;
-}
-
-}  // namespace slmkit

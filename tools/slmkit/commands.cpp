@@ -20,6 +20,7 @@ void register_commands(CLI::App& app) {
   register_tokenize(app);
   register_run(app);
   register_perplexity(app);
+  register_eval(app);
   register_imatrix(app);
   register_export(app);
   register_quantize(app);

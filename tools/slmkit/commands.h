@@ -19,6 +19,7 @@ void register_synth(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_run(CLI::App& app);
 void register_perplexity(CLI::App& app);
+void register_eval(CLI::App& app);
 void register_imatrix(CLI::App& app);
 void register_export(CLI::App& app);
 void register_quantize(CLI::App& app);
