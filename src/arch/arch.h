@@ -11,11 +11,6 @@
 
 #include "slmkit/model.h"
 
-namespace slmkit::gguf {
-struct File;
-class Writer;
-}  // namespace slmkit::gguf
-
 namespace slmkit::arch {
 
 // One row of a Hugging Face -> slmkit name table; "{L}" stands for the layer index.
@@ -23,6 +18,14 @@ struct NameRule {
   std::string_view hf;
   std::string_view ours;
   bool conv1d = false;  // stored [in, out] (GPT-2's Conv1D): transposed to [out, in] on read
+};
+
+// A family-specific GGUF key "{arch}.<suffix>" holding one float field of the config: data that
+// formats/gguf_model.cpp reads (fallback when absent) and writes (when not the fallback).
+struct GgufFloatKey {
+  std::string_view suffix;
+  double& (*field)(ModelConfig& config);
+  double fallback;
 };
 
 struct Arch {
@@ -39,9 +42,17 @@ struct Arch {
   void (*defaults)(ModelConfig& config);
   void (*from_hf)(const nlohmann::json& hf, ModelConfig& config);
   void (*to_hf)(const ModelConfig& config, nlohmann::ordered_json& hf);
-  // Keys beyond the ones every architecture shares (formats/gguf_model.cpp reads those).
-  void (*from_gguf)(const gguf::File& file, ModelConfig& config);
-  void (*to_gguf)(const ModelConfig& config, gguf::Writer& writer);
+  // GGUF keys beyond the ones every architecture shares, as data (formats/gguf_model.cpp reads
+  // and writes them):
+  std::vector<GgufFloatKey> gguf_float_keys = {};
+  // > 0: "{arch}.attention.sliding_window_pattern" holds the sliding / global layout, per layer
+  // (bools) or as a period, this one when absent (sliding_layers); written per layer when the
+  // layout is not this period's.
+  int64_t gguf_sliding_period = 0;
+  bool gguf_key_length_always = false;  // write attention.key_length even when n_embd / n_head
+  // Values GGUF leaves implicit, from the rest of the config once the keys are read (nullptr:
+  // none).
+  void (*complete_gguf_config)(ModelConfig& config) = nullptr;
 };
 
 const Arch* find(std::string_view name);
@@ -61,6 +72,10 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
 // Checks the config for consistency and every tensor against expected_tensors: missing,
 // misshapen or unknown tensors are an Error(invalid_input) naming the tensor and `where`.
 void check_model(const Model& model, const std::string& where);
+
+// Interleaved sliding-window layers: with a window, every `period`-th layer is global (period 0:
+// all sliding); without one, all global.
+void sliding_layers(ModelConfig& config, int64_t period);
 
 // Layer counts are read before anything is sized by them: 1..4096, else Error(invalid_input).
 int64_t checked_layer_count(int64_t n_layer, const std::string& where);

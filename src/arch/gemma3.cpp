@@ -3,10 +3,8 @@
 #include <cmath>
 
 #include "arch/families.h"
-#include "arch/gguf_keys.h"
 #include "arch/llama_names.h"
 #include "core/fail.h"
-#include "formats/gguf.h"
 
 namespace slmkit::arch {
 namespace {
@@ -22,17 +20,6 @@ void defaults(ModelConfig& c) {
   c.qk_norm = true;
   c.tied_embeddings = true;
   c.rope.freq_base_local = 10000.0;
-}
-
-void set_pattern(ModelConfig& c, int64_t pattern) {
-  c.layer_attention.assign(static_cast<size_t>(std::max<int64_t>(c.n_layer, 0)),
-                           AttentionKind::global);
-  if (c.sliding_window <= 0) return;
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    const bool sliding = pattern == 0 || (l % pattern < pattern - 1);
-    c.layer_attention[static_cast<size_t>(l)] =
-        sliding ? AttentionKind::sliding : AttentionKind::global;
-  }
 }
 
 void from_hf(const nlohmann::json& outer, ModelConfig& c) {
@@ -66,7 +53,7 @@ void from_hf(const nlohmann::json& outer, ModelConfig& c) {
                                                            : AttentionKind::global);
     }
   } else {
-    set_pattern(c, hf::get_int(j, "sliding_window_pattern", kDefaultSlidingPattern));
+    sliding_layers(c, hf::get_int(j, "sliding_window_pattern", kDefaultSlidingPattern));
   }
 }
 
@@ -90,46 +77,13 @@ void to_hf(const ModelConfig& c, nlohmann::ordered_json& j) {
   j["attn_logit_softcapping"] = nullptr;
 }
 
-void from_gguf(const gguf::File& f, ModelConfig& c) {
+// What llama.cpp derives rather than reads for Gemma 3.
+void complete_gguf_config(ModelConfig& c) {
   c.embed_scale = std::sqrt(static_cast<double>(c.n_embd));
   // llama.cpp: 1/sqrt(head_dim), except Gemma 3 27B (62 layers), which uses n_embd / n_head.
   c.attn_scale = c.n_layer == 62 && c.n_head > 0
                      ? 1.0 / std::sqrt(static_cast<double>(c.n_embd / c.n_head))
                      : 1.0 / std::sqrt(static_cast<double>(c.head_dim));
-  c.rope.freq_base_local = gguf_keys::f64(f, "gemma3.rope.freq_base_swa").value_or(10000.0);
-  c.final_logit_softcap = gguf_keys::f64(f, "gemma3.final_logit_softcapping").value_or(0.0);
-  const gguf::Value* pattern = f.find("gemma3.attention.sliding_window_pattern");
-  if (pattern && pattern->type() == gguf::ValueType::array) {
-    const gguf::Array& a = pattern->as_array("gemma3.attention.sliding_window_pattern");
-    if (static_cast<int64_t>(a.items.size()) != c.n_layer) {
-      fail_invalid("{}: gemma3.attention.sliding_window_pattern has {} entries for {} layers",
-                   f.path, a.items.size(), c.n_layer);
-    }
-    c.layer_attention.clear();
-    for (const gguf::Value& v : a.items) {
-      c.layer_attention.push_back(v.as_bool("gemma3.attention.sliding_window_pattern")
-                                      ? AttentionKind::sliding
-                                      : AttentionKind::global);
-    }
-  } else {
-    set_pattern(c, pattern ? pattern->as_i64("gemma3.attention.sliding_window_pattern")
-                           : kDefaultSlidingPattern);
-  }
-}
-
-void to_gguf(const ModelConfig& c, gguf::Writer& w) {
-  if (c.final_logit_softcap > 0)
-    w.set_f32("gemma3.final_logit_softcapping", static_cast<float>(c.final_logit_softcap));
-  if (c.rope.freq_base_local != 10000.0)
-    w.set_f32("gemma3.rope.freq_base_swa", static_cast<float>(c.rope.freq_base_local));
-  ModelConfig standard = c;
-  set_pattern(standard, kDefaultSlidingPattern);
-  if (standard.layer_attention == c.layer_attention) return;
-  // A non-default layout is written per layer (llama.cpp reads this array form too).
-  gguf::Array pattern{gguf::ValueType::boolean, {}};
-  for (AttentionKind k : c.layer_attention)
-    pattern.items.push_back(gguf::Value{k == AttentionKind::sliding});
-  w.set("gemma3.attention.sliding_window_pattern", gguf::Value{std::move(pattern)});
 }
 
 }  // namespace
@@ -156,8 +110,16 @@ const Arch& gemma3_arch() {
       .defaults = defaults,
       .from_hf = from_hf,
       .to_hf = to_hf,
-      .from_gguf = from_gguf,
-      .to_gguf = to_gguf,
+      .gguf_float_keys =
+          {
+              {"final_logit_softcapping",
+               [](ModelConfig& c) -> double& { return c.final_logit_softcap; }, 0.0},
+              {"rope.freq_base_swa",
+               [](ModelConfig& c) -> double& { return c.rope.freq_base_local; }, 10000.0},
+          },
+      .gguf_sliding_period = kDefaultSlidingPattern,
+      .gguf_key_length_always = true,
+      .complete_gguf_config = complete_gguf_config,
   };
   return arch;
 }

@@ -1,7 +1,6 @@
 // GPT-2 family (gpt2, distilgpt2, DialoGPT): LayerNorm with biases, learned positions, fused QKV,
 // GELU (tanh) MLP, tied head. Hugging Face stores Conv1D weights as [in, out].
 #include "arch/families.h"
-#include "formats/gguf.h"
 
 namespace slmkit::arch {
 namespace {
@@ -48,9 +47,6 @@ void to_hf(const ModelConfig& c, nlohmann::ordered_json& j) {
   j["tie_word_embeddings"] = c.tied_embeddings;
 }
 
-void from_gguf(const gguf::File&, ModelConfig&) {}
-void to_gguf(const ModelConfig&, gguf::Writer&) {}
-
 }  // namespace
 
 const Arch& gpt2_arch() {
@@ -84,8 +80,6 @@ const Arch& gpt2_arch() {
       .defaults = defaults,
       .from_hf = from_hf,
       .to_hf = to_hf,
-      .from_gguf = from_gguf,
-      .to_gguf = to_gguf,
   };
   return arch;
 }

@@ -1,9 +1,21 @@
+#include <algorithm>
 #include <set>
 
 #include "arch/arch.h"
 #include "core/fail.h"
 
 namespace slmkit::arch {
+
+void sliding_layers(ModelConfig& c, int64_t period) {
+  c.layer_attention.assign(static_cast<size_t>(std::max<int64_t>(c.n_layer, 0)),
+                           AttentionKind::global);
+  if (c.sliding_window <= 0) return;
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const bool sliding = period == 0 || (l % period < period - 1);
+    c.layer_attention[static_cast<size_t>(l)] =
+        sliding ? AttentionKind::sliding : AttentionKind::global;
+  }
+}
 
 int64_t checked_layer_count(int64_t n_layer, const std::string& where) {
   if (n_layer < 1 || n_layer > 4096)

@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "arch/families.h"
-#include "arch/gguf_keys.h"
 #include "arch/llama_names.h"
 #include "core/fail.h"
 
@@ -103,9 +102,6 @@ void to_hf(const ModelConfig& c, nlohmann::ordered_json& j) {
   llama_like_to_hf(c, j);
 }
 
-void from_gguf(const gguf::File&, ModelConfig&) {}
-void to_gguf(const ModelConfig&, gguf::Writer&) {}
-
 }  // namespace
 
 const Arch& llama_arch() {
@@ -125,8 +121,6 @@ const Arch& llama_arch() {
       .defaults = defaults,
       .from_hf = from_hf,
       .to_hf = to_hf,
-      .from_gguf = from_gguf,
-      .to_gguf = to_gguf,
   };
   return arch;
 }

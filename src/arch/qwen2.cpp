@@ -36,9 +36,6 @@ void to_hf(const ModelConfig& c, nlohmann::ordered_json& j) {
   j["use_sliding_window"] = false;
 }
 
-void from_gguf(const gguf::File&, ModelConfig&) {}
-void to_gguf(const ModelConfig&, gguf::Writer&) {}
-
 }  // namespace
 
 const Arch& qwen2_arch() {
@@ -55,8 +52,6 @@ const Arch& qwen2_arch() {
       .defaults = defaults,
       .from_hf = from_hf,
       .to_hf = to_hf,
-      .from_gguf = from_gguf,
-      .to_gguf = to_gguf,
   };
   return arch;
 }

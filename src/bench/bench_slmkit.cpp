@@ -36,13 +36,18 @@ std::string model_type(const Model& model) {
 
 }  // namespace
 
-std::vector<BenchRow> bench_slmkit(const std::filesystem::path& path, const BenchOptions& options) {
+namespace bench {
+
+void check_options(const BenchOptions& options) {
   if (options.n_prompt < 0 || options.n_gen < 0 || options.repetitions < 1) {
     fail_invalid("bench: -p {} and -n {} must be >= 0 and -r {} >= 1", options.n_prompt,
                  options.n_gen, options.repetitions);
   }
-  bench::reset_peak_rss();
-  Engine engine(load_model(path));
+}
+
+std::vector<BenchRow> bench_engine(const Engine& engine, const std::filesystem::path& path,
+                                   const BenchOptions& options) {
+  check_options(options);
   const Model& model = engine.model();
   SessionOptions so;
   so.n_ctx = std::max<int64_t>(1, std::max(options.n_prompt, options.n_gen));
@@ -98,6 +103,15 @@ std::vector<BenchRow> bench_slmkit(const std::filesystem::path& path, const Benc
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+}  // namespace bench
+
+std::vector<BenchRow> bench_slmkit(const std::filesystem::path& path, const BenchOptions& options) {
+  bench::check_options(options);
+  bench::reset_peak_rss();
+  const Engine engine(load_model(path));
+  return bench::bench_engine(engine, path, options);
 }
 
 }  // namespace slmkit

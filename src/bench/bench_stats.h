@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <span>
 #include <vector>
@@ -11,8 +12,9 @@
 #include "slmkit/bench.h"
 
 namespace slmkit {
+class Engine;
 class Session;
-}
+}  // namespace slmkit
 
 namespace slmkit::bench {
 
@@ -29,6 +31,13 @@ double time_generate_ns(Session& session, std::span<const int32_t> tokens);
 // Fills samples_ts, the means, sample standard deviations (n - 1, as llama-bench), ms/token and
 // time to first token from samples_ns and the row's n_prompt / n_gen.
 void finish_row(BenchRow& row);
+
+// Rows as bench_slmkit measures them, on an engine already loaded from `path` (named in the rows);
+// peak RSS is the process's since the last reset_peak_rss.
+std::vector<BenchRow> bench_engine(const Engine& engine, const std::filesystem::path& path,
+                                   const BenchOptions& options);
+// Error(invalid_input) for negative sizes or no repetitions.
+void check_options(const BenchOptions& options);
 
 // VmHWM of this process in bytes (0 where /proc is absent), and a reset of it (Linux's
 // clear_refs "5"), so that one process can measure one test after another.

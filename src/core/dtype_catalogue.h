@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 
 #include "slmkit/dtype.h"
 
@@ -58,6 +59,15 @@ constexpr const DTypeTraits* find(uint32_t id) {
     if (static_cast<uint32_t>(e.type) == id) return &e.traits;
   }
   return nullptr;
+}
+
+// The same by value, for static_asserts: GCC's -fsanitize=undefined makes comparing the address
+// of a constexpr object with null a non-constant expression, so find() cannot be tested there.
+constexpr std::optional<DTypeTraits> lookup(uint32_t id) {
+  for (const Entry& e : kTypes) {
+    if (static_cast<uint32_t>(e.type) == id) return e.traits;
+  }
+  return std::nullopt;
 }
 
 }  // namespace slmkit::catalogue

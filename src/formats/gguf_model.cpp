@@ -38,6 +38,53 @@ uint32_t to_u32(int64_t v, const char* what) {
   return static_cast<uint32_t>(v);
 }
 
+// The family's keys beyond the shared ones, from its tables (arch::Arch::gguf_*).
+void read_family_keys(const gguf::File& f, const arch::Arch& a, ModelConfig& c) {
+  const std::string p = std::string(a.name) + ".";
+  for (const arch::GgufFloatKey& k : a.gguf_float_keys) {
+    const std::string key = p + std::string(k.suffix);
+    const gguf::Value* v = f.find(key);
+    k.field(c) = v ? v->as_f64(key) : k.fallback;
+  }
+  if (a.gguf_sliding_period > 0) {
+    const std::string key = p + "attention.sliding_window_pattern";
+    const gguf::Value* pattern = f.find(key);
+    if (pattern && pattern->type() == gguf::ValueType::array) {
+      const gguf::Array& items = pattern->as_array(key);
+      if (static_cast<int64_t>(items.items.size()) != c.n_layer) {
+        fail_invalid("{}: {} has {} entries for {} layers", f.path, key, items.items.size(),
+                     c.n_layer);
+      }
+      c.layer_attention.clear();
+      for (const gguf::Value& v : items.items) {
+        c.layer_attention.push_back(v.as_bool(key) ? AttentionKind::sliding
+                                                   : AttentionKind::global);
+      }
+    } else {
+      arch::sliding_layers(c, pattern ? pattern->as_i64(key) : a.gguf_sliding_period);
+    }
+  }
+  if (a.complete_gguf_config) a.complete_gguf_config(c);
+}
+
+void write_family_keys(const arch::Arch& a, ModelConfig c, gguf::Writer& w) {
+  const std::string p = std::string(a.name) + ".";
+  for (const arch::GgufFloatKey& k : a.gguf_float_keys) {
+    const double v = k.field(c);
+    if (v != k.fallback) w.set_f32(p + std::string(k.suffix), static_cast<float>(v));
+  }
+  if (a.gguf_sliding_period > 0) {
+    ModelConfig standard = c;
+    arch::sliding_layers(standard, a.gguf_sliding_period);
+    if (standard.layer_attention == c.layer_attention) return;
+    // A non-default layout is written per layer (llama.cpp reads this array form too).
+    gguf::Array pattern{gguf::ValueType::boolean, {}};
+    for (AttentionKind k : c.layer_attention)
+      pattern.items.push_back(gguf::Value{k == AttentionKind::sliding});
+    w.set(p + "attention.sliding_window_pattern", gguf::Value{std::move(pattern)});
+  }
+}
+
 bool has_block_tensors(const Model& m) {
   for (const Tensor& t : m.tensors()) {
     if (traits(t.dtype()).block_size > 1) return true;
@@ -124,7 +171,7 @@ Model model_from_gguf(const gguf::File& f) {
   c.vocab_size = optional_int("vocab_size", embd && embd->ne.size() == 2
                                                 ? static_cast<int64_t>(embd->ne[1])
                                                 : static_cast<int64_t>(m.vocab.size()));
-  a->from_gguf(f, c);
+  read_family_keys(f, *a, c);
   if (c.layer_attention.empty())
     c.layer_attention.assign(static_cast<size_t>(std::max<int64_t>(c.n_layer, 0)),
                              AttentionKind::global);
@@ -161,7 +208,7 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path, int
   w.set_u32(p + "block_count", to_u32(c.n_layer, "n_layer"));
   w.set_u32(p + "attention.head_count", to_u32(c.n_head, "n_head"));
   w.set_u32(p + "attention.head_count_kv", to_u32(c.n_head_kv, "n_head_kv"));
-  if (c.head_dim * c.n_head != c.n_embd || c.arch == "gemma3") {
+  if (c.head_dim * c.n_head != c.n_embd || a->gguf_key_length_always) {
     w.set_u32(p + "attention.key_length", to_u32(c.head_dim, "head_dim"));
     w.set_u32(p + "attention.value_length", to_u32(c.head_dim, "head_dim"));
   }
@@ -181,7 +228,7 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path, int
   if (c.sliding_window > 0)
     w.set_u32(p + "attention.sliding_window", to_u32(c.sliding_window, "sliding_window"));
   w.set_u32(p + "vocab_size", to_u32(c.vocab_size, "vocab_size"));
-  a->to_gguf(c, w);
+  write_family_keys(*a, c, w);
   if (!m.vocab.empty()) gguf::write_vocab(m.vocab, w);
 
   // Tensors in the order of the architecture's layout, then anything else the model carries.

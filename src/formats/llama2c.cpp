@@ -3,9 +3,11 @@
 
 #include <limits>
 
+#include "arch/arch.h"
 #include "core/byte_reader.h"
 #include "core/fail.h"
 #include "core/mapped_file.h"
+#include "formats/model_io.h"
 
 namespace slmkit::llama2c {
 namespace {
@@ -246,3 +248,28 @@ bool looks_like_checkpoint(std::span<const std::byte> bytes) {
 }
 
 }  // namespace slmkit::llama2c
+
+namespace slmkit {
+
+namespace fs = std::filesystem;
+
+Model model_from_llama2c(const fs::path& path, const LoadOptions& options) {
+  Model m = llama2c::read_file(path);
+  fs::path tokenizer = options.llama2c_tokenizer;
+  if (tokenizer.empty()) {
+    const fs::path dir = path.parent_path();
+    for (const std::string& name :
+         {std::string("tokenizer.bin"), "tok" + std::to_string(m.config.vocab_size) + ".bin"}) {
+      if (fs::is_regular_file(dir / name)) tokenizer = dir / name;
+    }
+  }
+  if (!tokenizer.empty()) {
+    m.vocab = llama2c::read_tokenizer(tokenizer, m.config.vocab_size);
+    m.config.bos_id = m.vocab.bos_id;
+    m.config.eos_id = m.vocab.eos_id;
+  }
+  arch::check_model(m, path.string());
+  return m;
+}
+
+}  // namespace slmkit

@@ -6,6 +6,7 @@
 
 #include "core/fail.h"
 #include "formats/safetensors.h"
+#include "slmkit/files.h"
 
 namespace slmkit::safetensors {
 namespace {
@@ -13,13 +14,9 @@ namespace {
 namespace fs = std::filesystem;
 
 nlohmann::ordered_json read_json(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_io("{}: cannot open", path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) fail_io("{}: read failed", path.string());
+  const std::string text = read_text_file(path);
   try {
-    return nlohmann::ordered_json::parse(text.str());
+    return nlohmann::ordered_json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     fail_invalid("{}: malformed JSON near offset {}: {}", path.string(), e.byte ? e.byte - 1 : 0,
                  e.what());

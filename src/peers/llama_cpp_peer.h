@@ -1,6 +1,6 @@
 // llama.cpp as a peer: libllama + ggml opened with dlopen at first use so that libslmkit has no
 // link-time dependency on it; a native build of the bundled source when one is present, else the
-// prebuilt libraries npm @node-llama-cpp/linux-x64 ships (bench/llama_cpp_build.h). Parity
+// prebuilt libraries npm @node-llama-cpp/linux-x64 ships (peers/llama_cpp_build.h). Parity
 // tests (logits, tokens, quantized bytes) and `slmkit bench --vs llama.cpp` reach llama.cpp only
 // through this header.
 //
@@ -22,12 +22,10 @@
 #include <string_view>
 #include <vector>
 
-#include "bench/llama_cpp_build.h"
+#include "peers/llama_cpp_build.h"
 #include "quant/llama_ftype.h"
 
 namespace slmkit::peers {
-
-using bench::LlamaCppBuild;
 
 using LlamaToken = int32_t;
 

@@ -20,10 +20,6 @@
 #endif
 
 namespace slmkit::peers {
-
-using bench::choose_llama_cpp_build;
-using bench::llama_cpp_build_search;
-
 namespace {
 
 namespace fs = std::filesystem;

@@ -23,6 +23,7 @@
 #include "core/atomic_file.h"
 #include "core/fail.h"
 #include "formats/model_io.h"
+#include "slmkit/files.h"
 #include "slmkit/platform.h"
 
 extern char** environ;
@@ -44,13 +45,6 @@ fs::path runner_script() {
 std::string node_binary() {
   if (const char* env = std::getenv("SLMKIT_NODE"); env && *env) return env;
   return "node";
-}
-
-std::string read_file_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // A scratch folder for one request, removed when the request is done.
@@ -100,8 +94,8 @@ ChildResult run_node(const std::vector<std::string>& args, const fs::path& scrat
     if (errno != EINTR) fail_io("ORT peer: waitpid: {}", std::strerror(errno));
   }
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file_text(out);
-  r.err = read_file_text(err);
+  r.out = fs::exists(out) ? read_text_file(out) : std::string();
+  r.err = fs::exists(err) ? read_text_file(err) : std::string();
   return r;
 }
 
@@ -303,7 +297,7 @@ OrtModelShape shape_from_config(const fs::path& onnx_dir) {
   if (!fs::exists(config)) fail_io("ORT peer: {} not found", config.string());
   nlohmann::ordered_json j;
   try {
-    j = nlohmann::ordered_json::parse(read_file_text(config));
+    j = nlohmann::ordered_json::parse(read_text_file(config));
   } catch (const nlohmann::json::exception& e) {
     fail_invalid("{}: {}", config.string(), e.what());
   }

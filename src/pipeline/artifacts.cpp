@@ -1,18 +1,14 @@
 #include "pipeline/artifacts.h"
 
-#include <chrono>
 #include <system_error>
 
+#include "core/stopwatch.h"
 #include "slmkit/quantize.h"
 
 namespace slmkit::pipeline {
 namespace fs = std::filesystem;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 std::string file_safe(const std::string& name) {
   std::string s = name;
@@ -39,12 +35,31 @@ std::string artifact_base_name(const Model& model, const fs::path& input,
   return file_safe(name);
 }
 
-std::string gguf_artifact_name(const std::string& base, const std::string& type) {
-  return base + "-" + type;
+std::string precision_name(const ArtifactSpec& spec) {
+  return spec.format == ArtifactFormat::gguf
+             ? std::string(quant::preset_name(spec.gguf_preset()))
+             : std::string(onnx_precision_name(spec.onnx_precision()));
 }
 
-fs::path gguf_artifact_file(const std::string& base, const std::string& type) {
-  return gguf_artifact_name(base, type) + ".gguf";
+ArtifactNames artifact_names(const std::string& base, const ArtifactSpec& spec) {
+  const std::string precision = precision_name(spec);
+  ArtifactNames n;
+  if (spec.format == ArtifactFormat::gguf) {
+    n.name = base + "-" + precision;
+    n.path = n.name + ".gguf";
+    n.built = n.path;
+    n.report_name = n.path.string();
+    n.manifest = fs::path("manifests") / (n.name + ".json");
+  } else {
+    const fs::path folder = onnx_folder(base);
+    // The graph validated and scored: the plain one (every position's logits in one pass).
+    n.name = folder.string() + " (" + precision + ")";
+    n.path = folder / onnx_graph_file(spec.onnx_precision(), OnnxVariant::plain);
+    n.built = folder;
+    n.report_name = folder.string() + "-" + precision + ".onnx";
+    n.manifest = fs::path("manifests") / (folder.string() + "-" + precision + ".json");
+  }
+  return n;
 }
 
 fs::path onnx_folder(const std::string& base) {
@@ -74,9 +89,9 @@ int remove_stale_temporaries(const fs::path& out) {
   return removed;
 }
 
-BuildOutcome build_gguf(const Model& model, const std::string& type, const fs::path& path,
+BuildOutcome build_gguf(const Model& model, quant::Preset preset, const fs::path& path,
                         int n_threads) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch clock;
   BuildOutcome outcome;
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) {
@@ -84,13 +99,13 @@ BuildOutcome build_gguf(const Model& model, const std::string& type, const fs::p
     return outcome;
   }
   QuantizeOptions options;
-  options.type = type;
+  options.type = std::string(quant::preset_name(preset));
   options.n_threads = n_threads;
   // A model that is already quantized (a Q8_0 GGUF as input) is dequantized first, as llama.cpp's
   // --allow-requantize does; the report shows the input as the baseline, so this is visible.
   options.allow_requantize = true;
   save_model(quantize_model(model, options), path, ModelFormat::gguf);
-  outcome.seconds = seconds_since(start);
+  outcome.seconds = clock.seconds();
   return outcome;
 }
 
@@ -108,7 +123,7 @@ bool onnx_folder_complete(const fs::path& dir, const std::vector<OnnxPrecision>&
 
 BuildOutcome build_onnx(const Model& model, const std::vector<OnnxPrecision>& precisions,
                         const std::vector<OnnxVariant>& variants, const fs::path& dir) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch clock;
   BuildOutcome outcome;
   if (onnx_folder_complete(dir, precisions, variants)) {
     outcome.reused = true;
@@ -118,7 +133,7 @@ BuildOutcome build_onnx(const Model& model, const std::vector<OnnxPrecision>& pr
   options.precisions = precisions;
   options.variants = variants;
   export_onnx(model, dir, options);
-  outcome.seconds = seconds_since(start);
+  outcome.seconds = clock.seconds();
   return outcome;
 }
 

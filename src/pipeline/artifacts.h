@@ -1,32 +1,51 @@
-// Where the pipeline's artifacts live in its output tree, and building each one unless a complete
-// one is already there (a re-run after a kill resumes; our writers are deterministic, so the bytes
-// are the same either way).
+// The pipeline's artifacts as typed values (format and precision as enums), where each lives in
+// the output tree (artifact_names: the one place names are made), and building each one unless a
+// complete one is already there (a re-run after a kill resumes; our writers are deterministic, so
+// the bytes are the same either way).
 #pragma once
 
 #include <filesystem>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "quant/presets.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/model.h"
 
 namespace slmkit::pipeline {
+
+enum class ArtifactFormat { gguf, onnx };
+
+// One artifact to build and measure: a GGUF of a quantization preset, or one precision of the
+// ONNX export folder.
+struct ArtifactSpec {
+  ArtifactFormat format = ArtifactFormat::gguf;
+  std::variant<quant::Preset, OnnxPrecision> precision = quant::Preset::F16;
+  quant::Preset gguf_preset() const { return std::get<quant::Preset>(precision); }
+  OnnxPrecision onnx_precision() const { return std::get<OnnxPrecision>(precision); }
+};
+std::string precision_name(const ArtifactSpec& spec);  // "Q4_K_M", "int8"
+
+// Everything an artifact is called, relative to the output folder.
+struct ArtifactNames {
+  std::string name;                // "NAME-Q8_0", "NAME_onnx (int8)": report rows, problems
+  std::filesystem::path path;      // "NAME-Q8_0.gguf"; ONNX: the graph validated and scored
+  std::filesystem::path built;     // what the build writes: the GGUF, or the ONNX folder
+  std::string report_name;         // "NAME-Q8_0.gguf", "NAME_onnx-int8.onnx": its validation
+                                   // report is validation_reports/STEM_FORMAT_validation.json
+  std::filesystem::path manifest;  // "manifests/NAME-Q8_0.json", "manifests/NAME_onnx-int8.json"
+};
+ArtifactNames artifact_names(const std::string& base, const ArtifactSpec& spec);
 
 // The name artifacts are named after: `given` when not empty, else the input's file stem or folder
 // name, else config.name; anything other than letters, digits, '.', '-' and '_' becomes '_'.
 std::string artifact_base_name(const Model& model, const std::filesystem::path& input,
                                const std::string& given = "");
 
-std::string gguf_artifact_name(const std::string& base, const std::string& type);  // "NAME-Q8_0"
-std::filesystem::path gguf_artifact_file(const std::string& base, const std::string& type);
 std::filesystem::path onnx_folder(const std::string& base);  // "NAME_onnx"
 // The graph of one precision and variant inside the folder: "onnx/model_int8.onnx".
 std::filesystem::path onnx_graph_file(OnnxPrecision precision, OnnxVariant variant);
-// The graph the pipeline validates and scores perplexity on: the plain one (every position's
-// logits in one pass, no cache to carry).
-inline std::filesystem::path pipeline_graph(OnnxPrecision precision) {
-  return onnx_graph_file(precision, OnnxVariant::plain);
-}
 
 // Removes what a killed run left under temporary names ("X.partial-PID", files and folders) in
 // `out` and its manifests/ and validation_reports/ folders. Returns how many it removed.
@@ -38,8 +57,8 @@ struct BuildOutcome {
 };
 
 // `path` is complete when it exists: save_model only ever renames a finished file onto it.
-BuildOutcome build_gguf(const Model& model, const std::string& type,
-                        const std::filesystem::path& path, int n_threads);
+BuildOutcome build_gguf(const Model& model, quant::Preset preset, const std::filesystem::path& path,
+                        int n_threads);
 
 // Complete when config.json and every requested graph are there (export_onnx renames a finished
 // folder into place); otherwise the whole folder is exported again.

@@ -2,14 +2,18 @@
 
 #include <cmath>
 
+#include "bench/bench_stats.h"
+#include "core/fail.h"
 #include "peers/ort_logits.h"
 #include "pipeline/artifacts.h"
 #include "pipeline/report_cells.h"
 #include "slmkit/bench.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
+#include "slmkit/files.h"
 #include "slmkit/model.h"
 #include "slmkit/perplexity.h"
+#include "slmkit/tokenizer.h"
 #include "slmkit/validate.h"
 
 namespace slmkit::pipeline {
@@ -17,22 +21,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-PerplexityOptions perplexity_options(const MeasureContext& ctx) {
+PerplexityOptions perplexity_options(const EvalText& eval, const PerplexitySettings& s) {
   PerplexityOptions o;
-  o.n_ctx = ctx.options->ppl_ctx;
-  o.n_chunks = ctx.options->ppl_chunks;
-  o.add_bos = ctx.add_bos;
-  o.bos_id = ctx.bos_id;
-  o.n_threads = ctx.options->n_threads;
-  return o;
-}
-
-BenchOptions bench_options(const MeasureContext& ctx) {
-  BenchOptions o;
-  o.n_prompt = ctx.options->bench_prompt;
-  o.n_gen = ctx.options->bench_gen;
-  o.repetitions = ctx.options->bench_repetitions;
-  o.n_threads = ctx.options->n_threads;
+  o.n_ctx = s.n_ctx;
+  o.n_chunks = s.n_chunks;
+  o.add_bos = eval.add_bos;
+  o.bos_id = eval.bos_id;
+  o.n_threads = s.n_threads;
   return o;
 }
 
@@ -71,60 +66,68 @@ std::string one_line(const std::string& text, size_t max_chars) {
   return s;
 }
 
-void measure_engine_perplexity(const MeasureContext& ctx, const fs::path& model,
-                               PipelineArtifact& a) {
-  if (!ctx.eval_tokens) {
+EvalText read_eval_text(const fs::path& path, const Vocab& vocab, int64_t ppl_ctx) {
+  const Tokenizer tokenizer(vocab);
+  EvalText e;
+  e.tokens = tokenizer.encode(read_text_file(path), true);
+  if (static_cast<int64_t>(e.tokens.size()) < 2 * ppl_ctx) {
+    fail_invalid("--eval {}: {} tokens, perplexity with --ppl-ctx {} needs at least {}",
+                 path.string(), e.tokens.size(), ppl_ctx, 2 * ppl_ctx);
+  }
+  e.add_bos = tokenizer.bos_id() >= 0 && e.tokens.front() == tokenizer.bos_id();
+  e.bos_id = tokenizer.bos_id();
+  return e;
+}
+
+void measure_perplexity(const Engine& engine, const EvalText* eval, const PerplexitySettings& s,
+                        PipelineArtifact& a) {
+  if (!eval) {
     a.perplexity_note = "no evaluation text";
     return;
   }
   try {
-    const Engine engine(load_model(model));
-    record_perplexity(compute_perplexity(engine, *ctx.eval_tokens, perplexity_options(ctx)), a);
+    record_perplexity(compute_perplexity(engine, eval->tokens, perplexity_options(*eval, s)), a);
   } catch (const Error& e) {
     a.perplexity_note = one_line(e.what());
   }
 }
 
-void measure_engine_speed(const MeasureContext& ctx, const fs::path& model, PipelineArtifact& a) {
+void measure_speed(const Engine& engine, const fs::path& file, const BenchOptions& options,
+                   PipelineArtifact& a) {
   try {
-    record_bench(bench_slmkit(model, bench_options(ctx)), a);
+    bench::reset_peak_rss();
+    record_bench(bench::bench_engine(engine, file, options), a);
   } catch (const Error& e) {
     a.bench_note = one_line(e.what());
   }
 }
 
-void measure_onnx_perplexity(const MeasureContext& ctx, const fs::path& export_dir,
-                             OnnxPrecision precision, PipelineArtifact& a) {
-  if (!ctx.eval_tokens) {
+void measure_onnx_perplexity(const fs::path& export_dir, const fs::path& graph,
+                             const EvalText* eval, const PerplexitySettings& s,
+                             PipelineArtifact& a) {
+  if (!eval) {
     a.perplexity_note = "no evaluation text";
     return;
   }
   try {
-    const fs::path graph = export_dir / pipeline_graph(precision);
     record_perplexity(
-        peers::onnx_perplexity(export_dir, graph, *ctx.eval_tokens, perplexity_options(ctx)), a);
+        peers::onnx_perplexity(export_dir, graph, eval->tokens, perplexity_options(*eval, s)), a);
   } catch (const Error& e) {
     a.perplexity_note = one_line(e.what());
   }
 }
 
-void measure_onnx_speed(const MeasureContext& ctx, const fs::path& export_dir,
-                        OnnxPrecision precision, PipelineArtifact& a) {
+void measure_onnx_speed(const fs::path& export_dir, OnnxPrecision precision,
+                        const BenchOptions& options, PipelineArtifact& a) {
   try {
-    record_bench(bench_onnxruntime(export_dir, onnx_precision_name(precision), bench_options(ctx)),
-                 a);
+    record_bench(bench_onnxruntime(export_dir, onnx_precision_name(precision), options), a);
   } catch (const Error& e) {
     a.bench_note = one_line(e.what());
   }
 }
 
-ValidationReport validate_into(const MeasureContext& ctx, const fs::path& path,
-                               const std::string& report_name, PipelineArtifact& a) {
-  ValidateOptions o;
-  o.reference = ctx.options->model;
-  o.min_tokens_per_second = ctx.options->min_tokens_per_second;
-  o.n_threads = ctx.options->n_threads;
-  ValidationReport report = validate_artifact(path, o);
+ValidationReport record_validation(ValidationReport report, const std::string& report_name,
+                                   const fs::path& out, PipelineArtifact& a) {
   a.n_checks = static_cast<int>(report.checks.size());
   a.valid = report.passed();
   for (const ValidationCheck& c : report.checks) {
@@ -132,8 +135,8 @@ ValidationReport validate_into(const MeasureContext& ctx, const fs::path& path,
   }
   if (!a.failed_checks.empty()) a.failed_check = one_line(check_summary(a.failed_checks.front()));
   report.artifact = report_name;
-  const fs::path written = write_validation_report(report, ctx.out / "validation_reports");
-  a.validation_report = fs::relative(written, ctx.out);
+  const fs::path written = write_validation_report(report, out / "validation_reports");
+  a.validation_report = fs::relative(written, out);
   return report;
 }
 

@@ -1,6 +1,6 @@
-// Measuring one artifact for the pipeline: validation, perplexity, speed and its manifest, each
-// recorded on the PipelineArtifact (a step that cannot run records why instead of stopping the
-// run).
+// The pipeline's measuring stages. Each takes what was loaded (an engine, an export folder) and
+// only the settings it uses, and records its numbers on the PipelineArtifact; a stage that
+// cannot run records why instead of stopping the run.
 #pragma once
 
 #include <filesystem>
@@ -9,46 +9,59 @@
 #include <string>
 #include <vector>
 
+#include "slmkit/bench.h"
+#include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/manifest.h"
+#include "slmkit/perplexity.h"
 #include "slmkit/pipeline.h"
+#include "slmkit/vocab.h"
 
 namespace slmkit::pipeline {
 
-struct MeasureContext {
-  const PipelineOptions* options = nullptr;
-  std::filesystem::path out;
-  std::optional<std::vector<int32_t>> eval_tokens;  // tokenized once with the input's vocabulary
+// The evaluation text, tokenized once with the input's vocabulary; BOS per chunk exactly when
+// the vocabulary adds one (llama_vocab_get_add_bos). Error(invalid_input) for a text too short
+// for two chunks of ppl_ctx.
+struct EvalText {
+  std::vector<int32_t> tokens;
   bool add_bos = false;
   int32_t bos_id = -1;
 };
+EvalText read_eval_text(const std::filesystem::path& path, const Vocab& vocab, int64_t ppl_ctx);
 
-// Our engine on a model file (GGUF artifact or the input itself).
-void measure_engine_perplexity(const MeasureContext& ctx, const std::filesystem::path& model,
-                               PipelineArtifact& a);
-void measure_engine_speed(const MeasureContext& ctx, const std::filesystem::path& model,
-                          PipelineArtifact& a);
+struct PerplexitySettings {
+  int64_t n_ctx = 0;
+  int64_t n_chunks = 0;
+  int n_threads = 0;
+};
 
-// ONNX Runtime on one precision of the export folder.
-void measure_onnx_perplexity(const MeasureContext& ctx, const std::filesystem::path& export_dir,
-                             OnnxPrecision precision, PipelineArtifact& a);
-void measure_onnx_speed(const MeasureContext& ctx, const std::filesystem::path& export_dir,
-                        OnnxPrecision precision, PipelineArtifact& a);
+// Our engine on a loaded model (the input, or a GGUF artifact as validation loaded it).
+void measure_perplexity(const Engine& engine, const EvalText* eval, const PerplexitySettings& s,
+                        PipelineArtifact& a);
+void measure_speed(const Engine& engine, const std::filesystem::path& file,
+                   const BenchOptions& options, PipelineArtifact& a);
 
-// Validates `path` against the input model, writes validation_reports/STEM_*_validation.json
-// (STEM: the stem of `report_name`, a file name with its extension, so that dots inside a model's
-// name survive), records the verdict and every failed check, and returns the report.
-ValidationReport validate_into(const MeasureContext& ctx, const std::filesystem::path& path,
-                               const std::string& report_name, PipelineArtifact& a);
+// ONNX Runtime on one precision of the export folder (`graph`: its no-cache graph).
+void measure_onnx_perplexity(const std::filesystem::path& export_dir,
+                             const std::filesystem::path& graph, const EvalText* eval,
+                             const PerplexitySettings& s, PipelineArtifact& a);
+void measure_onnx_speed(const std::filesystem::path& export_dir, OnnxPrecision precision,
+                        const BenchOptions& options, PipelineArtifact& a);
+
+// Records the verdict and every failed check of `report` on `a`, writes it as
+// out/validation_reports/STEM_*_validation.json (STEM: the stem of `report_name`, a file name
+// with its extension, so that dots inside a model's name survive) and returns it.
+ValidationReport record_validation(ValidationReport report, const std::string& report_name,
+                                   const std::filesystem::path& out, PipelineArtifact& a);
 
 // Validates a GGUF artifact again through another build of slmkit: `runner` is a shell command
 // prefix that runs it (e.g. "scripts/cross.sh aarch64 exec --" for the aarch64 build under
-// qemu-user). Its report (written under validation_reports/, named for the architecture it ran
-// on) says where it ran. The speed floor is dropped: an emulator's speed says nothing about the
-// target's. Error when the runner cannot run or prints no report.
-ValidationReport validate_through(const MeasureContext& ctx, const std::string& runner,
-                                  const std::filesystem::path& path,
-                                  const std::string& report_name);
+// qemu-user), against `reference`. Its report (written under out/validation_reports/, named for
+// the architecture it ran on) says where it ran. The speed floor is dropped: an emulator's speed
+// says nothing about the target's. Error when the runner cannot run or prints no report.
+ValidationReport validate_through(const std::string& runner, const std::filesystem::path& path,
+                                  const std::filesystem::path& reference, int n_threads,
+                                  const std::string& report_name, const std::filesystem::path& out);
 
 // The manifest's performance block from what was measured.
 nlohmann::ordered_json performance_json(const PipelineArtifact& a);

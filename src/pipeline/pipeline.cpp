@@ -1,36 +1,34 @@
-// run_pipeline: build every artifact (kept when complete from an earlier run), then measure the
-// input as the FP32 baseline and each artifact, write manifests, checksums and the report.
+// run_pipeline: the input loaded once; every artifact built (kept when complete from an earlier
+// run); the input measured as the FP32 baseline; each artifact validated against the one
+// reference run of the input, measured on what validation loaded and described by a manifest;
+// then checksums, verification and the report.
 #include "slmkit/pipeline.h"
 
 #include <algorithm>
-#include <chrono>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "core/atomic_file.h"
 #include "core/fail.h"
+#include "core/stopwatch.h"
+#include "core/type_bytes.h"
 #include "pipeline/artifacts.h"
 #include "pipeline/measure.h"
 #include "pipeline/report_cells.h"
 #include "pipeline/sample_text.h"
+#include "slmkit/export_onnx.h"
 #include "slmkit/inspect.h"
 #include "slmkit/manifest.h"
 #include "slmkit/quantize.h"
-#include "slmkit/tokenizer.h"
+#include "validate/validate_loaded.h"
 
 namespace slmkit {
 namespace fs = std::filesystem;
 using namespace pipeline;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 uint64_t bytes_on_disk(const fs::path& p) {
   std::error_code ec;
@@ -46,27 +44,12 @@ uint64_t bytes_on_disk(const fs::path& p) {
 
 // The weights' type as people name the input: the type holding most of its bytes.
 std::string dominant_type(const Model& model) {
-  std::map<std::string, uint64_t> bytes;
-  for (const Tensor& t : model.tensors()) bytes[std::string(dtype_name(t.dtype()))] += t.n_bytes();
-  std::string best = "F32";
-  uint64_t most = 0;
-  for (const auto& [name, n] : bytes) {
-    if (n > most) {
-      most = n;
-      best = name;
-    }
-  }
-  std::transform(best.begin(), best.end(), best.begin(),
+  TypeBytes bytes;
+  for (const Tensor& t : model.tensors()) bytes.add(t.dtype(), t.n_bytes());
+  std::string name(dtype_name(bytes.most().value_or(DType::F32)));
+  std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return best;
-}
-
-std::string read_text_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_io("--eval {}: cannot open the text file", path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return name;
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -93,17 +76,34 @@ class Progress {
   int step_ = 0;
 };
 
-// Checks everything that can be checked before any work, so a typo costs nothing.
-void check_options(const PipelineOptions& o) {
+// What the options ask for, typed and checked before any work, so a typo costs nothing.
+struct Plan {
+  std::vector<ArtifactSpec> artifacts;  // GGUFs, then ONNX precisions
+  std::vector<OnnxPrecision> precisions;
+  std::vector<OnnxVariant> variants;  // the plain graph first (what validation and PPL run)
+};
+
+Plan plan_of(const PipelineOptions& o) {
   if (o.out.empty()) fail_invalid("pipeline: no output folder (-o)");
-  const std::vector<std::string> types = quantize_type_names();
+  Plan plan;
   for (const std::string& t : o.gguf) {
-    if (std::find(types.begin(), types.end(), t) == types.end()) {
-      fail_invalid("pipeline: --gguf {}: unknown type; expected one of {}", t, join(types));
+    const auto preset = quant::preset_from_name(t);
+    if (!preset) {
+      fail_invalid("pipeline: --gguf {}: unknown type; expected one of {}", t,
+                   join(quantize_type_names()));
     }
+    plan.artifacts.push_back({ArtifactFormat::gguf, *preset});
   }
-  for (const std::string& p : o.onnx) parse_onnx_precision(p);
-  for (const std::string& v : o.onnx_variants) parse_onnx_variant(v);
+  for (const std::string& p : o.onnx) {
+    plan.precisions.push_back(parse_onnx_precision(p));
+    plan.artifacts.push_back({ArtifactFormat::onnx, plan.precisions.back()});
+  }
+  plan.variants = {OnnxVariant::plain};
+  for (const std::string& v : o.onnx_variants) {
+    const OnnxVariant variant = parse_onnx_variant(v);
+    if (std::find(plan.variants.begin(), plan.variants.end(), variant) == plan.variants.end())
+      plan.variants.push_back(variant);
+  }
   if (!o.onnx.empty() && !onnx_supported()) {
     fail_unsupported(
         "pipeline: --onnx {}: this build of slmkit has no ONNX support (configured with "
@@ -116,230 +116,244 @@ void check_options(const PipelineOptions& o) {
   }
   if (o.bench_prompt < 0 || o.bench_gen < 0) fail_invalid("pipeline: negative benchmark sizes");
   if (o.sample_tokens < 0) fail_invalid("pipeline: --sample-tokens {}: negative", o.sample_tokens);
+  return plan;
 }
 
-// The GGUF artifact validated again by each other build (options.verify_with); passes go to
-// the manifest's verified_on, failures to the problems.
-void verify_through_others(const MeasureContext& ctx, const fs::path& path,
-                           const PipelineArtifact& a, Manifest& m,
-                           std::vector<std::string>& problems) {
-  for (const std::string& runner : ctx.options->verify_with) {
+// Each stage's settings, taken from the options once.
+struct Settings {
+  PerplexitySettings perplexity;
+  BenchOptions bench;
+  ValidateOptions validate;
+  SampleSettings sample;
+  std::string model_name;                // what the manifests call the model
+  std::vector<std::string> verify_with;  // other builds that validate each GGUF again
+};
+
+Settings settings_of(const PipelineOptions& o, const std::string& model_name) {
+  Settings s;
+  s.sample = {o.sample_prompt, o.sample_tokens, o.n_threads};
+  s.model_name = model_name;
+  s.perplexity = {o.ppl_ctx, o.ppl_chunks, o.n_threads};
+  s.bench.n_prompt = o.bench_prompt;
+  s.bench.n_gen = o.bench_gen;
+  s.bench.repetitions = o.bench_repetitions;
+  s.bench.n_threads = o.n_threads;
+  s.validate.reference = o.model;  // names the reference, and lends a bare graph its tokenizer
+  s.validate.min_tokens_per_second = o.min_tokens_per_second;
+  s.validate.n_threads = o.n_threads;
+  s.verify_with = o.verify_with;
+  return s;
+}
+
+PipelineResult result_of(const PipelineOptions& o, const Model& model, const std::string& base) {
+  PipelineResult r;
+  r.model_name = base;
+  r.architecture = model.config.arch;
+  r.parameters = static_cast<uint64_t>(model.n_parameters());
+  r.model = o.model;
+  r.synthetic = o.synthetic || model.source.synthetic;
+  r.ppl_ctx = o.ppl_ctx;
+  r.ppl_chunks = o.ppl_chunks;
+  r.bench_prompt = o.bench_prompt;
+  r.bench_gen = o.bench_gen;
+  r.bench_repetitions = o.bench_repetitions;
+  r.n_threads = o.n_threads;
+  r.sample_tokens = o.sample_tokens;
+  return r;
+}
+
+// An artifact on its way through the stages.
+struct Artifact {
+  ArtifactSpec spec;
+  ArtifactNames names;
+  PipelineArtifact row;
+  std::string build_error;  // the build failed: not measured
+};
+
+Artifact artifact_of(const std::string& base, const ArtifactSpec& spec) {
+  Artifact a{spec, artifact_names(base, spec), {}, {}};
+  a.row.name = a.names.name;
+  a.row.format = spec.format == ArtifactFormat::gguf ? "gguf" : "onnx";
+  a.row.precision = precision_name(spec);
+  a.row.path = a.names.path;
+  return a;
+}
+
+// 1. Build. A failed build is recorded and the run goes on with the others.
+std::vector<Artifact> build_artifacts(const Model& model, const std::string& base, const Plan& plan,
+                                      const fs::path& out, int n_threads, Progress& progress) {
+  std::vector<Artifact> artifacts;
+  for (const ArtifactSpec& spec : plan.artifacts) artifacts.push_back(artifact_of(base, spec));
+  auto report = [&](const BuildOutcome& b, const fs::path& built) {
+    progress.note(b.reused ? fmt::format("      kept (complete from an earlier run), {}",
+                                         human_bytes(bytes_on_disk(built)))
+                           : fmt::format("      {} in {:.1f} s", human_bytes(bytes_on_disk(built)),
+                                         b.seconds));
+  };
+  for (Artifact& a : artifacts) {
+    if (a.spec.format != ArtifactFormat::gguf) continue;
+    progress.step("build " + a.names.built.string());
     try {
-      const ValidationReport r = validate_through(ctx, runner, path, a.path.filename().string());
+      const BuildOutcome b =
+          build_gguf(model, a.spec.gguf_preset(), out / a.names.built, n_threads);
+      a.row.reused = b.reused;
+      a.row.size_bytes = bytes_on_disk(out / a.names.built);
+      report(b, out / a.names.built);
+    } catch (const Error& e) {
+      a.build_error = one_line(e.what());
+      progress.note("      FAILED: " + a.build_error);
+    }
+  }
+  if (plan.precisions.empty()) return artifacts;
+  const fs::path folder = onnx_folder(base);
+  std::vector<std::string> names;
+  for (OnnxPrecision p : plan.precisions) names.emplace_back(onnx_precision_name(p));
+  progress.step(fmt::format("export {} ({})", folder.string(), join(names)));
+  std::optional<BuildOutcome> built;
+  std::string error;
+  try {
+    built = build_onnx(model, plan.precisions, plan.variants, out / folder);
+    report(*built, out / folder);
+  } catch (const Error& e) {
+    error = one_line(e.what());
+    progress.note("      FAILED: " + error);
+  }
+  for (Artifact& a : artifacts) {
+    if (a.spec.format != ArtifactFormat::onnx) continue;
+    a.row.reused = built && built->reused;
+    a.build_error = error;
+  }
+  return artifacts;
+}
+
+// 2. The baseline: the input itself in our engine (its own precision: F32 compute).
+PipelineArtifact measure_input(const Engine& input, const PipelineOptions& o,
+                               const std::string& name, const EvalText* eval, const Settings& s) {
+  PipelineArtifact a;
+  a.name = name;
+  a.format = input.model().source.format;
+  a.precision = dominant_type(input.model());
+  a.path = o.model;
+  a.size_bytes = bytes_on_disk(o.model);
+  a.baseline = true;
+  a.valid = true;
+  measure_perplexity(input, eval, s.perplexity, a);
+  measure_speed(input, o.model, s.bench, a);
+  generate_sample(input, s.sample, a);
+  return a;
+}
+
+// 3. A GGUF: validated against the reference, then measured on the engine validation loaded.
+Manifest measure_gguf(Artifact& a, validation::Reference& reference, const EvalText* eval,
+                      const Settings& s, const fs::path& out) {
+  const fs::path path = out / a.names.path;
+  std::optional<validation::LoadedGguf> loaded;
+  const ValidationReport report =
+      record_validation(validation::validate_gguf(path, &reference, s.validate, &loaded),
+                        a.names.report_name, out, a.row);
+  if (!loaded) {
+    a.row.perplexity_note = a.row.bench_note = "not measured: the engine does not load it";
+    return describe_artifact(path, out, s.model_name);
+  }
+  measure_perplexity(loaded->engine, eval, s.perplexity, a.row);
+  measure_speed(loaded->engine, path, s.bench, a.row);
+  generate_sample(loaded->engine, s.sample, a.row);
+  Manifest m =
+      validation::describe_gguf(path, out, loaded->file, loaded->engine.model(), s.model_name);
+  add_verification(m, report);
+  return m;
+}
+
+// 3''. A valid GGUF validated again by each other build (--verify-with); passes go to the
+// manifest's verified_on, failures to the problems.
+void verify_through_others(const Artifact& a, const Settings& s, const fs::path& out, Manifest& m,
+                           std::vector<std::string>& problems) {
+  for (const std::string& runner : s.verify_with) {
+    try {
+      const ValidationReport r =
+          validate_through(runner, out / a.names.path, s.validate.reference.value(),
+                           s.validate.n_threads, a.names.report_name, out);
       if (r.passed()) {
         add_verification(m, r);
       } else {
         const ValidationCheck* c = r.first_failure();
-        problems.push_back(fmt::format("`{}` on {} ({}): {}", a.name, r.ran_on.arch, r.ran_on.how,
+        problems.push_back(fmt::format("`{}` on {} ({}): {}", a.names.name, r.ran_on.arch,
+                                       r.ran_on.how,
                                        c ? one_line(check_summary(*c)) : "no checks ran"));
       }
     } catch (const Error& e) {
-      problems.push_back(fmt::format("`{}` through `{}`: {}", a.name, runner, one_line(e.what())));
+      problems.push_back(
+          fmt::format("`{}` through `{}`: {}", a.names.name, runner, one_line(e.what())));
     }
   }
 }
 
-}  // namespace
+// 3'. One precision of the ONNX folder, in ONNX Runtime; the folder is hashed once.
+Manifest measure_onnx(Artifact& a, validation::Reference& reference, const EvalText* eval,
+                      const Settings& s, const fs::path& out, std::optional<Manifest>& folder) {
+  const fs::path dir = out / a.names.built;
+  const ValidationReport report =
+      record_validation(validation::validate_onnx(out / a.names.path, &reference, s.validate),
+                        a.names.report_name, out, a.row);
+  measure_onnx_perplexity(dir, out / a.names.path, eval, s.perplexity, a.row);
+  measure_onnx_speed(dir, a.spec.onnx_precision(), s.bench, a.row);
+  if (!folder) folder = describe_artifact(dir, out, s.model_name);
+  Manifest m = *folder;
+  restrict_to_precision(m, a.names.built, a.spec.onnx_precision());
+  add_verification(m, report);
+  a.row.size_bytes = m.size_bytes;
+  return m;
+}
 
-PipelineResult run_pipeline(const PipelineOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  check_options(options);
-  const fs::path out = options.out;
-  std::vector<OnnxPrecision> precisions;
-  for (const std::string& p : options.onnx) precisions.push_back(parse_onnx_precision(p));
-  std::vector<OnnxVariant> variants = {OnnxVariant::plain};  // what validation and PPL run
-  for (const std::string& v : options.onnx_variants) {
-    const OnnxVariant variant = parse_onnx_variant(v);
-    if (std::find(variants.begin(), variants.end(), variant) == variants.end()) {
-      variants.push_back(variant);
-    }
-  }
-
-  Model model = load_model(options.model);
-  PipelineResult result;
-  result.model_name = artifact_base_name(model, options.model, options.name);
-  result.architecture = model.config.arch;
-  result.parameters = static_cast<uint64_t>(model.n_parameters());
-  result.model = options.model;
-  result.synthetic = options.synthetic || model.source.synthetic;
-  result.ppl_ctx = options.ppl_ctx;
-  result.ppl_chunks = options.ppl_chunks;
-  result.bench_prompt = options.bench_prompt;
-  result.bench_gen = options.bench_gen;
-  result.bench_repetitions = options.bench_repetitions;
-  result.n_threads = options.n_threads;
-  result.sample_tokens = options.sample_tokens;
-
-  MeasureContext ctx;
-  ctx.options = &options;
-  ctx.out = out;
-  if (options.eval_text) {
-    const Tokenizer tokenizer(model.vocab);
-    const std::vector<int32_t> tokens = tokenizer.encode(read_text_file(*options.eval_text), true);
-    if (static_cast<int64_t>(tokens.size()) < 2 * options.ppl_ctx) {
-      fail_invalid("--eval {}: {} tokens, perplexity with --ppl-ctx {} needs at least {}",
-                   options.eval_text->string(), tokens.size(), options.ppl_ctx,
-                   2 * options.ppl_ctx);
-    }
-    // BOS per chunk exactly when the vocabulary adds one (llama_vocab_get_add_bos).
-    ctx.add_bos = tokenizer.bos_id() >= 0 && tokens.front() == tokenizer.bos_id();
-    ctx.bos_id = tokenizer.bos_id();
-    ctx.eval_tokens = tokens;
-    result.eval_text = options.eval_text->filename().string();
-  }
-
-  const std::string& base = result.model_name;
-  const int n_artifacts = static_cast<int>(options.gguf.size() + precisions.size());
-  const int n_builds = static_cast<int>(options.gguf.size()) + (precisions.empty() ? 0 : 1);
-  Progress progress(options, n_builds + 1 + n_artifacts + 1);
-  progress.note(fmt::format(
-      "pipeline: {} ({}, {} parameters{}) -> {}; GGUF: {}; ONNX: {}", result.model_name,
-      result.architecture, human_count(static_cast<int64_t>(result.parameters)),
-      result.synthetic ? ", synthetic" : "", out.string(), join(options.gguf), join(options.onnx)));
-
-  fs::create_directories(out / "manifests");
-  fs::create_directories(out / "validation_reports");
-  if (const int n = remove_stale_temporaries(out); n > 0) {
-    progress.note(fmt::format("removed {} temporaries left by an interrupted run", n));
-  }
-
-  // 1. Build. A failed build is recorded and the run goes on with the others.
-  std::vector<PipelineArtifact> artifacts;
-  std::map<std::string, std::string> build_errors;  // artifact name -> message
-  for (const std::string& type : options.gguf) {
-    PipelineArtifact a;
-    a.name = gguf_artifact_name(base, type);
-    a.format = "gguf";
-    a.precision = type;
-    a.path = gguf_artifact_file(base, type);
-    progress.step("build " + a.path.string());
-    try {
-      const BuildOutcome b = build_gguf(model, type, out / a.path, options.n_threads);
-      a.reused = b.reused;
-      a.size_bytes = bytes_on_disk(out / a.path);
-      progress.note(
-          b.reused ? fmt::format("      kept (complete from an earlier run), {}",
-                                 human_bytes(a.size_bytes))
-                   : fmt::format("      {} in {:.1f} s", human_bytes(a.size_bytes), b.seconds));
-    } catch (const Error& e) {
-      build_errors[a.name] = one_line(e.what());
-      progress.note("      FAILED: " + build_errors[a.name]);
-    }
-    artifacts.push_back(std::move(a));
-  }
-  const fs::path onnx_dir = onnx_folder(base);
-  if (!precisions.empty()) {
-    progress.step(fmt::format("export {} ({})", onnx_dir.string(), join(options.onnx)));
-    std::string error;
-    bool reused = false;
-    try {
-      const BuildOutcome b = build_onnx(model, precisions, variants, out / onnx_dir);
-      reused = b.reused;
-      progress.note(b.reused ? std::string("      kept (complete from an earlier run)")
-                             : fmt::format("      {} in {:.1f} s",
-                                           human_bytes(bytes_on_disk(out / onnx_dir)), b.seconds));
-    } catch (const Error& e) {
-      error = one_line(e.what());
-      progress.note("      FAILED: " + error);
-    }
-    for (size_t i = 0; i < precisions.size(); ++i) {
-      PipelineArtifact a;
-      a.name = fmt::format("{} ({})", onnx_dir.string(), onnx_precision_name(precisions[i]));
-      a.format = "onnx";
-      a.precision = onnx_precision_name(precisions[i]);
-      a.path = onnx_dir / pipeline_graph(precisions[i]);
-      a.reused = reused;
-      if (!error.empty()) build_errors[a.name] = error;
-      artifacts.push_back(std::move(a));
-    }
-  }
-
-  // 2. The baseline: the input itself in our engine (FP32 compute).
-  PipelineArtifact baseline;
-  baseline.name = result.model_name;
-  baseline.format = model.source.format;
-  baseline.precision = dominant_type(model);
-  baseline.path = options.model;
-  baseline.size_bytes = bytes_on_disk(options.model);
-  baseline.baseline = true;
-  baseline.valid = true;
-  model = Model();  // the artifacts are built; measuring loads each from its file
-  progress.step(fmt::format("measure the input ({} baseline)",
-                            baseline.precision == "F32" ? "FP32" : baseline.precision));
-  measure_engine_perplexity(ctx, options.model, baseline);
-  measure_engine_speed(ctx, options.model, baseline);
-  generate_sample(ctx, options.model, baseline);
-  result.artifacts.push_back(baseline);
-
-  // 3. Each artifact: validate, perplexity, speed, manifest.
+// What the artifacts' measurements leave for the end: their manifests, and the ONNX folder's.
+struct Measured {
   std::vector<Manifest> manifests;
-  size_t onnx_index = 0;
-  std::optional<Manifest> onnx_described;
-  for (PipelineArtifact& a : artifacts) {
-    progress.step(fmt::format("validate, measure and describe {}", a.name));
-    if (auto it = build_errors.find(a.name); it != build_errors.end()) {
-      a.failed_check = "build: " + it->second;
-      result.problems.push_back(fmt::format("`{}` was not built: {}", a.name, it->second));
-      result.artifacts.push_back(a);
-      if (a.format == "onnx") ++onnx_index;
-      continue;
-    }
-    try {
-      Manifest m;
-      if (a.format == "gguf") {
-        const ValidationReport report =
-            validate_into(ctx, out / a.path, a.path.filename().string(), a);
-        measure_engine_perplexity(ctx, out / a.path, a);
-        measure_engine_speed(ctx, out / a.path, a);
-        generate_sample(ctx, out / a.path, a);
-        m = describe_artifact(out / a.path, out, result.model_name);
-        add_verification(m, report);
-        if (a.valid) verify_through_others(ctx, out / a.path, a, m, result.problems);
-      } else {
-        const OnnxPrecision p = precisions[onnx_index++];
-        const std::string stem = onnx_dir.string() + "-" + onnx_precision_name(p);
-        const ValidationReport report =
-            validate_into(ctx, out / onnx_dir / pipeline_graph(p), stem + ".onnx", a);
-        measure_onnx_perplexity(ctx, out / onnx_dir, p, a);
-        measure_onnx_speed(ctx, out / onnx_dir, p, a);
-        // The folder is hashed once; each precision keeps its own files of it.
-        if (!onnx_described) {
-          onnx_described = describe_artifact(out / onnx_dir, out, result.model_name);
-        }
-        m = *onnx_described;
-        restrict_to_precision(m, onnx_dir, p);
-        add_verification(m, report);
-        a.size_bytes = m.size_bytes;
-      }
-      m.synthetic = m.synthetic || result.synthetic;
-      m.performance = performance_json(a);
-      if (a.format == "gguf") {
-        a.manifest = fs::relative(write_manifest(m, out / "manifests"), out);
-      } else {
-        // One manifest per precision of the one export folder, named for both.
-        a.manifest = fs::path("manifests") / (onnx_dir.string() + "-" + a.precision + ".json");
-        write_file_atomic(out / a.manifest, m.to_json().dump(2) + "\n");
-      }
-      a.sha256 = m.checksum.rfind("sha256:", 0) == 0 ? m.checksum.substr(7) : m.checksum;
-      if (a.size_bytes == 0) a.size_bytes = m.size_bytes;
-      manifests.push_back(std::move(m));
-    } catch (const Error& e) {
-      a.valid = false;
-      if (a.failed_check.empty()) a.failed_check = one_line(e.what());
-      result.problems.push_back(fmt::format("`{}`: {}", a.name, one_line(e.what())));
-    }
-    progress.note(
-        a.valid
-            ? fmt::format("      valid ({} checks){}{}", a.n_checks,
-                          a.perplexity ? fmt::format(", PPL {:.5g}", *a.perplexity) : std::string(),
-                          a.decode_tps > 0 ? fmt::format(", decode {:.1f} t/s", a.decode_tps)
-                                           : std::string())
-            : "      FAILED: " + a.failed_check);
-    result.artifacts.push_back(a);
-  }
+  std::optional<Manifest> onnx_folder;
+};
 
-  // 4. Checksums of every file, verified as a user would; then the report.
-  progress.step("checksums, verify, report");
+// 3. One artifact: its measurements and manifest, its row in `result` (a step's Error is
+// recorded there and the run goes on).
+void measure_artifact(Artifact& a, validation::Reference& reference, const EvalText* eval,
+                      const Settings& s, const fs::path& out, Measured& measured,
+                      PipelineResult& result) {
+  if (!a.build_error.empty()) {
+    a.row.failed_check = "build: " + a.build_error;
+    result.problems.push_back(fmt::format("`{}` was not built: {}", a.names.name, a.build_error));
+    result.artifacts.push_back(a.row);
+    return;
+  }
+  try {
+    Manifest m = a.spec.format == ArtifactFormat::gguf
+                     ? measure_gguf(a, reference, eval, s, out)
+                     : measure_onnx(a, reference, eval, s, out, measured.onnx_folder);
+    if (a.spec.format == ArtifactFormat::gguf && a.row.valid) {
+      verify_through_others(a, s, out, m, result.problems);
+    }
+    m.synthetic = m.synthetic || result.synthetic;
+    m.performance = performance_json(a.row);
+    write_file_atomic(out / a.names.manifest, m.to_json().dump(2) + "\n");
+    a.row.manifest = a.names.manifest;
+    a.row.sha256 = m.checksum.rfind("sha256:", 0) == 0 ? m.checksum.substr(7) : m.checksum;
+    if (a.row.size_bytes == 0) a.row.size_bytes = m.size_bytes;
+    measured.manifests.push_back(std::move(m));
+  } catch (const Error& e) {
+    a.row.valid = false;
+    if (a.row.failed_check.empty()) a.row.failed_check = one_line(e.what());
+    result.problems.push_back(fmt::format("`{}`: {}", a.names.name, one_line(e.what())));
+  }
+  result.artifacts.push_back(a.row);
+}
+
+std::string measured_line(const PipelineArtifact& a) {
+  if (!a.valid) return "      FAILED: " + a.failed_check;
+  return fmt::format(
+      "      valid ({} checks){}{}", a.n_checks,
+      a.perplexity ? fmt::format(", PPL {:.5g}", *a.perplexity) : std::string(),
+      a.decode_tps > 0 ? fmt::format(", decode {:.1f} t/s", a.decode_tps) : std::string());
+}
+
+// 4. Checksums of every file, verified as a user would; then the report.
+void finish(PipelineResult& result, const std::vector<Manifest>& manifests, const fs::path& out) {
   if (!manifests.empty()) {
     try {
       const fs::path sums = write_checksums(manifests, out / "manifests");
@@ -352,9 +366,62 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   }
   result.passed = result.problems.empty();
   for (const PipelineArtifact& a : result.artifacts) result.passed &= a.valid;
-  result.seconds = seconds_since(start);
   write_file_atomic(out / "report.md", pipeline_report_markdown(result));
   write_file_atomic(out / "report.html", pipeline_report_html(result));
+}
+
+}  // namespace
+
+PipelineResult run_pipeline(const PipelineOptions& options) {
+  const Stopwatch clock;
+  const Plan plan = plan_of(options);
+  const fs::path out = options.out;
+
+  const Engine input(load_model(options.model));
+  const Model& model = input.model();
+  const std::string base = artifact_base_name(model, options.model, options.name);
+  const Settings settings = settings_of(options, base);
+  PipelineResult result = result_of(options, model, base);
+  std::optional<EvalText> eval;
+  if (options.eval_text) {
+    eval = read_eval_text(*options.eval_text, model.vocab, options.ppl_ctx);
+    result.eval_text = options.eval_text->filename().string();
+  }
+
+  const int n_builds = static_cast<int>(options.gguf.size()) + (plan.precisions.empty() ? 0 : 1);
+  Progress progress(options, n_builds + 1 + static_cast<int>(plan.artifacts.size()) + 1);
+  progress.note(fmt::format(
+      "pipeline: {} ({}, {} parameters{}) -> {}; GGUF: {}; ONNX: {}", result.model_name,
+      result.architecture, human_count(static_cast<int64_t>(result.parameters)),
+      result.synthetic ? ", synthetic" : "", out.string(), join(options.gguf), join(options.onnx)));
+  fs::create_directories(out / "manifests");
+  fs::create_directories(out / "validation_reports");
+  if (const int n = remove_stale_temporaries(out); n > 0) {
+    progress.note(fmt::format("removed {} temporaries left by an interrupted run", n));
+  }
+
+  std::vector<Artifact> artifacts =
+      build_artifacts(model, base, plan, out, options.n_threads, progress);
+
+  const std::string input_precision = dominant_type(model);
+  progress.step(fmt::format("measure the input ({} baseline)",
+                            input_precision == "F32" ? "FP32" : input_precision));
+  result.artifacts.push_back(
+      measure_input(input, options, base, eval ? &*eval : nullptr, settings));
+
+  // The reference every artifact is compared with: the input, run once per prompt.
+  validation::Reference reference(input, options.model.filename().string(),
+                                  settings.validate.n_compare, settings.validate.n_threads);
+  Measured measured;
+  for (Artifact& a : artifacts) {
+    progress.step(fmt::format("validate, measure and describe {}", a.names.name));
+    measure_artifact(a, reference, eval ? &*eval : nullptr, settings, out, measured, result);
+    progress.note(measured_line(result.artifacts.back()));
+  }
+
+  progress.step("checksums, verify, report");
+  result.seconds = clock.seconds();
+  finish(result, measured.manifests, out);
   progress.note(fmt::format("pipeline: {} in {:.1f} s; report: {}",
                             result.passed ? "PASSED" : "FAILED", result.seconds,
                             (out / "report.html").string()));

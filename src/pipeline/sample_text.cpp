@@ -2,26 +2,22 @@
 
 #include <algorithm>
 
-#include "slmkit/engine.h"
+#include "pipeline/measure.h"
 #include "slmkit/error.h"
 #include "slmkit/model.h"
 #include "slmkit/tokenizer.h"
 
 namespace slmkit::pipeline {
 
-void generate_sample(const MeasureContext& ctx, const std::filesystem::path& model,
-                     PipelineArtifact& a) {
-  const PipelineOptions& o = *ctx.options;
-  if (o.sample_tokens <= 0) return;
+void generate_sample(const Engine& engine, const SampleSettings& s, PipelineArtifact& a) {
+  if (s.n_tokens <= 0) return;
   try {
-    Model m = load_model(model);
-    const Tokenizer tokenizer(m.vocab);
-    const std::vector<int32_t> prompt = tokenizer.encode(o.sample_prompt, true);
-    const Engine engine(std::move(m));
+    const Tokenizer tokenizer(engine.model().vocab);
+    const std::vector<int32_t> prompt = tokenizer.encode(s.prompt, true);
     SessionOptions so;
     so.n_ctx = std::min<int64_t>(engine.config().context_length,
-                                 static_cast<int64_t>(prompt.size()) + o.sample_tokens);
-    so.n_threads = o.n_threads;
+                                 static_cast<int64_t>(prompt.size()) + s.n_tokens);
+    so.n_threads = s.n_threads;
     Session session(engine, so);
     GenerateOptions go;
     go.n_predict = so.n_ctx - static_cast<int64_t>(prompt.size());

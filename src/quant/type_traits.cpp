@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
+#include <type_traits>
 
 #include "core/dtype_catalogue.h"
 #include "core/half.h"
@@ -30,13 +32,15 @@ using WeightedFn = void (*)(const float*, Block*, int64_t, const float*);
 
 // A block type's row: geometry from the struct, checked against GGML's catalogue.
 template <DType T, typename Block, void (*Quantize)(const float*, Block*, int64_t),
-          void (*Dequantize)(const Block*, float*, int64_t), WeightedFn<Block> Weighted = nullptr>
+          void (*Dequantize)(const Block*, float*, int64_t), auto Weighted = nullptr>
 constexpr QuantTraits block_row(DType vec_dot, std::optional<LlamaFtype> ftype) {
-  constexpr const DTypeTraits* ggml = catalogue::find(static_cast<uint32_t>(T));
+  constexpr std::optional<DTypeTraits> ggml = catalogue::lookup(static_cast<uint32_t>(T));
   static_assert(ggml && sizeof(Block) == ggml->block_bytes, "block struct size is not GGML's");
   static_assert(Block::kElements == ggml->block_size, "block element count is not GGML's");
   WeightedFromFloatFn w = nullptr;
-  if constexpr (Weighted != nullptr) w = weighted<Block, Weighted>;
+  // Tested by type, not by comparing a function pointer with null: GCC's -fsanitize=undefined
+  // makes that comparison non-constant.
+  if constexpr (!std::is_same_v<decltype(Weighted), std::nullptr_t>) w = weighted<Block, Weighted>;
   return {T,
           Block::kElements,
           sizeof(Block),
@@ -75,7 +79,7 @@ void half_to_float(const void* x, float* y, int64_t n) {
 // The float types are read and written with memcpy: any alignment, activations as they are.
 template <DType T, typename Element>
 constexpr QuantTraits float_row(FromFloatFn from, ToFloatFn to, LlamaFtype ftype) {
-  constexpr const DTypeTraits* ggml = catalogue::find(static_cast<uint32_t>(T));
+  constexpr std::optional<DTypeTraits> ggml = catalogue::lookup(static_cast<uint32_t>(T));
   static_assert(ggml && sizeof(Element) == ggml->block_bytes && ggml->block_size == 1);
   return {T, 1, sizeof(Element), 1, from, nullptr, to, T, ftype};
 }

@@ -56,15 +56,6 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& path) {
   }
 }
 
-std::string read_text_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_io("{}: cannot open for reading", path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) fail_io("{}: read failed", path.string());
-  return std::move(ss).str();
-}
-
 int32_t find_token(const Vocab& vocab, std::string_view text) {
   for (size_t i = vocab.tokens.size(); i-- > 0;) {
     if (vocab.tokens[i] == text) return static_cast<int32_t>(i);

@@ -15,7 +15,6 @@ namespace slmkit::tok {
 // Parses JSON text; Error(invalid_input) naming `path` and the parser's message, or the nesting
 // depth when it exceeds what any tokenizer file needs (deep nesting is an attack, not data).
 nlohmann::json parse_json_text(std::string_view text, const std::string& path);
-std::string read_text_file(const std::filesystem::path& path);
 
 // Applies tokenizer_config.json: add_bos_token / add_eos_token, bos/eos/unk/pad tokens (by
 // text, looked up in vocab.tokens) and chat_template. Unknown keys are ignored.

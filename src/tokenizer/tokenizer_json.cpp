@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "core/fail.h"
+#include "slmkit/files.h"
 #include "tokenizer/hf_config.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/vocab_sources.h"
@@ -62,31 +63,18 @@ int32_t checked_id(const json& v, const std::string& path, std::string_view what
 
 namespace {
 
-Vocab parse_checked(std::string_view text, const std::string& path, std::string_view config_text) {
-  const json root = tok::parse_json_text(text, path);
-  if (!root.is_object()) fail_invalid("{}: expected a JSON object at the top level", path);
-  auto model_it = root.find("model");
-  if (model_it == root.end() || !model_it->is_object()) {
-    fail_invalid("{}: no \"model\" object (is this a tokenizer.json?)", path);
-  }
-  const json& model = *model_it;
-  const std::string type = model.value("type", model.contains("merges") ? "BPE" : "");
-  if (type != "BPE") {
-    fail_unsupported("{}: tokenizer model type '{}' is not supported; supported: BPE", path, type);
-  }
-  auto vocab_it = model.find("vocab");
-  if (vocab_it == model.end() || !vocab_it->is_object() || vocab_it->empty()) {
-    fail_invalid("{}: model.vocab is missing or empty", path);
-  }
+// model.vocab and added_tokens: every id's token and type; ids nothing names become "[PADi]".
+Vocab read_tokens(const json& root, const json& model, const json& vocab_json,
+                  const std::string& path) {
   const json empty_array = json::array();
   const json& added = root.contains("added_tokens") && root["added_tokens"].is_array()
                           ? root["added_tokens"]
                           : empty_array;
 
   // Size the vocabulary from the largest id, bounded by how many entries there are.
-  const size_t limit = vocab_it->size() + added.size() + kMaxIdSlack;
+  const size_t limit = vocab_json.size() + added.size() + kMaxIdSlack;
   size_t n = 0;
-  for (const auto& [token, id] : vocab_it->items()) {
+  for (const auto& [token, id] : vocab_json.items()) {
     n = std::max<size_t>(n, checked_id(id, path, "model.vocab", token, limit) + 1);
   }
   for (const json& a : added) {
@@ -100,7 +88,7 @@ Vocab parse_checked(std::string_view text, const std::string& path, std::string_
   vocab.tokens.resize(n);
   vocab.types.assign(n, TokenType::unused);
   std::vector<bool> filled(n, false);
-  for (const auto& [token, id] : vocab_it->items()) {
+  for (const auto& [token, id] : vocab_json.items()) {
     const auto i = static_cast<size_t>(id.get<int64_t>());
     vocab.tokens[i] = token;
     vocab.types[i] = TokenType::normal;
@@ -149,6 +137,10 @@ Vocab parse_checked(std::string_view text, const std::string& path, std::string_
     if (!filled[i]) vocab.tokens[i] = "[PAD" + std::to_string(i) + "]";
   }
 
+  return vocab;
+}
+
+void read_merges(const json& model, Vocab& vocab, const std::string& path) {
   auto merges_it = model.find("merges");
   if (merges_it != model.end()) {
     if (!merges_it->is_array()) fail_invalid("{}: model.merges is not an array", path);
@@ -164,8 +156,12 @@ Vocab parse_checked(std::string_view text, const std::string& path, std::string_
       }
     }
   }
+}
 
-  // Which family: look at the normalizer, pre-tokenizer and decoder.
+// Which family: from the normalizer, pre-tokenizer and decoder (and byte fallback): the
+// vocabulary's model and pre-tokenizer names as llama.cpp's converter sets them.
+void read_family(const json& root, bool byte_fallback, Vocab& vocab, const std::string& path) {
+  const size_t n = vocab.tokens.size();
   std::vector<const json*> normalizers;
   std::vector<const json*> pre_tokenizers;
   std::vector<const json*> decoders;
@@ -252,8 +248,10 @@ Vocab parse_checked(std::string_view text, const std::string& path, std::string_
         "supported",
         path);
   }
+}
 
-  // BOS/EOS policy from the post-processor template; tokenizer_config.json overrides it.
+// BOS/EOS policy from the post-processor template (tokenizer_config.json may override it).
+void read_post_processor(const json& root, Vocab& vocab) {
   if (root.contains("post_processor") && root["post_processor"].is_object()) {
     const json& pp = root["post_processor"];
     if (pp.value("type", "") == "TemplateProcessing" && pp.contains("single") &&
@@ -271,6 +269,29 @@ Vocab parse_checked(std::string_view text, const std::string& path, std::string_
       if (last >= 0) vocab.eos_id = last;
     }
   }
+}
+
+Vocab parse_checked(std::string_view text, const std::string& path, std::string_view config_text) {
+  const json root = tok::parse_json_text(text, path);
+  if (!root.is_object()) fail_invalid("{}: expected a JSON object at the top level", path);
+  auto model_it = root.find("model");
+  if (model_it == root.end() || !model_it->is_object()) {
+    fail_invalid("{}: no \"model\" object (is this a tokenizer.json?)", path);
+  }
+  const json& model = *model_it;
+  const std::string type = model.value("type", model.contains("merges") ? "BPE" : "");
+  if (type != "BPE") {
+    fail_unsupported("{}: tokenizer model type '{}' is not supported; supported: BPE", path, type);
+  }
+  auto vocab_it = model.find("vocab");
+  if (vocab_it == model.end() || !vocab_it->is_object() || vocab_it->empty()) {
+    fail_invalid("{}: model.vocab is missing or empty", path);
+  }
+  Vocab vocab = read_tokens(root, model, *vocab_it, path);
+  read_merges(model, vocab, path);
+  read_family(root, model.value("byte_fallback", false), vocab, path);
+  // tokenizer_config.json overrides the post-processor's policy.
+  read_post_processor(root, vocab);
   if (!config_text.empty()) {
     tok::apply_tokenizer_config(tok::parse_json_text(config_text, path + " (tokenizer_config)"),
                                 vocab, path);
@@ -294,10 +315,10 @@ Vocab parse_tokenizer_json(std::string_view text, const std::string& path,
 }
 
 Vocab read_tokenizer_json(const std::filesystem::path& path) {
-  const std::string text = tok::read_text_file(path);
+  const std::string text = read_text_file(path);
   std::string config;
   const auto config_path = path.parent_path() / "tokenizer_config.json";
-  if (std::filesystem::exists(config_path)) config = tok::read_text_file(config_path);
+  if (std::filesystem::exists(config_path)) config = read_text_file(config_path);
   Vocab vocab = parse_tokenizer_json(text, path.string(), config);
   vocab.source = "tokenizer.json";
   return vocab;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/fail.h"
+#include "slmkit/files.h"
 #include "tokenizer/hf_config.h"
 #include "tokenizer/vocab_sources.h"
 
@@ -13,7 +14,7 @@ namespace {
 Vocab read_checked(const std::filesystem::path& vocab_json,
                    const std::filesystem::path& merges_txt) {
   const std::string where = vocab_json.string();
-  const nlohmann::json j = tok::parse_json_text(tok::read_text_file(vocab_json), where);
+  const nlohmann::json j = tok::parse_json_text(read_text_file(vocab_json), where);
   if (!j.is_object() || j.empty())
     fail_invalid("{}: expected a non-empty token -> id object", where);
 
@@ -41,7 +42,7 @@ Vocab read_checked(const std::filesystem::path& vocab_json,
     if (vocab.tokens[i].empty()) vocab.tokens[i] = "[PAD" + std::to_string(i) + "]";
   }
 
-  const std::string merges = tok::read_text_file(merges_txt);
+  const std::string merges = read_text_file(merges_txt);
   size_t pos = 0;
   size_t line_no = 0;
   while (pos < merges.size()) {
@@ -64,7 +65,7 @@ Vocab read_checked(const std::filesystem::path& vocab_json,
   if (eot >= 0) vocab.bos_id = vocab.eos_id = eot;
   const auto config = vocab_json.parent_path() / "tokenizer_config.json";
   if (std::filesystem::exists(config)) {
-    tok::apply_tokenizer_config(tok::parse_json_text(tok::read_text_file(config), config.string()),
+    tok::apply_tokenizer_config(tok::parse_json_text(read_text_file(config), config.string()),
                                 vocab, config.string());
   }
   return vocab;

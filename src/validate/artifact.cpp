@@ -8,7 +8,9 @@
 #include "core/type_bytes.h"
 #include "formats/gguf.h"
 #include "formats/model_io.h"
+#include "io/file_kind.h"
 #include "quant/llama_ftype.h"
+#include "slmkit/files.h"
 
 namespace slmkit::artifact {
 
@@ -74,13 +76,6 @@ OnnxGraph describe_graph(const fs::path& path) {
 
 namespace {
 
-bool file_starts_with_gguf(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  char magic[4] = {};
-  in.read(magic, 4);
-  return in.gcount() == 4 && std::string_view(magic, 4) == "GGUF";
-}
-
 std::vector<OnnxGraph> graphs_in(const fs::path& dir) {
   std::vector<OnnxGraph> out;
   if (!fs::is_directory(dir)) return out;
@@ -97,28 +92,32 @@ std::vector<OnnxGraph> graphs_in(const fs::path& dir) {
 }  // namespace
 
 Info classify(const fs::path& path) {
-  if (!fs::exists(path)) fail_io("{}: no such file or folder", path.string());
   Info info;
   info.path = path;
-  if (fs::is_directory(path)) {
-    info.kind = Kind::onnx_folder;
-    info.root = path;
-    info.graphs = graphs_in(path / "onnx");
-    if (info.graphs.empty()) info.graphs = graphs_in(path);
-    if (info.graphs.empty()) {
-      fail_invalid("{}: a folder artifact must hold onnx/*.onnx (the optimum layout) or *.onnx",
-                   path.string());
+  switch (io::sniff(path)) {
+    case io::FileKind::folder:
+      info.kind = Kind::onnx_folder;
+      info.root = path;
+      info.graphs = graphs_in(path / "onnx");
+      if (info.graphs.empty()) info.graphs = graphs_in(path);
+      if (info.graphs.empty()) {
+        fail_invalid("{}: a folder artifact must hold onnx/*.onnx (the optimum layout) or *.onnx",
+                     path.string());
+      }
+      break;
+    case io::FileKind::onnx_graph: {
+      info.kind = Kind::onnx_file;
+      info.graphs = {describe_graph(path)};
+      const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+      info.root = fs::exists(parent / "config.json") ? parent : parent.parent_path();
+      break;
     }
-  } else if (path.extension() == ".onnx") {
-    info.kind = Kind::onnx_file;
-    info.graphs = {describe_graph(path)};
-    const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-    info.root = fs::exists(parent / "config.json") ? parent : parent.parent_path();
-  } else if (file_starts_with_gguf(path) || path.extension() == ".gguf") {
-    info.kind = Kind::gguf;
-  } else {
-    fail_invalid("{}: neither a GGUF file (magic 'GGUF'), an .onnx graph nor an ONNX folder",
-                 path.string());
+    case io::FileKind::gguf:
+      info.kind = Kind::gguf;
+      break;
+    default:
+      fail_invalid("{}: neither a GGUF file (magic 'GGUF'), an .onnx graph nor an ONNX folder",
+                   path.string());
   }
   if (info.kind != Kind::gguf && !info.root.empty() && fs::exists(info.root / "config.json"))
     info.config_json = info.root / "config.json";
@@ -152,12 +151,10 @@ ModelConfig onnx_config(const Info& info) {
     fail_invalid("{}: no config.json beside the graph or one folder up (the optimum layout)",
                  info.path.string());
   }
-  std::ifstream in(info.config_json, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
+  const std::string text = read_text_file(info.config_json);
   nlohmann::ordered_json j;
   try {
-    j = nlohmann::ordered_json::parse(s.str());
+    j = nlohmann::ordered_json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail_invalid("{}: {}", info.config_json.string(), e.what());
   }

@@ -1,8 +1,8 @@
 // Per-precision bounds of the functional checks, and where each number comes from.
 #include <algorithm>
 #include <cctype>
-#include <map>
 
+#include "core/type_bytes.h"
 #include "validate/checks.h"
 
 namespace slmkit::validation {
@@ -83,15 +83,11 @@ PrecisionBounds comparison_bounds(const std::string& precision, const Model& ref
   // them with such weights, so the reference itself is only that precise: measured, stories3M F16
   // in our engine against the same weights widened to F32 is 1.26e-4 of the logit range, and
   // ONNX Runtime's fp32 graph of those F16 weights 4.3e-7 against the widened ones.
-  std::map<DType, uint64_t> bytes;
+  TypeBytes bytes;
   for (const Tensor& t : reference.tensors()) {
-    if (t.shape().size() == 2) bytes[t.dtype()] += t.n_bytes();
+    if (t.shape().size() == 2) bytes.add(t.dtype(), t.n_bytes());
   }
-  DType main = DType::F32;
-  uint64_t most = 0;
-  for (auto [type, n] : bytes) {
-    if (n > most) most = n, main = type;
-  }
+  const DType main = bytes.most().value_or(DType::F32);
   if (main == DType::F32) return b;
   const PrecisionBounds r = bounds_for(upper(std::string(dtype_name(main))));
   if (r.logits_rel <= b.logits_rel && r.top5_overlap >= b.top5_overlap &&

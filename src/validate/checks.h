@@ -6,8 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "formats/gguf.h"
+#include "slmkit/engine.h"
 #include "slmkit/validate.h"
 #include "validate/artifact.h"
+#include "validate/reference.h"
 
 namespace slmkit::validation {
 
@@ -40,16 +43,27 @@ PrecisionBounds bounds_for(const std::string& precision);
 // reference's engine run carries F16's error itself).
 PrecisionBounds comparison_bounds(const std::string& precision, const Model& reference);
 
-// Format checks; return false when the bytes are too broken to run.
-bool gguf_format_checks(const std::filesystem::path& path, Checks& checks);
+// A GGUF read once: the parsed container and the family's reading of it.
+struct GgufRead {
+  gguf::File file;
+  Model model;
+};
+
+// Format checks; nullopt when the bytes are too broken to run (onnx: false).
+std::optional<GgufRead> gguf_format_checks(const std::filesystem::path& path, Checks& checks);
 bool onnx_format_checks(const artifact::Info& info, Checks& checks);
 
-// Functional checks; `precision` chooses the bounds (and the ONNX graph).
-void gguf_functional_checks(const std::filesystem::path& path, const std::string& precision,
+// Functional checks against `reference`; `precision` chooses the bounds (and the ONNX graph). A
+// null ONNX reference: the one ValidateOptions names, or the folder's fp32 graph in ONNX Runtime.
+void gguf_functional_checks(const Engine& artifact, const std::vector<int32_t>& prompt,
+                            Reference& reference, const std::string& precision,
                             const ValidateOptions& options, Checks& checks);
 void onnx_functional_checks(const artifact::Info& info, const std::string& precision,
-                            const std::string& suffix, const ValidateOptions& options,
-                            Checks& checks);
+                            const std::string& suffix, Reference* reference,
+                            const ValidateOptions& options, Checks& checks);
+
+// The artifact itself with every tensor widened to F32: the reference when none is given.
+Model widened_to_f32(const Model& m);
 
 // Logit comparison over the same positions.
 struct LogitStats {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "formats/gguf.h"
+#include "formats/model_io.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
 #include "slmkit/quantize.h"
@@ -54,7 +55,7 @@ void metadata_check(const gguf::File& f, const std::string& key, bool want_strin
 
 }  // namespace
 
-bool gguf_format_checks(const fs::path& path, Checks& checks) {
+std::optional<GgufRead> gguf_format_checks(const fs::path& path, Checks& checks) {
   uint32_t version = 0;
   {
     std::ifstream in(path, std::ios::binary);
@@ -62,11 +63,11 @@ bool gguf_format_checks(const fs::path& path, Checks& checks) {
     in.read(head, 8);
     const bool magic = in.gcount() >= 4 && std::memcmp(head, "GGUF", 4) == 0;
     checks.expect("gguf.magic", magic, magic ? "GGUF" : "the file does not start with 'GGUF'");
-    if (!magic) return false;
+    if (!magic) return std::nullopt;
     std::memcpy(&version, head + 4, 4);
     const bool ok = in.gcount() == 8 && (version == 2 || version == 3);
     checks.expect("gguf.version", ok, fmt::format("version {} (2 and 3 are read)", version));
-    if (!ok) return false;
+    if (!ok) return std::nullopt;
   }
   gguf::File f;
   try {
@@ -80,7 +81,7 @@ bool gguf_format_checks(const fs::path& path, Checks& checks) {
     const bool truncated = what.find("truncated: tensor '") != std::string::npos ||
                            what.find("the data section should start") != std::string::npos;
     checks.expect(truncated ? "gguf.tensor_data" : "gguf.structure", false, what);
-    return false;
+    return std::nullopt;
   }
   checks.expect("gguf.structure", true,
                 fmt::format("{} key-values, {} tensors, alignment {}, data at offset {}",
@@ -157,66 +158,18 @@ bool gguf_format_checks(const fs::path& path, Checks& checks) {
 
   // The family's reading of the file: every tensor the config implies, with its shape.
   try {
-    const Model m = load_model(path);
+    Model m = model_from_gguf(f);
     checks.expect("gguf.model_config", true,
                   fmt::format("{} {}: {} layers, n_embd {}, vocab {}", m.config.arch, m.config.name,
                               m.config.n_layer, m.config.n_embd, m.config.vocab_size));
+    return GgufRead{std::move(f), std::move(m)};
   } catch (const Error& e) {
     checks.expect("gguf.model_config", false, e.what());
-    return false;
+    return std::nullopt;
   }
-  return true;
 }
 
-namespace {
-
-struct EngineRun {
-  std::vector<int32_t> greedy;
-  std::vector<float> logits;
-  double tokens_per_second = 0;
-};
-
-int32_t argmax(std::span<const float> v) {
-  return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
-}
-
-// Greedy continuation of `prompt` (timed per single-token pass), then, when `teacher` is given,
-// the logits of every position of prompt + teacher.
-EngineRun run_engine(const Model& model, const std::vector<int32_t>& prompt, int64_t n,
-                     const std::vector<int32_t>* teacher, int n_threads) {
-  Engine engine{Model(model)};
-  SessionOptions so;
-  const int64_t teacher_n = teacher ? static_cast<int64_t>(teacher->size()) : 0;
-  so.n_ctx = static_cast<int64_t>(prompt.size()) + std::max(n, teacher_n) + 1;
-  so.kv_type = DType::F32;  // isolates the weights' precision from the cache's
-  so.n_threads = n_threads;
-  EngineRun r;
-  {
-    Session s(engine, so);
-    auto logits = s.eval(prompt);
-    double seconds = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      r.greedy.push_back(argmax(logits));
-      if (i + 1 == n) break;
-      const auto t0 = std::chrono::steady_clock::now();
-      logits = s.eval(std::vector<int32_t>{r.greedy.back()});
-      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    }
-    r.tokens_per_second = seconds > 0 ? static_cast<double>(n - 1) / seconds : 0;
-  }
-  if (teacher) {
-    so.all_logits = true;
-    Session s(engine, so);
-    std::vector<int32_t> all = prompt;
-    all.insert(all.end(), teacher->begin(), teacher->end());
-    const auto span = s.eval(all, true);
-    r.logits.assign(span.begin(), span.end());
-  }
-  return r;
-}
-
-// The artifact itself with every tensor widened to F32 (when no reference is given).
-Model dequantized(const Model& m) {
+Model widened_to_f32(const Model& m) {
   Model out;
   out.config = m.config;
   out.vocab = m.vocab;
@@ -235,57 +188,29 @@ Model dequantized(const Model& m) {
   return out;
 }
 
-}  // namespace
-
-void gguf_functional_checks(const fs::path& path, const std::string& precision,
+void gguf_functional_checks(const Engine& artifact, const std::vector<int32_t>& prompt,
+                            Reference& reference, const std::string& precision,
                             const ValidateOptions& options, Checks& checks) {
-  PrecisionBounds b = bounds_for(precision);
-  Model model;
-  std::vector<int32_t> prompt;
-  try {
-    model = load_model(path);
-    prompt = Tokenizer::from_path(path).encode(options.prompt);
-    Engine probe{Model(model)};  // the engine's own checks: shapes and runnable types
-    checks.expect(
-        "functional.loads", true,
-        fmt::format("engine loads it; prompt \"{}\" is {} tokens", options.prompt, prompt.size()));
-  } catch (const Error& e) {
-    checks.expect("functional.loads", false, e.what());
-    return;
-  }
-  Model reference;
-  FunctionalResult r;
-  try {
-    if (options.reference) {
-      reference = load_model(*options.reference);
-      r.reference_name = options.reference->filename().string();
-      b = comparison_bounds(precision, reference);
-    } else {
-      reference = dequantized(model);
-      r.reference_name = "the artifact widened to F32 (no --reference)";
-    }
-  } catch (const Error& e) {
-    checks.expect("functional.reference", false, e.what());
-    return;
-  }
-  if (reference.config.vocab_size != model.config.vocab_size) {
-    checks.measure("functional.reference_vocab", static_cast<double>(model.config.vocab_size),
-                   "==", static_cast<double>(reference.config.vocab_size),
+  const PrecisionBounds b = reference.bounds(precision);
+  const int64_t vocab = artifact.config().vocab_size;
+  if (reference.vocab_size() != vocab) {
+    checks.measure("functional.reference_vocab", static_cast<double>(vocab),
+                   "==", static_cast<double>(reference.vocab_size()),
                    "the reference has another vocabulary");
     return;
   }
+  FunctionalResult r;
   try {
-    const EngineRun ref =
-        run_engine(reference, prompt, options.n_compare, nullptr, options.n_threads);
+    const ReferenceRun& ref = reference.run(prompt);
     const EngineRun art =
-        run_engine(model, prompt, options.n_compare, &ref.greedy, options.n_threads);
-    const EngineRun ref_logits = run_engine(reference, prompt, 1, &ref.greedy, options.n_threads);
+        run_engine(artifact, prompt, options.n_compare, &ref.greedy, options.n_threads);
     r.reference_greedy = ref.greedy;
     r.artifact_greedy = art.greedy;
-    r.reference_logits = ref_logits.logits;
+    r.reference_logits = ref.logits;
     r.artifact_logits = art.logits;
-    r.vocab = model.config.vocab_size;
+    r.vocab = vocab;
     r.tokens_per_second = art.tokens_per_second;
+    r.reference_name = reference.name();
   } catch (const Error& e) {
     checks.expect("functional.run", false, e.what());
     return;

@@ -20,9 +20,11 @@
 #include "core/atomic_file.h"
 #include "core/fail.h"
 #include "formats/gguf.h"
+#include "formats/model_io.h"
 #include "slmkit/model.h"
 #include "slmkit/version.h"
 #include "validate/artifact.h"
+#include "validate/validate_loaded.h"
 
 namespace slmkit {
 
@@ -218,44 +220,10 @@ std::string recognizable_model_name(const std::string& stored, const std::string
   return stored;
 }
 
-Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base,
-                           const std::string& model_name) {
-  const artifact::Info info = artifact::classify(artifact_path);
-  Manifest m;
-  m.artifact = relative_to(artifact_path, base);
-  m.version = version();
-  m.created = now_iso8601();
-  if (info.kind == artifact::Kind::gguf) {
-    m.format = "gguf";
-    const Model model = load_model(artifact_path);
-    const gguf::File f = gguf::read_file(artifact_path);
-    fill_from_config(m, model.config);
-    m.model_name = recognizable_model_name(model.config.name, model.config.arch,
-                                           artifact_path.stem().string());
-    m.parameters = static_cast<uint64_t>(model.n_parameters());
-    m.quantization = artifact::gguf_quantization(f);
-    m.synthetic = model.source.synthetic;
-  } else {
-    m.format = "onnx";
-    const ModelConfig c = artifact::onnx_config(info);
-    fill_from_config(m, c);
-    m.model_name = recognizable_model_name(
-        c.name, c.arch, (info.root.empty() ? artifact_path.stem() : info.root.filename()).string());
-    // An ONNX graph holds no parameter count; the config implies it (a tied head counted once).
-    for (const arch::TensorSpec& spec : arch::expected_tensors(c)) {
-      if (!spec.required) continue;
-      uint64_t n = 1;
-      for (int64_t d : spec.shape) n *= static_cast<uint64_t>(d);
-      m.parameters += n;
-    }
-    const std::vector<std::string> ps = artifact::precisions(info);
-    m.quantization = ps.empty() ? "fp32" : ps.front();
-    for (size_t i = 1; i < ps.size(); ++i) m.quantization += "+" + ps[i];
-    std::ifstream in(info.config_json);
-    const auto cfg = nlohmann::json::parse(in, nullptr, false);
-    m.synthetic = cfg.is_object() && cfg.contains("slmkit_synthetic");
-  }
-  if (!model_name.empty()) m.model_name = model_name;
+namespace {
+
+// Every file of the artifact with its size and hash; the "model" role's hash is the checksum.
+void add_files(Manifest& m, const artifact::Info& info, const fs::path& base) {
   for (const artifact::RoleFile& rf : artifact::files_of(info)) {
     ManifestFile f;
     f.role = rf.role;
@@ -266,6 +234,68 @@ Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base,
     if (rf.role == "model") m.checksum = "sha256:" + f.sha256;
     m.files.push_back(std::move(f));
   }
+}
+
+Manifest started(const fs::path& artifact_path, const fs::path& base) {
+  Manifest m;
+  m.artifact = relative_to(artifact_path, base);
+  m.version = version();
+  m.created = now_iso8601();
+  return m;
+}
+
+}  // namespace
+
+namespace validation {
+
+Manifest describe_gguf(const fs::path& artifact_path, const fs::path& base, const gguf::File& f,
+                       const Model& model, const std::string& model_name) {
+  Manifest m = started(artifact_path, base);
+  m.format = "gguf";
+  fill_from_config(m, model.config);
+  m.model_name = !model_name.empty() ? model_name
+                                     : recognizable_model_name(model.config.name, model.config.arch,
+                                                               artifact_path.stem().string());
+  m.parameters = static_cast<uint64_t>(model.n_parameters());
+  m.quantization = artifact::gguf_quantization(f);
+  m.synthetic = model.source.synthetic;
+  add_files(m, artifact::classify(artifact_path), base);
+  return m;
+}
+
+}  // namespace validation
+
+Manifest describe_artifact(const fs::path& artifact_path, const fs::path& base,
+                           const std::string& model_name) {
+  const artifact::Info info = artifact::classify(artifact_path);
+  if (info.kind == artifact::Kind::gguf) {
+    const gguf::File f = gguf::read_file(artifact_path);
+    return validation::describe_gguf(artifact_path, base, f, model_from_gguf(f), model_name);
+  }
+  Manifest m = started(artifact_path, base);
+  m.format = "onnx";
+  const ModelConfig c = artifact::onnx_config(info);
+  fill_from_config(m, c);
+  m.model_name =
+      !model_name.empty()
+          ? model_name
+          : recognizable_model_name(
+                c.name, c.arch,
+                (info.root.empty() ? artifact_path.stem() : info.root.filename()).string());
+  // An ONNX graph holds no parameter count; the config implies it (a tied head counted once).
+  for (const arch::TensorSpec& spec : arch::expected_tensors(c)) {
+    if (!spec.required) continue;
+    uint64_t n = 1;
+    for (int64_t d : spec.shape) n *= static_cast<uint64_t>(d);
+    m.parameters += n;
+  }
+  const std::vector<std::string> ps = artifact::precisions(info);
+  m.quantization = ps.empty() ? "fp32" : ps.front();
+  for (size_t i = 1; i < ps.size(); ++i) m.quantization += "+" + ps[i];
+  std::ifstream in(info.config_json);
+  const auto cfg = nlohmann::json::parse(in, nullptr, false);
+  m.synthetic = cfg.is_object() && cfg.contains("slmkit_synthetic");
+  add_files(m, info, base);
   return m;
 }
 

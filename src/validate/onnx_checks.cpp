@@ -255,36 +255,9 @@ bool onnx_format_checks(const artifact::Info& info, Checks& checks) {
   return all_ok && config.has_value();
 }
 
-namespace {
-
-// The engine's greedy continuation and its logits over prompt + continuation.
-void engine_reference(const Model& model, const std::vector<int32_t>& prompt, int64_t n,
-                      int n_threads, FunctionalResult& r) {
-  Engine engine{Model(model)};
-  SessionOptions so;
-  so.n_ctx = static_cast<int64_t>(prompt.size()) + n + 1;
-  so.kv_type = DType::F32;
-  so.n_threads = n_threads;
-  so.all_logits = true;
-  Session s(engine, so);
-  auto logits = s.eval(prompt);
-  for (int64_t i = 0; i < n; ++i) {
-    r.reference_greedy.push_back(
-        static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
-    if (i + 1 < n) logits = s.eval(std::vector<int32_t>{r.reference_greedy.back()});
-  }
-  s.clear();
-  std::vector<int32_t> all = prompt;
-  all.insert(all.end(), r.reference_greedy.begin(), r.reference_greedy.end());
-  const auto span = s.eval(all, true);
-  r.reference_logits.assign(span.begin(), span.end());
-}
-
-}  // namespace
-
 void onnx_functional_checks(const artifact::Info& info, const std::string& precision,
-                            const std::string& suffix, const ValidateOptions& options,
-                            Checks& checks) {
+                            const std::string& suffix, Reference* reference,
+                            const ValidateOptions& options, Checks& checks) {
   PrecisionBounds b = bounds_for(precision);
   const artifact::OnnxGraph* graph = artifact::main_graph(info, precision);
   if (!graph) {
@@ -332,11 +305,20 @@ void onnx_functional_checks(const artifact::Info& info, const std::string& preci
   }
   try {
     const artifact::OnnxGraph* fp32 = artifact::main_graph(info, "fp32");
-    if (options.reference) {
-      const Model reference = load_model(*options.reference);
-      engine_reference(reference, prompt, options.n_compare, options.n_threads, r);
-      r.reference_name = options.reference->filename().string();
-      b = comparison_bounds(precision, reference);
+    std::optional<Engine> reference_engine;
+    std::optional<Reference> own_reference;
+    if (!reference && options.reference) {
+      reference_engine.emplace(load_model(*options.reference));
+      own_reference.emplace(*reference_engine, options.reference->filename().string(),
+                            options.n_compare, options.n_threads);
+      reference = &*own_reference;
+    }
+    if (reference) {
+      const ReferenceRun& run = reference->run(prompt);
+      r.reference_greedy = run.greedy;
+      r.reference_logits = run.logits;
+      r.reference_name = reference->name();
+      b = reference->bounds(precision);
     } else {
       // No reference model: the folder's fp32 graph in ONNX Runtime, else the graph itself.
       const artifact::OnnxGraph* ref_graph = fp32 ? fp32 : graph;

@@ -101,7 +101,7 @@ std::vector<uint8_t> tiny_gguf() {
   m.add(weights("output_norm.weight", {8}, state));
   const auto path = std::filesystem::temp_directory_path() /
                     ("slmkit-capi-fuzz-" + std::to_string(::getpid()) + ".gguf");
-  slmkit::write_gguf_model(m, path);
+  slmkit::write_gguf_model(m, path, /*LLAMA_FTYPE_ALL_F32=*/0);
   std::ifstream in(path, std::ios::binary);
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                              std::istreambuf_iterator<char>());

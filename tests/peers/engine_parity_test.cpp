@@ -17,6 +17,7 @@
 #include "slmkit/synth.h"
 #include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
+#include "support/llama_cpp.h"
 
 namespace slmkit {
 namespace {
@@ -25,12 +26,6 @@ namespace fs = std::filesystem;
 using peers::LlamaCppContext;
 using peers::LlamaCppModel;
 using peers::LlamaCppPeer;
-
-#define SLMKIT_REQUIRE_LLAMA_CPP()                                                            \
-  do {                                                                                        \
-    if (!LlamaCppPeer::available())                                                           \
-      GTEST_SKIP() << "llama.cpp peer not available: " << LlamaCppPeer::unavailable_reason(); \
-  } while (0)
 
 struct Comparison {
   double max_diff = 0;

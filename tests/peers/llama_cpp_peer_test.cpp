@@ -17,18 +17,12 @@
 #include "slmkit/synth.h"
 #include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
+#include "support/llama_cpp.h"
 
 namespace slmkit::peers {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
-  do {                                                                     \
-    if (!::slmkit::peers::LlamaCppPeer::available())                       \
-      GTEST_SKIP() << "llama.cpp peer not available: "                     \
-                   << ::slmkit::peers::LlamaCppPeer::unavailable_reason(); \
-  } while (0)
 
 const char* const kStories260K = "models/gguf-stories260K/stories260K.gguf";
 const char* const kStories3M = "models/stories3M/stories3M.gguf";

@@ -21,18 +21,12 @@
 #include "peers/llama_cpp_peer.h"
 #include "quant/quant.h"
 #include "support/fixtures.h"
+#include "support/llama_cpp.h"
 
 namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
-  do {                                                                     \
-    if (!::slmkit::peers::LlamaCppPeer::available())                       \
-      GTEST_SKIP() << "llama.cpp peer not available: "                     \
-                   << ::slmkit::peers::LlamaCppPeer::unavailable_reason(); \
-  } while (0)
 
 const char* const kStories3M = "models/stories3M/stories3M.gguf";
 

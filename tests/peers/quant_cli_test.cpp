@@ -12,18 +12,12 @@
 #include "formats/gguf.h"
 #include "peers/llama_cpp_peer.h"
 #include "support/fixtures.h"
+#include "support/llama_cpp.h"
 
 namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
-  do {                                                                     \
-    if (!::slmkit::peers::LlamaCppPeer::available())                       \
-      GTEST_SKIP() << "llama.cpp peer not available: "                     \
-                   << ::slmkit::peers::LlamaCppPeer::unavailable_reason(); \
-  } while (0)
 
 struct Case {
   const char* preset;

@@ -14,18 +14,12 @@
 #include "quant/presets.h"
 #include "quant/quant.h"
 #include "support/fixtures.h"
+#include "support/llama_cpp.h"
 
 namespace slmkit::quant {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SLMKIT_REQUIRE_LLAMA_CPP()                                         \
-  do {                                                                     \
-    if (!::slmkit::peers::LlamaCppPeer::available())                       \
-      GTEST_SKIP() << "llama.cpp peer not available: "                     \
-                   << ::slmkit::peers::LlamaCppPeer::unavailable_reason(); \
-  } while (0)
 
 struct Case {
   const char* name;

@@ -12,7 +12,22 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(PipelineArtifacts, Names) {
-  EXPECT_EQ(pipeline::gguf_artifact_file("stories260K", "Q4_K_M"), "stories260K-Q4_K_M.gguf");
+  using pipeline::ArtifactFormat;
+  // Every name of an artifact comes from artifact_names.
+  const auto gguf =
+      pipeline::artifact_names("stories260K", {ArtifactFormat::gguf, quant::Preset::Q4_K_M});
+  EXPECT_EQ(gguf.name, "stories260K-Q4_K_M");
+  EXPECT_EQ(gguf.path, "stories260K-Q4_K_M.gguf");
+  EXPECT_EQ(gguf.built, gguf.path);
+  EXPECT_EQ(gguf.report_name, "stories260K-Q4_K_M.gguf");
+  EXPECT_EQ(gguf.manifest, "manifests/stories260K-Q4_K_M.json");
+  const auto onnx =
+      pipeline::artifact_names("stories260K", {ArtifactFormat::onnx, OnnxPrecision::int8});
+  EXPECT_EQ(onnx.name, "stories260K_onnx (int8)");
+  EXPECT_EQ(onnx.path, "stories260K_onnx/onnx/decoder_model_int8.onnx");  // the plain graph
+  EXPECT_EQ(onnx.built, "stories260K_onnx");
+  EXPECT_EQ(onnx.report_name, "stories260K_onnx-int8.onnx");
+  EXPECT_EQ(onnx.manifest, "manifests/stories260K_onnx-int8.json");
   EXPECT_EQ(pipeline::onnx_folder("stories260K"), "stories260K_onnx");
   // transformers.js and optimum load onnx/model{_dtype}.onnx as the decoder with past.
   EXPECT_EQ(pipeline::onnx_graph_file(OnnxPrecision::fp32, OnnxVariant::with_past),
@@ -56,7 +71,7 @@ TEST(PipelineArtifacts, BuildsAreDeterministicAndReused) {
   const fs::path a = testing::temp_dir("pipeline-build-a");
   const fs::path b = testing::temp_dir("pipeline-build-b");
   for (const fs::path& dir : {a, b}) {
-    EXPECT_FALSE(pipeline::build_gguf(model, "Q8_0", dir / "m-Q8_0.gguf", 1).reused);
+    EXPECT_FALSE(pipeline::build_gguf(model, quant::Preset::Q8_0, dir / "m-Q8_0.gguf", 1).reused);
     EXPECT_FALSE(pipeline::build_onnx(model, {OnnxPrecision::fp32, OnnxPrecision::int8},
                                       {OnnxVariant::plain}, dir / "m_onnx")
                      .reused);
@@ -66,7 +81,7 @@ TEST(PipelineArtifacts, BuildsAreDeterministicAndReused) {
     EXPECT_EQ(testing::read_bytes(a / "m_onnx" / f), testing::read_bytes(b / "m_onnx" / f)) << f;
   }
   const auto before = fs::last_write_time(a / "m-Q8_0.gguf");
-  EXPECT_TRUE(pipeline::build_gguf(model, "Q8_0", a / "m-Q8_0.gguf", 1).reused);
+  EXPECT_TRUE(pipeline::build_gguf(model, quant::Preset::Q8_0, a / "m-Q8_0.gguf", 1).reused);
   EXPECT_EQ(fs::last_write_time(a / "m-Q8_0.gguf"), before);
   EXPECT_TRUE(pipeline::build_onnx(model, {OnnxPrecision::int8}, {OnnxVariant::plain}, a / "m_onnx")
                   .reused);

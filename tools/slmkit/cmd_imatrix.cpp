@@ -1,12 +1,11 @@
 // slmkit imatrix -m MODEL -f TEXT -o imatrix.gguf [-c CTX] [--chunks N] [--output-format gguf|dat]
 // llama-imatrix's collection: per weight matrix, the sums of its input columns' squares.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "commands.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
+#include "slmkit/files.h"
 #include "slmkit/imatrix.h"
 #include "slmkit/model.h"
 #include "slmkit/tokenizer.h"
@@ -46,11 +45,7 @@ void register_imatrix(CLI::App& app) {
     Tokenizer tokenizer =
         args->tokenizer.empty() ? Tokenizer(model.vocab) : Tokenizer::from_path(args->tokenizer);
     const Engine engine(std::move(model));
-    std::ifstream in(args->file, std::ios::binary);
-    if (!in) throw Error(ErrorKind::io, "cannot open text file '" + args->file + "'");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    const std::vector<int32_t> tokens = tokenizer.encode(ss.str(), true);
+    const std::vector<int32_t> tokens = tokenizer.encode(read_text_file(args->file), true);
 
     ImatrixOptions o;
     o.n_ctx = args->ctx;

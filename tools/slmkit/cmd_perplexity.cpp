@@ -4,26 +4,17 @@
 // llama-perplexity's method and final lines; a progress bar on stderr on the way.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "commands.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
+#include "slmkit/files.h"
 #include "slmkit/model.h"
 #include "slmkit/perplexity.h"
 #include "slmkit/tokenizer.h"
 
 namespace slmkit::cli {
 namespace {
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, "cannot open text file '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void draw_progress(const PerplexityProgress& p) {
   constexpr int kWidth = 30;

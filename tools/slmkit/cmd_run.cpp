@@ -3,26 +3,17 @@
 //            [--kv-type f16|f32] [--tokenizer PATH] [--ignore-eos]
 // Prints the prompt, then each token as it is generated; the timing line goes to stderr.
 #include <cstdio>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "commands.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
+#include "slmkit/files.h"
 #include "slmkit/model.h"
 #include "slmkit/tokenizer.h"
 
 namespace slmkit::cli {
 namespace {
-
-std::string read_prompt_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, "cannot open prompt file '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 DType parse_kv_type(const std::string& s) {
   if (s == "f16" || s == "F16") return DType::F16;
@@ -79,7 +70,7 @@ void register_run(CLI::App& app) {
   sub->add_flag("--ignore-eos", args->ignore_eos, "Keep generating after end-of-generation");
   add_command(sub, [args] {
     std::string prompt = args->prompt;
-    if (!args->prompt_file.empty()) prompt = read_prompt_file(args->prompt_file);
+    if (!args->prompt_file.empty()) prompt = read_text_file(args->prompt_file);
 
     Model model = load_model(args->model);
     Tokenizer tokenizer =

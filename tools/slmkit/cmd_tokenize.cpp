@@ -1,13 +1,12 @@
 // slmkit tokenize -m MODEL (-p TEXT | -f FILE) [--ids] [--no-special] [--parse-special]
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "commands.h"
 #include "slmkit/error.h"
+#include "slmkit/files.h"
 #include "slmkit/tokenizer.h"
 
 namespace slmkit::cli {
@@ -59,14 +58,6 @@ std::string printable(const std::string& bytes) {
   return out;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, fmt::format("{}: cannot open for reading", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return std::move(ss).str();
-}
-
 }  // namespace
 
 void register_tokenize(CLI::App& app) {
@@ -97,7 +88,7 @@ void register_tokenize(CLI::App& app) {
       throw Error(ErrorKind::invalid_input, "tokenize: give the text with -p TEXT or -f FILE");
     }
     const Tokenizer tok = Tokenizer::from_path(args->model);
-    const std::string text = file->count() ? read_file(args->file) : args->prompt;
+    const std::string text = file->count() ? read_text_file(args->file) : args->prompt;
     const auto ids = tok.encode(text, !args->no_special, args->parse_special);
     std::string out;
     if (args->ids) {

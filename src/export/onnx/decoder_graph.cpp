@@ -443,44 +443,86 @@ class DecoderBuilder {
   int32_t ct_;
   int64_t H_ = 0, G_ = 0, D_ = 0, R_ = 1, rope_dims_ = 0, L_ = 0;
   bool uses_ms_ = false;  // com.microsoft operators in the graph
+
+  // --- build(), in order -------------------------------------------------------------------
+  void declare_io();
+  void masks();
+  std::string embed();
+  std::string layer(int64_t l, std::string x);
+  onnx::ModelProto finish(std::string x);
+  bool with_past_ = false, prefill_ = false, decode_ = false;
+  std::string qpos_, kpos_;  // query and key positions
+  bool any_sliding_ = false;
+  std::string mask_global_, mask_local_;
+  std::string embd_name_;  // the f32 token embedding; or, with q4_embedding, embd_q4_
+  std::optional<Q4Weights> embd_q4_;
+  std::pair<std::string, std::string> rope_global_, rope_local_;  // (cos, sin) tables
+  std::string write_slot_;                                        // decode: where to write
+  std::vector<int64_t> qperm_, kperm_, dperm_;  // q / k / QK-norm rows back to rotate-half order
 };
 
 onnx::ModelProto DecoderBuilder::build() {
-  const bool with_past = o_.variant == OnnxVariant::with_past;
-  const bool prefill = o_.variant == OnnxVariant::prefill;
-  const bool decode = o_.variant == OnnxVariant::decode;
-  const std::string batch = "batch_size";
-  const Dim seq = decode ? Dim{int64_t{1}} : Dim{std::string("sequence_length")};
+  with_past_ = o_.variant == OnnxVariant::with_past;
+  prefill_ = o_.variant == OnnxVariant::prefill;
+  decode_ = o_.variant == OnnxVariant::decode;
+  declare_io();
+  masks();
+  std::string x = embed();
+  if (rope_dims_ > 0) {
+    const std::string pos_f =
+        g_.op("Unsqueeze",
+              {g_.op("Cast", {"position_ids"}, {{"to", int64_t{kFloat}}}), g_.const_i64({-1})});
+    rope_global_ = rope_tables(pos_f, false);
+    if (any_sliding_) rope_local_ = rope_tables(pos_f, true);
+  }
+  if (decode_) {
+    // [1, 1, L, 1]: true at cache_position.
+    write_slot_ =
+        g_.op("Unsqueeze", {g_.op("Equal", {kpos_, "cache_position"}), g_.const_i64({0, 1, 3})});
+  }
+  if (permute_rope()) {
+    qperm_ = head_permutation(H_);
+    kperm_ = head_permutation(G_);
+    dperm_ = head_permutation(1);
+  }
+  for (int64_t l = 0; l < c_.n_layer; ++l) x = layer(l, x);
+  return finish(x);
+}
 
+// The graph's inputs and outputs for the variant.
+void DecoderBuilder::declare_io() {
+  const std::string batch = "batch_size";
+  const Dim seq = decode_ ? Dim{int64_t{1}} : Dim{std::string("sequence_length")};
   g_.input("input_ids", kInt64, {batch, seq});
-  if (decode) {
+  if (decode_) {
     g_.input("attention_mask", kInt64, {batch, L_});
-  } else if (with_past) {
+  } else if (with_past_) {
     g_.input("attention_mask", kInt64,
              {batch, std::string("past_sequence_length + sequence_length")});
   } else {
     g_.input("attention_mask", kInt64, {batch, seq});
   }
   g_.input("position_ids", kInt64, {batch, seq});
-  if (decode) g_.input("cache_position", kInt64, {int64_t{1}});
-  if (with_past || decode) {
+  if (decode_) g_.input("cache_position", kInt64, {int64_t{1}});
+  if (with_past_ || decode_) {
     for (int64_t l = 0; l < c_.n_layer; ++l) declare_cache_io(l, true);
   }
   g_.output("logits", kFloat, {batch, seq, c_.vocab_size});
-  if (with_past || prefill || decode) {
+  if (with_past_ || prefill_ || decode_) {
     for (int64_t l = 0; l < c_.n_layer; ++l) declare_cache_io(l, false);
   }
+}
 
-  // Query and key positions for the masks: keys are cache slots 0..T-1.
+// Query and key positions, and the attention masks over them: keys are cache slots 0..T-1.
+void DecoderBuilder::masks() {
   const std::string one = g_.const_i64({1}, true), zero = g_.const_i64({0}, true);
-  std::string qpos, kpos;
-  if (decode) {
+  if (decode_) {
     std::vector<int64_t> slots(static_cast<size_t>(L_));
     for (int64_t i = 0; i < L_; ++i) slots[static_cast<size_t>(i)] = i;
-    kpos = g_.weight_raw(
+    kpos_ = g_.weight_raw(
         "cache_slots", kInt64, {L_},
         std::string(reinterpret_cast<const char*>(slots.data()), slots.size() * sizeof(int64_t)));
-    qpos = "cache_position";
+    qpos_ = "cache_position";
   } else {
     const std::string t_len =
         g_.op("Squeeze",
@@ -489,24 +531,23 @@ onnx::ModelProto DecoderBuilder::build() {
     const std::string s_len = g_.op(
         "Squeeze", {g_.op("Shape", {"input_ids"}, {{"start", int64_t{1}}, {"end", int64_t{2}}}),
                     g_.const_i64({0})});
-    kpos = g_.op("Range", {zero, t_len, one});
-    qpos = g_.op("Range", {g_.op("Sub", {t_len, s_len}), t_len, one});
+    kpos_ = g_.op("Range", {zero, t_len, one});
+    qpos_ = g_.op("Range", {g_.op("Sub", {t_len, s_len}), t_len, one});
   }
-  bool any_sliding = false;
+  any_sliding_ = false;
   for (int64_t l = 0; l < c_.n_layer; ++l) {
     if (!c_.layer_attention.empty() &&
         c_.layer_attention[static_cast<size_t>(l)] == AttentionKind::sliding) {
-      any_sliding = true;
+      any_sliding_ = true;
     }
   }
-  const std::string mask_global = attention_mask(qpos, kpos, "attention_mask", false);
-  const std::string mask_local =
-      any_sliding ? attention_mask(qpos, kpos, "attention_mask", true) : "";
+  mask_global_ = attention_mask(qpos_, kpos_, "attention_mask", false);
+  mask_local_ = any_sliding_ ? attention_mask(qpos_, kpos_, "attention_mask", true) : "";
+}
 
-  // Embeddings [B, S, E].
+// The token (and learned position) embeddings [B, S, E].
+std::string DecoderBuilder::embed() {
   std::string x;
-  std::string embd_name;
-  std::optional<Q4Weights> embd_q4;
   if (o_.q4_embedding) {
     const std::vector<float> e = floats("token_embd.weight");  // [V, E]
     const int64_t V = c_.vocab_size, E = c_.n_embd;
@@ -516,11 +557,11 @@ onnx::ModelProto DecoderBuilder::build() {
         et[static_cast<size_t>(i * V + v)] = e[static_cast<size_t>(v * E + i)];
       }
     }
-    embd_q4 = q4_weights("token_embd.weight", et, E, V);
-    x = gather_q4(*embd_q4);
+    embd_q4_ = q4_weights("token_embd.weight", et, E, V);
+    x = gather_q4(*embd_q4_);
   } else {
-    embd_name = init("token_embd.weight", {c_.vocab_size, c_.n_embd}, floats("token_embd.weight"));
-    x = g_.op("Gather", {embd_name, "input_ids"});
+    embd_name_ = init("token_embd.weight", {c_.vocab_size, c_.n_embd}, floats("token_embd.weight"));
+    x = g_.op("Gather", {embd_name_, "input_ids"});
   }
   if (c_.embed_scale != 1.0) x = g_.op("Mul", {x, scalar(static_cast<float>(c_.embed_scale))});
   if (c_.learned_positions) {
@@ -529,107 +570,96 @@ onnx::ModelProto DecoderBuilder::build() {
                                                floats("position_embd.weight")),
                                           "position_ids"})});
   }
-  std::pair<std::string, std::string> rope_global, rope_local;
+  return x;
+}
+
+// Block l: attention and feed-forward, each a residual branch.
+std::string DecoderBuilder::layer(int64_t l, std::string x) {
+  const std::string p = fmt::format("blk.{}.", l);
+  const bool sliding = !c_.layer_attention.empty() &&
+                       c_.layer_attention[static_cast<size_t>(l)] == AttentionKind::sliding;
+  const std::string xn = norm(x, p + "attn_norm");
+  std::string q, k, v;
+  if (c_.fused_qkv) {
+    const std::string w = p + "attn_qkv.weight", b = p + "attn_qkv.bias";
+    q = linear(xn, w, b, 0, H_ * D_, qperm_);
+    k = linear(xn, w, b, H_ * D_, G_ * D_, kperm_);
+    v = linear(xn, w, b, (H_ + G_) * D_, G_ * D_);
+  } else {
+    q = linear(xn, p + "attn_q.weight", p + "attn_q.bias", 0, H_ * D_, qperm_);
+    k = linear(xn, p + "attn_k.weight", p + "attn_k.bias", 0, G_ * D_, kperm_);
+    v = linear(xn, p + "attn_v.weight", p + "attn_v.bias", 0, G_ * D_);
+  }
+  q = g_.op("Reshape", {q, g_.const_i64({0, 0, H_, D_})});
+  k = g_.op("Reshape", {k, g_.const_i64({0, 0, G_, D_})});
+  v = g_.op("Reshape", {v, g_.const_i64({0, 0, G_, D_})});
+  if (c_.qk_norm) {
+    q = rms(q, p + "attn_q_norm.weight", D_, dperm_);
+    k = rms(k, p + "attn_k_norm.weight", D_, dperm_);
+  }
+  const std::vector<int64_t> to_heads = {0, 2, 1, 3};
+  q = g_.op("Transpose", {q}, {{"perm", to_heads}});  // [B, H, S, D]
+  k = g_.op("Transpose", {k}, {{"perm", to_heads}});  // [B, G, S, D]
+  v = g_.op("Transpose", {v}, {{"perm", to_heads}});
   if (rope_dims_ > 0) {
-    const std::string pos_f =
-        g_.op("Unsqueeze",
-              {g_.op("Cast", {"position_ids"}, {{"to", int64_t{kFloat}}}), g_.const_i64({-1})});
-    rope_global = rope_tables(pos_f, false);
-    if (any_sliding) rope_local = rope_tables(pos_f, true);
+    const auto& [cos, sin] = sliding ? rope_local_ : rope_global_;
+    q = rope(q, cos, sin);
+    k = rope(k, cos, sin);
   }
-
-  std::string write_slot;  // decode: [1, 1, L, 1] true at cache_position
-  if (decode) {
-    write_slot =
-        g_.op("Unsqueeze", {g_.op("Equal", {kpos, "cache_position"}), g_.const_i64({0, 1, 3})});
+  const std::string past_k = fmt::format("past_key_values.{}.key", l);
+  const std::string past_v = fmt::format("past_key_values.{}.value", l);
+  const std::string present_k = fmt::format("present.{}.key", l);
+  const std::string present_v = fmt::format("present.{}.value", l);
+  std::string k_all = k, v_all = v;
+  if (with_past_) {
+    k_all = g_.op("Concat", {past_k, k}, {{"axis", int64_t{2}}});
+    v_all = g_.op("Concat", {past_v, v}, {{"axis", int64_t{2}}});
+    g_.rename(k_all, present_k);
+    g_.rename(v_all, present_v);
+  } else if (decode_) {
+    k_all = g_.op("Where", {write_slot_, k, past_k});
+    v_all = g_.op("Where", {write_slot_, v, past_v});
+    g_.rename(k_all, present_k);
+    g_.rename(v_all, present_v);
+  } else if (prefill_) {
+    // Pad the keys of the prompt to the fixed cache length: pads [0,0,0,0, 0,0,L-S,0].
+    const std::string s_len =
+        g_.op("Shape", {"input_ids"}, {{"start", int64_t{1}}, {"end", int64_t{2}}});
+    const std::string rest = g_.op("Sub", {g_.const_i64({L_}), s_len});
+    const std::string pads =
+        g_.op("Concat", {g_.const_i64({0, 0, 0, 0, 0, 0}), rest, g_.const_i64({0})},
+              {{"axis", int64_t{0}}});
+    g_.rename(g_.op("Pad", {k, pads}), present_k);
+    g_.rename(g_.op("Pad", {v, pads}), present_v);
   }
+  std::string a = attend(q, k_all, v_all, sliding ? mask_local_ : mask_global_);
+  a = linear(a, p + "attn_output.weight", p + "attn_output.bias", 0, c_.n_embd);
+  if (m_.find(p + "post_attention_norm.weight")) a = norm(a, p + "post_attention_norm");
+  x = g_.op("Add", {x, a});
 
-  const std::vector<int64_t> qperm = permute_rope() ? head_permutation(H_) : std::vector<int64_t>{};
-  const std::vector<int64_t> kperm = permute_rope() ? head_permutation(G_) : std::vector<int64_t>{};
-  const std::vector<int64_t> dperm = permute_rope() ? head_permutation(1) : std::vector<int64_t>{};
-  for (int64_t l = 0; l < c_.n_layer; ++l) {
-    const std::string p = fmt::format("blk.{}.", l);
-    const bool sliding = !c_.layer_attention.empty() &&
-                         c_.layer_attention[static_cast<size_t>(l)] == AttentionKind::sliding;
-    const std::string xn = norm(x, p + "attn_norm");
-    std::string q, k, v;
-    if (c_.fused_qkv) {
-      const std::string w = p + "attn_qkv.weight", b = p + "attn_qkv.bias";
-      q = linear(xn, w, b, 0, H_ * D_, qperm);
-      k = linear(xn, w, b, H_ * D_, G_ * D_, kperm);
-      v = linear(xn, w, b, (H_ + G_) * D_, G_ * D_);
-    } else {
-      q = linear(xn, p + "attn_q.weight", p + "attn_q.bias", 0, H_ * D_, qperm);
-      k = linear(xn, p + "attn_k.weight", p + "attn_k.bias", 0, G_ * D_, kperm);
-      v = linear(xn, p + "attn_v.weight", p + "attn_v.bias", 0, G_ * D_);
-    }
-    q = g_.op("Reshape", {q, g_.const_i64({0, 0, H_, D_})});
-    k = g_.op("Reshape", {k, g_.const_i64({0, 0, G_, D_})});
-    v = g_.op("Reshape", {v, g_.const_i64({0, 0, G_, D_})});
-    if (c_.qk_norm) {
-      q = rms(q, p + "attn_q_norm.weight", D_, dperm);
-      k = rms(k, p + "attn_k_norm.weight", D_, dperm);
-    }
-    const std::vector<int64_t> to_heads = {0, 2, 1, 3};
-    q = g_.op("Transpose", {q}, {{"perm", to_heads}});  // [B, H, S, D]
-    k = g_.op("Transpose", {k}, {{"perm", to_heads}});  // [B, G, S, D]
-    v = g_.op("Transpose", {v}, {{"perm", to_heads}});
-    if (rope_dims_ > 0) {
-      const auto& [cos, sin] = sliding ? rope_local : rope_global;
-      q = rope(q, cos, sin);
-      k = rope(k, cos, sin);
-    }
-    const std::string past_k = fmt::format("past_key_values.{}.key", l);
-    const std::string past_v = fmt::format("past_key_values.{}.value", l);
-    const std::string present_k = fmt::format("present.{}.key", l);
-    const std::string present_v = fmt::format("present.{}.value", l);
-    std::string k_all = k, v_all = v;
-    if (with_past) {
-      k_all = g_.op("Concat", {past_k, k}, {{"axis", int64_t{2}}});
-      v_all = g_.op("Concat", {past_v, v}, {{"axis", int64_t{2}}});
-      g_.rename(k_all, present_k);
-      g_.rename(v_all, present_v);
-    } else if (decode) {
-      k_all = g_.op("Where", {write_slot, k, past_k});
-      v_all = g_.op("Where", {write_slot, v, past_v});
-      g_.rename(k_all, present_k);
-      g_.rename(v_all, present_v);
-    } else if (prefill) {
-      // Pad the keys of the prompt to the fixed cache length: pads [0,0,0,0, 0,0,L-S,0].
-      const std::string s_len =
-          g_.op("Shape", {"input_ids"}, {{"start", int64_t{1}}, {"end", int64_t{2}}});
-      const std::string rest = g_.op("Sub", {g_.const_i64({L_}), s_len});
-      const std::string pads =
-          g_.op("Concat", {g_.const_i64({0, 0, 0, 0, 0, 0}), rest, g_.const_i64({0})},
-                {{"axis", int64_t{0}}});
-      g_.rename(g_.op("Pad", {k, pads}), present_k);
-      g_.rename(g_.op("Pad", {v, pads}), present_v);
-    }
-    std::string a = attend(q, k_all, v_all, sliding ? mask_local : mask_global);
-    a = linear(a, p + "attn_output.weight", p + "attn_output.bias", 0, c_.n_embd);
-    if (m_.find(p + "post_attention_norm.weight")) a = norm(a, p + "post_attention_norm");
-    x = g_.op("Add", {x, a});
+  const std::string hn = norm(x, p + "ffn_norm");
+  std::string f = activation(linear(hn, c_.gated_ffn ? p + "ffn_gate.weight" : p + "ffn_up.weight",
+                                    c_.gated_ffn ? "" : p + "ffn_up.bias", 0, c_.n_ff));
+  if (c_.gated_ffn)
+    f = g_.op("Mul", {f, linear(hn, p + "ffn_up.weight", p + "ffn_up.bias", 0, c_.n_ff)});
+  f = linear(f, p + "ffn_down.weight", p + "ffn_down.bias", 0, c_.n_embd);
+  if (m_.find(p + "post_ffw_norm.weight")) f = norm(f, p + "post_ffw_norm");
+  x = g_.op("Add", {x, f});
 
-    const std::string hn = norm(x, p + "ffn_norm");
-    std::string f =
-        activation(linear(hn, c_.gated_ffn ? p + "ffn_gate.weight" : p + "ffn_up.weight",
-                          c_.gated_ffn ? "" : p + "ffn_up.bias", 0, c_.n_ff));
-    if (c_.gated_ffn)
-      f = g_.op("Mul", {f, linear(hn, p + "ffn_up.weight", p + "ffn_up.bias", 0, c_.n_ff)});
-    f = linear(f, p + "ffn_down.weight", p + "ffn_down.bias", 0, c_.n_embd);
-    if (m_.find(p + "post_ffw_norm.weight")) f = norm(f, p + "post_ffw_norm");
-    x = g_.op("Add", {x, f});
-  }
+  return x;
+}
 
+// The final norm and the head: logits [B, S, V] in f32, soft-capped where the family does.
+onnx::ModelProto DecoderBuilder::finish(std::string x) {
   x = norm(x, "output_norm");
   std::string logits;
   if (m_.find("output.weight")) {
     logits = linear(x, "output.weight", "", 0, c_.vocab_size);
-  } else if (embd_q4) {
-    logits = matmul_q4(x, *embd_q4);  // tied head on the quantized table
+  } else if (embd_q4_) {
+    logits = matmul_q4(x, *embd_q4_);  // tied head on the quantized table
   } else {
     // Tied head: the embedding table is shared, transposed once by the runtime's constant folding.
-    const std::string wt = g_.op("Transpose", {embd_name}, {{"perm", std::vector<int64_t>{1, 0}}});
+    const std::string wt = g_.op("Transpose", {embd_name_}, {{"perm", std::vector<int64_t>{1, 0}}});
     logits = g_.op("MatMul", {x, wt});
   }
   if (ct_ == kFloat16) logits = g_.op("Cast", {logits}, {{"to", int64_t{kFloat}}});

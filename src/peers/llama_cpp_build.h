@@ -15,7 +15,7 @@
 #include <set>
 #include <string>
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 
 struct LlamaCppBuild {
   std::filesystem::path library_dir;
@@ -44,4 +44,4 @@ LlamaCppBuild choose_llama_cpp_build(const LlamaCppBuildSearch& search);
 // The flags of the first processor in a /proc/cpuinfo text (empty when there is no flags line).
 std::set<std::string> cpu_flags_from_cpuinfo(const std::string& cpuinfo);
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

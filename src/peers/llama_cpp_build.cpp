@@ -1,4 +1,4 @@
-#include "bench/llama_cpp_build.h"
+#include "peers/llama_cpp_build.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -14,7 +14,7 @@
 #define SLMKIT_LLAMA_CPP_NATIVE_DEFAULT_DIR ""
 #endif
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 
 namespace fs = std::filesystem;
 
@@ -102,4 +102,4 @@ LlamaCppBuild choose_llama_cpp_build(const LlamaCppBuildSearch& s) {
   }
 }
 
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers

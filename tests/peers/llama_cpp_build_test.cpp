@@ -1,7 +1,7 @@
-// Which llama.cpp build the peer loads (bench/llama_cpp_build.h): the environment's folder, else a
+// Which llama.cpp build the peer loads (peers/llama_cpp_build.h): the environment's folder, else a
 // native build made for flags this CPU has, else the prebuilt libraries, with the reason when a
 // native build is present but skipped.
-#include "bench/llama_cpp_build.h"
+#include "peers/llama_cpp_build.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "support/fixtures.h"
 
-namespace slmkit::bench {
+namespace slmkit::peers {
 namespace {
 
 namespace fs = std::filesystem;
@@ -80,4 +80,4 @@ TEST(LlamaCppBuild, CpuFlagsFromCpuinfo) {
 }
 
 }  // namespace
-}  // namespace slmkit::bench
+}  // namespace slmkit::peers
