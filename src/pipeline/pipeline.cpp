@@ -21,6 +21,8 @@
 #include "slmkit/inspect.h"
 #include "slmkit/manifest.h"
 #include "slmkit/quantize.h"
+#include "slmkit/task_eval.h"
+#include "slmkit/tokenizer.h"
 #include "validate/validate_loaded.h"
 
 namespace slmkit {
@@ -80,6 +82,7 @@ struct Plan {
   std::vector<ArtifactSpec> artifacts;  // GGUFs, then ONNX precisions
   std::vector<OnnxPrecision> precisions;
   std::vector<OnnxVariant> variants;  // the plain graph first (what validation and PPL run)
+  std::optional<Task> task;           // read whole, so a malformed file stops the run here
 };
 
 Plan plan_of(const PipelineOptions& o) {
@@ -109,6 +112,14 @@ Plan plan_of(const PipelineOptions& o) {
   }
   if (o.bench_prompt < 0 || o.bench_gen < 0) fail_invalid("pipeline: negative benchmark sizes");
   if (o.sample_tokens < 0) fail_invalid("pipeline: --sample-tokens {}: negative", o.sample_tokens);
+  if (o.task_items < 0) fail_invalid("pipeline: --task-items {}: negative", o.task_items);
+  if (o.task) {
+    plan.task = o.task_format.empty() ? read_task(*o.task)
+                                      : read_task(*o.task, parse_task_format(o.task_format));
+    if (!o.task_name.empty()) plan.task->name = o.task_name;
+  } else if (!o.task_name.empty() || !o.task_format.empty() || o.task_items != 0) {
+    fail_invalid("pipeline: --task-name, --task-format and --task-items need --task FILE");
+  }
   return plan;
 }
 
@@ -118,11 +129,20 @@ struct Settings {
   BenchOptions bench;
   ValidateOptions validate;
   SampleSettings sample;
-  std::string model_name;  // what the manifests call the model
+  TaskSettings task;
+  std::optional<Tokenizer> tokenizer;  // the input's: an ONNX folder's task runs take it
+  std::string model_name;              // what the manifests call the model
 };
 
-Settings settings_of(const PipelineOptions& o, const std::string& model_name) {
+Settings settings_of(const PipelineOptions& o, const Plan& plan, const Model& model,
+                     const std::string& model_name) {
   Settings s;
+  if (plan.task) {
+    s.task.task = &*plan.task;
+    s.task.options.n_items = o.task_items;
+    s.task.options.n_threads = o.n_threads;
+    s.tokenizer.emplace(model.vocab);
+  }
   s.sample = {o.sample_prompt, o.sample_tokens, o.n_threads};
   s.model_name = model_name;
   s.perplexity = {o.ppl_ctx, o.ppl_chunks, o.n_threads};
@@ -150,6 +170,7 @@ PipelineResult result_of(const PipelineOptions& o, const Model& model, const std
   r.bench_repetitions = o.bench_repetitions;
   r.n_threads = o.n_threads;
   r.sample_tokens = o.sample_tokens;
+  if (o.task) r.task_file = o.task->filename().string();
   return r;
 }
 
@@ -229,6 +250,7 @@ PipelineArtifact measure_input(const Engine& input, const PipelineOptions& o,
   a.baseline = true;
   a.valid = true;
   measure_perplexity(input, eval, s.perplexity, a);
+  measure_task(input, s.task, a);
   measure_speed(input, o.model, s.bench, a);
   generate_sample(input, s.sample, a);
   return a;
@@ -243,9 +265,11 @@ Manifest measure_gguf(Artifact& a, validation::Reference& reference, const EvalT
                     a.names.report_name, out, a.row);
   if (!loaded) {
     a.row.perplexity_note = a.row.bench_note = "not measured: the engine does not load it";
+    if (s.task.task) a.row.task_note = a.row.perplexity_note;
     return describe_artifact(path, out, s.model_name);
   }
   measure_perplexity(loaded->engine, eval, s.perplexity, a.row);
+  measure_task(loaded->engine, s.task, a.row);
   measure_speed(loaded->engine, path, s.bench, a.row);
   generate_sample(loaded->engine, s.sample, a.row);
   return validation::describe_gguf(path, out, loaded->file, loaded->engine.model(), s.model_name);
@@ -258,6 +282,7 @@ Manifest measure_onnx(Artifact& a, validation::Reference& reference, const EvalT
   record_validation(validation::validate_onnx(out / a.names.path, &reference, s.validate),
                     a.names.report_name, out, a.row);
   measure_onnx_perplexity(dir, out / a.names.path, eval, s.perplexity, a.row);
+  if (s.tokenizer) measure_onnx_task(dir, out / a.names.path, *s.tokenizer, s.task, a.row);
   measure_onnx_speed(dir, a.spec.onnx_precision(), s.bench, a.row);
   if (!folder) folder = describe_artifact(dir, out, s.model_name);
   Manifest m = *folder;
@@ -288,7 +313,7 @@ void measure_artifact(Artifact& a, validation::Reference& reference, const EvalT
                      ? measure_gguf(a, reference, eval, s, out)
                      : measure_onnx(a, reference, eval, s, out, measured.onnx_folder);
     m.synthetic = m.synthetic || result.synthetic;
-    m.performance = performance_json(a.row);
+    m.performance = performance_json(a.row, s.task.task ? s.task.task->name : std::string());
     write_file_atomic(out / a.names.manifest, m.to_json().dump(2) + "\n");
     a.row.manifest = a.names.manifest;
     a.row.sha256 = m.checksum.rfind("sha256:", 0) == 0 ? m.checksum.substr(7) : m.checksum;
@@ -305,8 +330,9 @@ void measure_artifact(Artifact& a, validation::Reference& reference, const EvalT
 std::string measured_line(const PipelineArtifact& a) {
   if (!a.valid) return "      FAILED: " + a.failed_check;
   return fmt::format(
-      "      valid ({} checks){}{}", a.n_checks,
+      "      valid ({} checks){}{}{}", a.n_checks,
       a.perplexity ? fmt::format(", PPL {:.5g}", *a.perplexity) : std::string(),
+      a.task_accuracy ? fmt::format(", accuracy {:.2f} %", 100 * *a.task_accuracy) : std::string(),
       a.decode_tps > 0 ? fmt::format(", decode {:.1f} t/s", a.decode_tps) : std::string());
 }
 
@@ -338,8 +364,12 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   const Engine input(load_model(options.model));
   const Model& model = input.model();
   const std::string base = artifact_base_name(model, options.model, options.name);
-  const Settings settings = settings_of(options, base);
+  const Settings settings = settings_of(options, plan, model, base);
   PipelineResult result = result_of(options, model, base);
+  if (plan.task) {
+    result.task = plan.task->name;
+    result.task_format = std::string(task_format_name(plan.task->format));
+  }
   std::optional<EvalText> eval;
   if (options.eval_text) {
     eval = read_eval_text(*options.eval_text, model.vocab, options.ppl_ctx);

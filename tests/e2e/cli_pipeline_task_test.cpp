@@ -1,0 +1,132 @@
+// `slmkit pipeline --task` and `slmkit validate --task`: task accuracy in the manifests and the
+// report equals what the evaluation API gives for the same file and model (the same scorer, so
+// exactly), a bad task file stops the run before any work, and validate's accuracy floor passes
+// and fails where it must.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "slmkit/engine.h"
+#include "slmkit/model.h"
+#include "slmkit/task_eval.h"
+#include "slmkit/tokenizer.h"
+#include "support/fixtures.h"
+
+namespace slmkit {
+namespace {
+namespace fs = std::filesystem;
+using testing::cli_path;
+using testing::fixture;
+using testing::run_command;
+
+std::string stories260k() {
+  return fixture("models/llama2c-stories260K/stories260K.bin").string();
+}
+
+// The first `n` items of the repository's story task (hellaswag: 6 lines per item).
+fs::path task_slice(const fs::path& dir, int n) {
+  std::ifstream in(testing::source_dir() / "tasks/tinystories-next-sentence.txt");
+  const fs::path path = dir / "stories20.txt";
+  std::ofstream out(path);
+  std::string line;
+  for (int i = 0; i < 6 * n && std::getline(in, line); ++i) out << line << '\n';
+  return path;
+}
+
+TaskResult score(const fs::path& model_path, const fs::path& task_path) {
+  Model model = load_model(model_path);
+  const Tokenizer tokenizer(model.vocab);
+  const Engine engine(std::move(model));
+  return evaluate_task(engine, tokenizer, read_task(task_path), TaskEvalOptions{});
+}
+
+TEST(CliPipelineTask, ManifestAndReportCarryTheEvaluatorsAccuracy) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const fs::path out = testing::temp_dir("pipeline-task");
+  const fs::path task = task_slice(out, 20);
+  std::string log;
+  ASSERT_EQ(
+      run_command(cli_path().string() + " pipeline " + stories260k() + " -o " +
+                      (out / "run").string() + " --gguf Q8_0 --onnx none --task " + task.string() +
+                      " --task-name os_benchmark -p 8 -n 4 -r 1 -t 2 --sample-tokens 0",
+                  &log),
+      0)
+      << log;
+  const TaskResult q8 = score(out / "run/stories260K-Q8_0.gguf", task);
+  const TaskResult f32 = score(stories260k(), task);
+  ASSERT_EQ(q8.n_items, 20);
+
+  const auto manifest =
+      nlohmann::json::parse(testing::read_text(out / "run/manifests/stories260K-Q8_0.json"));
+  const auto& perf = manifest.at("performance");
+  const auto& acc = perf.at("task_accuracy");
+  EXPECT_EQ(acc.at("task"), "os_benchmark");
+  EXPECT_EQ(acc.at("items"), 20);
+  // The pipeline runs the evaluator's own scorer on the same engine and items: equal bits.
+  EXPECT_EQ(acc.at("accuracy").get<double>(), q8.accuracy);
+  EXPECT_EQ(acc.at("stderr").get<double>(), q8.accuracy_error);
+  EXPECT_EQ(perf.at("os_benchmark_accuracy").get<double>(), q8.accuracy);
+
+  const std::string md = testing::read_text(out / "run/report.md");
+  EXPECT_NE(md.find("| perplexity | accuracy | prefill t/s |"), std::string::npos) << md;
+  const auto cell = [](const TaskResult& r) {
+    return fmt::format("| {:.2f} +/- {:.2f} % |", 100 * r.accuracy, 100 * r.accuracy_error);
+  };
+  EXPECT_NE(
+      md.find("| **stories260K (FP32 baseline)** | llama2c | F32 | 1.01 MiB | n/a " + cell(f32)),
+      std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| stories260K-Q8_0 | gguf | Q8_0 | 336.2 KiB | n/a " + cell(q8)),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("Task accuracy: `os_benchmark` (stories20.txt, hellaswag), 20 items"),
+            std::string::npos)
+      << md;
+  const std::string html = testing::read_text(out / "run/report.html");
+  EXPECT_NE(html.find("<th>accuracy</th>"), std::string::npos);
+  EXPECT_NE(html.find("Size vs task accuracy (higher is better)"), std::string::npos);
+
+  // Without --task-name: the file's stem, and no os_benchmark_accuracy.
+  ASSERT_EQ(
+      run_command(cli_path().string() + " pipeline " + stories260k() + " -o " +
+                      (out / "named").string() + " --gguf Q8_0 --onnx none --task " +
+                      task.string() + " --task-items 5 -p 8 -n 4 -r 1 -t 2 " + "--sample-tokens 0",
+                  &log),
+      0)
+      << log;
+  const auto perf5 =
+      nlohmann::json::parse(testing::read_text(out / "named/manifests/stories260K-Q8_0.json"))
+          .at("performance");
+  EXPECT_EQ(perf5.at("task_accuracy").at("task"), "stories20");
+  EXPECT_EQ(perf5.at("task_accuracy").at("items"), 5);
+  EXPECT_FALSE(perf5.contains("os_benchmark_accuracy"));
+}
+
+TEST(CliPipelineTask, BadTaskFileExitsTwoBeforeAnyWork) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const fs::path out = testing::temp_dir("pipeline-task-bad");
+  const fs::path bad = out / "bad.txt";
+  std::ofstream(bad) << "A context.\n7\none\ntwo\nthree\nfour\n";
+  std::string log;
+  EXPECT_EQ(
+      run_command(cli_path().string() + " pipeline " + stories260k() + " -o " +
+                      (out / "x").string() + " --gguf Q8_0 --onnx none --task " + bad.string(),
+                  &log),
+      2);
+  EXPECT_NE(log.find("bad.txt"), std::string::npos) << log;
+  EXPECT_NE(log.find("line 2"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(out / "x"));
+  EXPECT_EQ(run_command(cli_path().string() + " pipeline " + stories260k() + " -o " +
+                            (out / "x").string() + " --task-items 5",
+                        &log),
+            2);
+  EXPECT_NE(log.find("need --task FILE"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(out / "x"));
+}
+
+}  // namespace
+}  // namespace slmkit
