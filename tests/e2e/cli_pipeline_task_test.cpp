@@ -128,5 +128,59 @@ TEST(CliPipelineTask, BadTaskFileExitsTwoBeforeAnyWork) {
   EXPECT_FALSE(fs::exists(out / "x"));
 }
 
+// The accuracy floor of `slmkit validate`: the check's value is the artifact's accuracy and its
+// bound R x the reference's, both as the evaluator computes them; R = 0.5 passes and R = 10 (an
+// accuracy above 100 % for any reference that gets one item right) fails.
+TEST(CliValidateTask, AccuracyFloorPassesAndFails) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const fs::path out = testing::temp_dir("validate-task");
+  const fs::path task = task_slice(out, 20);
+  const fs::path q8 = out / "stories260K-Q8_0.gguf";
+  std::string log;
+  ASSERT_EQ(
+      run_command(cli_path().string() + " quantize " + stories260k() + " -t Q8_0 -o " + q8.string(),
+                  &log),
+      0)
+      << log;
+  const TaskResult art = score(q8, task);
+  const TaskResult ref = score(stories260k(), task);
+  ASSERT_GT(ref.n_correct, 0);
+  const auto validate = [&](const std::string& ratio, const std::string& dir) {
+    return run_command(cli_path().string() + " validate " + q8.string() + " --reference " +
+                           stories260k() + " --task " + task.string() + " --min-accuracy-ratio " +
+                           ratio + " -t 2 --out " + (out / dir).string(),
+                       &log);
+  };
+  const auto check = [&](const std::string& dir) {
+    const auto report = nlohmann::json::parse(
+        testing::read_text(out / dir / "stories260K-Q8_0_gguf_validation.json"));
+    for (const auto& c : report.at("checks")) {
+      if (c.at("name") == "task_accuracy") return c;
+    }
+    ADD_FAILURE() << "no task_accuracy check in " << report.dump(2);
+    return nlohmann::json();
+  };
+  EXPECT_EQ(validate("0.5", "pass"), 0) << log;
+  const auto pass = check("pass");
+  EXPECT_EQ(pass.at("category"), "functional");
+  EXPECT_TRUE(pass.at("passed").get<bool>());
+  EXPECT_EQ(pass.at("value").get<double>(), art.accuracy);
+  EXPECT_EQ(pass.at("bound").get<double>(), 0.5 * ref.accuracy);
+  EXPECT_EQ(pass.at("comparison"), ">=");
+
+  EXPECT_EQ(validate("10", "fail"), 1) << log;
+  const auto fail = check("fail");
+  EXPECT_FALSE(fail.at("passed").get<bool>());
+  EXPECT_EQ(fail.at("bound").get<double>(), 10 * ref.accuracy);
+  EXPECT_NE(log.find("FAIL functional task_accuracy"), std::string::npos) << log;
+
+  // A floor without a task is bad input.
+  EXPECT_EQ(run_command(cli_path().string() + " validate " + q8.string() +
+                            " --min-accuracy-ratio 0.5 --out " + (out / "bad").string(),
+                        &log),
+            2);
+  EXPECT_NE(log.find("need --task"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace slmkit
