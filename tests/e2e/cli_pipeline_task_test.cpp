@@ -106,6 +106,37 @@ TEST(CliPipelineTask, ManifestAndReportCarryTheEvaluatorsAccuracy) {
   EXPECT_FALSE(perf5.contains("os_benchmark_accuracy"));
 }
 
+// An ONNX precision is scored through ONNX Runtime on its no-cache graph: the manifest holds what
+// evaluate_task_onnx gives on the same graph and item. Slow: a peer process per sequence (one
+// item, four sequences, about a second each; the scorer itself is TaskOnnx.*'s business).
+TEST(CliPipelineTask, SlowOnnxScoredThroughOnnxRuntime) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const fs::path out = testing::temp_dir("pipeline-task-onnx");
+  const fs::path task = task_slice(out, 20);
+  std::string log;
+  ASSERT_EQ(run_command(cli_path().string() + " pipeline " + stories260k() + " -o " +
+                            (out / "run").string() + " --gguf none --onnx fp32 --onnx-variants " +
+                            "plain --task " + task.string() +
+                            " --task-items 1 -p 8 -n 4 -r 1 -t 2 --sample-tokens 0",
+                        &log),
+            0)
+      << log;
+  const fs::path folder = out / "run/stories260K_onnx";
+  TaskEvalOptions o;
+  o.n_items = 1;
+  o.n_threads = 2;
+  const TaskResult expected =
+      evaluate_task_onnx(folder, folder / "onnx/decoder_model.onnx",
+                         Tokenizer(load_model(stories260k()).vocab), read_task(task), o);
+  const auto acc =
+      nlohmann::json::parse(testing::read_text(out / "run/manifests/stories260K_onnx-fp32.json"))
+          .at("performance")
+          .at("task_accuracy");
+  EXPECT_EQ(acc.at("items"), 1);
+  EXPECT_EQ(acc.at("accuracy").get<double>(), expected.accuracy);
+  EXPECT_EQ(acc.at("stderr").get<double>(), expected.accuracy_error);
+}
+
 TEST(CliPipelineTask, BadTaskFileExitsTwoBeforeAnyWork) {
   SLMKIT_REQUIRE_FIXTURES();
   const fs::path out = testing::temp_dir("pipeline-task-bad");
