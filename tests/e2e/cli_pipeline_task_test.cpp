@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/model.h"
 #include "slmkit/task_eval.h"
@@ -111,6 +112,7 @@ TEST(CliPipelineTask, ManifestAndReportCarryTheEvaluatorsAccuracy) {
 // item, four sequences, about a second each; the scorer itself is TaskOnnx.*'s business).
 TEST(CliPipelineTask, SlowOnnxScoredThroughOnnxRuntime) {
   SLMKIT_REQUIRE_FIXTURES();
+  if (!peers::OrtPeer::available()) GTEST_SKIP() << peers::OrtPeer::unavailable_reason();
   const fs::path out = testing::temp_dir("pipeline-task-onnx");
   const fs::path task = task_slice(out, 20);
   std::string log;
