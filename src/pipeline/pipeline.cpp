@@ -141,6 +141,15 @@ Settings settings_of(const PipelineOptions& o, const Plan& plan, const Model& mo
     s.task.task = &*plan.task;
     s.task.options.n_items = o.task_items;
     s.task.options.n_threads = o.n_threads;
+    // Through ONNX Runtime a task runs for minutes: cancellable per item, and a line now and
+    // then once it is slow enough to wonder about.
+    s.task.options.on_item = [&o](const TaskProgress& p) {
+      o.cancel.throw_if_cancelled();
+      if (o.on_progress && p.seconds > 5 && (p.done % 20 == 0 || p.done == p.total)) {
+        o.on_progress(fmt::format("      task: {} of {} items, {} right, {:.0f} s", p.done, p.total,
+                                  p.correct, p.seconds));
+      }
+    };
     s.tokenizer.emplace(model.vocab);
   }
   s.sample = {o.sample_prompt, o.sample_tokens, o.n_threads};
