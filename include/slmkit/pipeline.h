@@ -57,8 +57,12 @@ struct PipelineOptions {
                             // performance.os_benchmark_accuracy
   std::string task_format;  // hellaswag, winogrande, mc, jsonl; "": from the file's extension
   int64_t task_items = 0;   // items scored, picked as llama.cpp picks them; 0: all
-  bool synthetic = false;   // the model was made by `slmkit synth`; the report says so (also set
-                            // when the model's own metadata says it is synthetic)
+  // With a task: each artifact's validation also fails when its accuracy is below this share of
+  // the baseline's on the same items (check task_accuracy, as `slmkit validate
+  // --min-accuracy-ratio`); unset: accuracy is reported, not judged.
+  std::optional<double> min_accuracy_ratio;
+  bool synthetic = false;  // the model was made by `slmkit synth`; the report says so (also set
+                           // when the model's own metadata says it is synthetic)
   std::function<void(const std::string& line)> on_progress;
   // Looked at with every progress line (between steps, not inside one); a cancelled run throws
   // Cancelled, keeping the artifacts it finished (complete files, reused by a re-run) and no

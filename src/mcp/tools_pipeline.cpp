@@ -78,7 +78,10 @@ Tool run_pipeline_tool() {
                                    "also fills the manifests' os_benchmark_accuracy")},
        {"task_format", enum_schema({"hellaswag", "winogrande", "mc", "jsonl"},
                                    "task file format (default: from the extension)")},
-       {"task_items", integer_schema(0, 1 << 20, "Task items scored (default 0: all)")}},
+       {"task_items", integer_schema(0, 1 << 20, "Task items scored (default 0: all)")},
+       {"min_accuracy_ratio",
+        number_schema("With task_path: an artifact fails validation when its accuracy is below "
+                      "this share of the baseline's (default: not judged)")}},
       {"model_path", "output_path"});
   json artifact =
       object_schema({{"name", {{"type", "string"}}},
@@ -138,6 +141,9 @@ Tool run_pipeline_tool() {
     if (args.contains("task_name")) o.task_name = arg_string(args, "task_name");
     if (args.contains("task_format")) o.task_format = arg_string(args, "task_format");
     o.task_items = arg_int(args, "task_items", o.task_items);
+    if (args.contains("min_accuracy_ratio")) {
+      o.min_accuracy_ratio = arg_number(args, "min_accuracy_ratio", 0);
+    }
     o.gguf = arg_strings(args, "gguf", o.gguf);
     o.onnx = arg_strings(args, "onnx", o.onnx);
     o.onnx_variants = arg_strings(args, "onnx_variants", o.onnx_variants);

@@ -31,12 +31,6 @@ PerplexityOptions perplexity_options(const EvalText& eval, const PerplexitySetti
   return o;
 }
 
-void record_task(const TaskResult& r, PipelineArtifact& a) {
-  a.task_accuracy = r.accuracy;
-  a.task_accuracy_error = r.accuracy_error;
-  a.task_items = r.n_items;
-}
-
 void record_perplexity(const PerplexityResult& r, PipelineArtifact& a) {
   a.perplexity = r.ppl;
   a.perplexity_error = r.ppl_error;
@@ -132,22 +126,36 @@ void measure_onnx_speed(const fs::path& export_dir, OnnxPrecision precision,
   }
 }
 
-void measure_task(const Engine& engine, const TaskSettings& s, PipelineArtifact& a) {
-  if (!s.task) return;
+void record_task(const TaskResult& r, PipelineArtifact& a) {
+  a.task_accuracy = r.accuracy;
+  a.task_accuracy_error = r.accuracy_error;
+  a.task_items = r.n_items;
+}
+
+std::optional<TaskResult> measure_task(const Engine& engine, const TaskSettings& s,
+                                       PipelineArtifact& a) {
+  if (!s.task) return std::nullopt;
   try {
-    record_task(evaluate_task(engine, Tokenizer(engine.model().vocab), *s.task, s.options), a);
+    TaskResult r = evaluate_task(engine, Tokenizer(engine.model().vocab), *s.task, s.options);
+    record_task(r, a);
+    return r;
   } catch (const Error& e) {
     a.task_note = one_line(e.what());
+    return std::nullopt;
   }
 }
 
-void measure_onnx_task(const fs::path& export_dir, const fs::path& graph,
-                       const Tokenizer& tokenizer, const TaskSettings& s, PipelineArtifact& a) {
-  if (!s.task) return;
+std::optional<TaskResult> measure_onnx_task(const fs::path& export_dir, const fs::path& graph,
+                                            const Tokenizer& tokenizer, const TaskSettings& s,
+                                            PipelineArtifact& a) {
+  if (!s.task) return std::nullopt;
   try {
-    record_task(evaluate_task_onnx(export_dir, graph, tokenizer, *s.task, s.options), a);
+    TaskResult r = evaluate_task_onnx(export_dir, graph, tokenizer, *s.task, s.options);
+    record_task(r, a);
+    return r;
   } catch (const Error& e) {
     a.task_note = one_line(e.what());
+    return std::nullopt;
   }
 }
 

@@ -53,14 +53,20 @@ void measure_onnx_speed(const std::filesystem::path& export_dir, OnnxPrecision p
 struct TaskSettings {
   const Task* task = nullptr;
   TaskEvalOptions options;  // n_items, n_threads; the rest as `slmkit eval` defaults them
+  std::optional<double> min_accuracy_ratio;  // judged in validation when set
 };
 
 // The task's accuracy with the evaluation's scorer (evaluate_task): on a loaded model with its
 // own vocabulary, or through ONNX Runtime on one precision of the export folder. A failure is
-// recorded as a.task_note.
-void measure_task(const Engine& engine, const TaskSettings& s, PipelineArtifact& a);
-void measure_onnx_task(const std::filesystem::path& export_dir, const std::filesystem::path& graph,
-                       const Tokenizer& tokenizer, const TaskSettings& s, PipelineArtifact& a);
+// recorded as a.task_note (and nullopt returned, as without a task).
+std::optional<TaskResult> measure_task(const Engine& engine, const TaskSettings& s,
+                                       PipelineArtifact& a);
+std::optional<TaskResult> measure_onnx_task(const std::filesystem::path& export_dir,
+                                            const std::filesystem::path& graph,
+                                            const Tokenizer& tokenizer, const TaskSettings& s,
+                                            PipelineArtifact& a);
+// A task result scored elsewhere (the baseline's, by the validation reference) on `a`.
+void record_task(const TaskResult& r, PipelineArtifact& a);
 
 // Records the verdict and every failed check of `report` on `a`, and writes it as
 // out/validation_reports/STEM_*_validation.json (STEM: the stem of `report_name`, a file name

@@ -117,8 +117,15 @@ Plan plan_of(const PipelineOptions& o) {
     plan.task = o.task_format.empty() ? read_task(*o.task)
                                       : read_task(*o.task, parse_task_format(o.task_format));
     if (!o.task_name.empty()) plan.task->name = o.task_name;
-  } else if (!o.task_name.empty() || !o.task_format.empty() || o.task_items != 0) {
-    fail_invalid("pipeline: --task-name, --task-format and --task-items need --task FILE");
+  } else if (!o.task_name.empty() || !o.task_format.empty() || o.task_items != 0 ||
+             o.min_accuracy_ratio) {
+    fail_invalid(
+        "pipeline: --task-name, --task-format, --task-items and --min-accuracy-ratio need "
+        "--task FILE");
+  }
+  if (o.min_accuracy_ratio && !(*o.min_accuracy_ratio > 0)) {
+    fail_invalid("pipeline: --min-accuracy-ratio {}: expected a number above 0",
+                 *o.min_accuracy_ratio);
   }
   return plan;
 }
@@ -141,6 +148,7 @@ Settings settings_of(const PipelineOptions& o, const Plan& plan, const Model& mo
     s.task.task = &*plan.task;
     s.task.options.n_items = o.task_items;
     s.task.options.n_threads = o.n_threads;
+    s.task.min_accuracy_ratio = o.min_accuracy_ratio;
     // Through ONNX Runtime a task runs for minutes: cancellable per item, and a line now and
     // then once it is slow enough to wonder about.
     s.task.options.on_item = [&o](const TaskProgress& p) {
@@ -247,9 +255,11 @@ std::vector<Artifact> build_artifacts(const Model& model, const std::string& bas
   return artifacts;
 }
 
-// 2. The baseline: the input itself in our engine (its own precision: F32 compute).
+// 2. The baseline: the input itself in our engine (its own precision: F32 compute). Its task
+// score is the reference's, kept there for every artifact's accuracy floor.
 PipelineArtifact measure_input(const Engine& input, const PipelineOptions& o,
-                               const std::string& name, const EvalText* eval, const Settings& s) {
+                               const std::string& name, const EvalText* eval, const Settings& s,
+                               validation::Reference& reference) {
   PipelineArtifact a;
   a.name = name;
   a.format = input.model().source.format;
@@ -259,10 +269,40 @@ PipelineArtifact measure_input(const Engine& input, const PipelineOptions& o,
   a.baseline = true;
   a.valid = true;
   measure_perplexity(input, eval, s.perplexity, a);
-  measure_task(input, s.task, a);
+  if (s.task.task) {
+    try {
+      record_task(reference.task_result(*s.task.task, s.task.options), a);
+    } catch (const Error& e) {
+      a.task_note = one_line(e.what());
+    }
+  }
   measure_speed(input, o.model, s.bench, a);
   generate_sample(input, s.sample, a);
   return a;
+}
+
+// With --min-accuracy-ratio: the artifact's accuracy against the baseline's on the same items,
+// added to its validation report as `slmkit validate --min-accuracy-ratio` checks it. An
+// accuracy that could not be measured fails the check: a floor was asked for.
+void judge_task(ValidationReport& report, const std::optional<TaskResult>& artifact,
+                validation::Reference& reference, const TaskSettings& s, const std::string& note) {
+  if (!s.task || !s.min_accuracy_ratio) return;
+  std::string why = "not measured: " + note;
+  try {
+    const TaskResult& baseline = reference.task_result(*s.task, s.options);
+    if (artifact) {
+      validation::add_task_accuracy_check(report, *artifact, baseline, reference.name(),
+                                          s.min_accuracy_ratio);
+      return;
+    }
+  } catch (const Error& e) {
+    why = "the baseline's accuracy not measured: " + one_line(e.what());
+  }
+  ValidationCheck c;
+  c.name = "task_accuracy";
+  c.category = "functional";
+  c.detail = why;
+  report.checks.push_back(c);
 }
 
 // 3. A GGUF: validated against the reference, then measured on the engine validation loaded.
@@ -270,15 +310,20 @@ Manifest measure_gguf(Artifact& a, validation::Reference& reference, const EvalT
                       const Settings& s, const fs::path& out) {
   const fs::path path = out / a.names.path;
   std::optional<validation::LoadedGguf> loaded;
-  record_validation(validation::validate_gguf(path, &reference, s.validate, &loaded),
-                    a.names.report_name, out, a.row);
+  ValidationReport report = validation::validate_gguf(path, &reference, s.validate, &loaded);
+  std::optional<TaskResult> task;
+  if (loaded) {
+    task = measure_task(loaded->engine, s.task, a.row);
+  } else if (s.task.task) {
+    a.row.task_note = "not measured: the engine does not load it";
+  }
+  judge_task(report, task, reference, s.task, a.row.task_note);
+  record_validation(std::move(report), a.names.report_name, out, a.row);
   if (!loaded) {
     a.row.perplexity_note = a.row.bench_note = "not measured: the engine does not load it";
-    if (s.task.task) a.row.task_note = a.row.perplexity_note;
     return describe_artifact(path, out, s.model_name);
   }
   measure_perplexity(loaded->engine, eval, s.perplexity, a.row);
-  measure_task(loaded->engine, s.task, a.row);
   measure_speed(loaded->engine, path, s.bench, a.row);
   generate_sample(loaded->engine, s.sample, a.row);
   return validation::describe_gguf(path, out, loaded->file, loaded->engine.model(), s.model_name);
@@ -288,10 +333,12 @@ Manifest measure_gguf(Artifact& a, validation::Reference& reference, const EvalT
 Manifest measure_onnx(Artifact& a, validation::Reference& reference, const EvalText* eval,
                       const Settings& s, const fs::path& out, std::optional<Manifest>& folder) {
   const fs::path dir = out / a.names.built;
-  record_validation(validation::validate_onnx(out / a.names.path, &reference, s.validate),
-                    a.names.report_name, out, a.row);
+  ValidationReport report = validation::validate_onnx(out / a.names.path, &reference, s.validate);
+  std::optional<TaskResult> task;
+  if (s.tokenizer) task = measure_onnx_task(dir, out / a.names.path, *s.tokenizer, s.task, a.row);
+  judge_task(report, task, reference, s.task, a.row.task_note);
+  record_validation(std::move(report), a.names.report_name, out, a.row);
   measure_onnx_perplexity(dir, out / a.names.path, eval, s.perplexity, a.row);
-  if (s.tokenizer) measure_onnx_task(dir, out / a.names.path, *s.tokenizer, s.task, a.row);
   measure_onnx_speed(dir, a.spec.onnx_precision(), s.bench, a.row);
   if (!folder) folder = describe_artifact(dir, out, s.model_name);
   Manifest m = *folder;
@@ -403,12 +450,12 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   const std::string input_precision = dominant_type(model);
   progress.step(fmt::format("measure the input ({} baseline)",
                             input_precision == "F32" ? "FP32" : input_precision));
-  result.artifacts.push_back(
-      measure_input(input, options, base, eval ? &*eval : nullptr, settings));
-
-  // The reference every artifact is compared with: the input, run once per prompt.
+  // The reference every artifact is compared with: the input, run once per prompt (and once on
+  // the task, which is also the baseline's score).
   validation::Reference reference(input, options.model.filename().string(),
                                   settings.validate.n_compare, settings.validate.n_threads);
+  result.artifacts.push_back(
+      measure_input(input, options, base, eval ? &*eval : nullptr, settings, reference));
   Measured measured;
   for (Artifact& a : artifacts) {
     progress.step(fmt::format("validate, measure and describe {}", a.names.name));

@@ -71,6 +71,11 @@ std::optional<Task> validation_task(const ValidateOptions& options);
 // The "task_accuracy" check: the artifact scored on `task` (a GGUF in our engine; an ONNX
 // precision's no-cache graph through ONNX Runtime) against the reference on the same items (an
 // ONNX folder without a reference model: its fp32 graph, else the graph itself).
+// Records "task_accuracy" + suffix: the artifact's accuracy, against min_ratio x the reference's
+// when given (else recorded, not judged), the paired difference in the detail.
+void record_task_accuracy(const TaskResult& artifact, const TaskResult& reference,
+                          const std::string& reference_name, const std::string& suffix,
+                          std::optional<double> min_ratio, Checks& checks);
 void gguf_task_check(const Engine& artifact, Reference& reference, const Task& task,
                      const ValidateOptions& options, Checks& checks);
 void onnx_task_check(const artifact::Info& info, const std::string& precision,

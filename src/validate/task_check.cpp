@@ -6,6 +6,7 @@
 #include "slmkit/error.h"
 #include "slmkit/tokenizer.h"
 #include "validate/checks.h"
+#include "validate/validate_loaded.h"
 
 namespace slmkit::validation {
 namespace fs = std::filesystem;
@@ -19,11 +20,13 @@ TaskEvalOptions eval_options(const ValidateOptions& o) {
   return t;
 }
 
+}  // namespace
+
 // The paired difference says whether a drop is more than the items' noise, which the two
 // accuracies' own errors (far larger, as most answers agree) cannot.
-void record(const TaskResult& artifact, const TaskResult& reference,
-            const std::string& reference_name, const std::string& suffix,
-            const ValidateOptions& options, Checks& checks) {
+void record_task_accuracy(const TaskResult& artifact, const TaskResult& reference,
+                          const std::string& reference_name, const std::string& suffix,
+                          std::optional<double> min_ratio, Checks& checks) {
   const TaskComparison c = compare_task_results(reference, artifact);
   const std::string detail = fmt::format(
       "{} ({} items): accuracy {:.2f} +/- {:.2f} % vs {:.2f} +/- {:.2f} % for {}; paired "
@@ -32,16 +35,20 @@ void record(const TaskResult& artifact, const TaskResult& reference,
       100 * reference.accuracy, 100 * reference.accuracy_error, reference_name, 100 * c.difference,
       100 * c.difference_error, c.changed);
   const std::string name = "task_accuracy" + suffix;
-  if (options.min_accuracy_ratio) {
-    checks.measure(
-        name, artifact.accuracy, ">=", *options.min_accuracy_ratio * reference.accuracy,
-        detail + fmt::format("; floor {} x the reference's", *options.min_accuracy_ratio));
+  if (min_ratio) {
+    checks.measure(name, artifact.accuracy, ">=", *min_ratio * reference.accuracy,
+                   detail + fmt::format("; floor {} x the reference's", *min_ratio));
     return;
   }
   checks.record(name, artifact.accuracy, detail + "; no --min-accuracy-ratio: not judged");
 }
 
-}  // namespace
+void add_task_accuracy_check(ValidationReport& report, const TaskResult& artifact,
+                             const TaskResult& reference, const std::string& reference_name,
+                             std::optional<double> min_ratio) {
+  Checks checks(report.checks, "functional");
+  record_task_accuracy(artifact, reference, reference_name, "", min_ratio, checks);
+}
 
 std::optional<Task> validation_task(const ValidateOptions& o) {
   if (!o.task) {
@@ -65,7 +72,7 @@ void gguf_task_check(const Engine& artifact, Reference& reference, const Task& t
     const TaskResult& ref = reference.task_result(task, eval_options(options));
     const TaskResult art =
         evaluate_task(artifact, Tokenizer(artifact.model().vocab), task, eval_options(options));
-    record(art, ref, reference.name(), "", options, checks);
+    record_task_accuracy(art, ref, reference.name(), "", options.min_accuracy_ratio, checks);
   } catch (const Error& e) {
     checks.expect("task_accuracy", false, e.what());
   }
@@ -102,18 +109,21 @@ void onnx_task_check(const artifact::Info& info, const std::string& precision,
     const TaskEvalOptions o = eval_options(options);
     const TaskResult art = evaluate_task_onnx(info.root, graph->path, tokenizer, task, o);
     if (reference) {
-      record(art, reference->task_result(task, o), reference->name(), suffix, options, checks);
+      record_task_accuracy(art, reference->task_result(task, o), reference->name(), suffix,
+                           options.min_accuracy_ratio, checks);
     } else if (options.reference) {
       const Engine engine(load_model(*options.reference));
-      record(art, evaluate_task(engine, Tokenizer(engine.model().vocab), task, o),
-             options.reference->filename().string(), suffix, options, checks);
+      record_task_accuracy(art, evaluate_task(engine, Tokenizer(engine.model().vocab), task, o),
+                           options.reference->filename().string(), suffix,
+                           options.min_accuracy_ratio, checks);
     } else {
       // No reference model: the folder's fp32 graph, else the graph itself.
       const artifact::OnnxGraph* fp32 = plain("fp32");
       const artifact::OnnxGraph* ref = fp32 ? fp32 : graph;
-      record(art, ref == graph ? art : evaluate_task_onnx(info.root, ref->path, tokenizer, task, o),
-             ref->path.filename().string() + (ref == graph ? " itself (no --reference)" : ""),
-             suffix, options, checks);
+      record_task_accuracy(
+          art, ref == graph ? art : evaluate_task_onnx(info.root, ref->path, tokenizer, task, o),
+          ref->path.filename().string() + (ref == graph ? " itself (no --reference)" : ""), suffix,
+          options.min_accuracy_ratio, checks);
     }
   } catch (const Error& e) {
     checks.expect(name, false, e.what());

@@ -1,9 +1,10 @@
 // `slmkit pipeline --task` and `slmkit validate --task`: task accuracy in the manifests and the
 // report equals what the evaluation API gives for the same file and model (the same scorer, so
-// exactly), a bad task file stops the run before any work, and validate's accuracy floor passes
-// and fails where it must.
+// exactly), a bad task file stops the run before any work, and the accuracy floor (pipeline and
+// validate) passes and fails where it must.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -53,7 +54,8 @@ TEST(CliPipelineTask, ManifestAndReportCarryTheEvaluatorsAccuracy) {
   ASSERT_EQ(
       run_command(cli_path().string() + " pipeline " + stories260k() + " -o " +
                       (out / "run").string() + " --gguf Q8_0 --onnx none --task " + task.string() +
-                      " --task-name os_benchmark -p 8 -n 4 -r 1 -t 2 --sample-tokens 0",
+                      " --task-name os_benchmark --min-accuracy-ratio 0.5 -p 8 -n 4 -r 1 -t 2 "
+                      "--sample-tokens 0",
                   &log),
       0)
       << log;
@@ -87,6 +89,18 @@ TEST(CliPipelineTask, ManifestAndReportCarryTheEvaluatorsAccuracy) {
   EXPECT_NE(md.find("Task accuracy: `os_benchmark` (stories20.txt, hellaswag), 20 items"),
             std::string::npos)
       << md;
+  // The floor, judged in the artifact's validation as `slmkit validate` judges it.
+  const auto checks =
+      nlohmann::json::parse(testing::read_text(out / "run/validation_reports/"
+                                                     "stories260K-Q8_0_gguf_validation.json"))
+          .at("checks");
+  const auto floor = std::find_if(checks.begin(), checks.end(),
+                                  [](const auto& c) { return c.at("name") == "task_accuracy"; });
+  ASSERT_NE(floor, checks.end()) << checks.dump(2);
+  EXPECT_TRUE(floor->at("passed").get<bool>());
+  EXPECT_EQ(floor->at("value").get<double>(), q8.accuracy);
+  EXPECT_EQ(floor->at("bound").get<double>(), 0.5 * f32.accuracy);
+
   const std::string html = testing::read_text(out / "run/report.html");
   EXPECT_NE(html.find("<th>accuracy</th>"), std::string::npos);
   EXPECT_NE(html.find("Size vs task accuracy (higher is better)"), std::string::npos);
@@ -137,6 +151,28 @@ TEST(CliPipelineTask, SlowOnnxScoredThroughOnnxRuntime) {
   EXPECT_EQ(acc.at("items"), 1);
   EXPECT_EQ(acc.at("accuracy").get<double>(), expected.accuracy);
   EXPECT_EQ(acc.at("stderr").get<double>(), expected.accuracy_error);
+}
+
+// A floor no artifact can meet (10 x the baseline's accuracy, above 100 % once the baseline gets
+// one item right): the run finishes, exits 1 and the report names the check with its numbers.
+TEST(CliPipelineTask, AccuracyFloorFailsTheArtifact) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const fs::path out = testing::temp_dir("pipeline-task-floor");
+  const fs::path task = task_slice(out, 20);
+  ASSERT_GT(score(stories260k(), task).n_correct, 0);
+  std::string log;
+  EXPECT_EQ(
+      run_command(cli_path().string() + " pipeline " + stories260k() + " -o " +
+                      (out / "run").string() + " --gguf Q8_0 --onnx none --task " + task.string() +
+                      " --min-accuracy-ratio 10 -p 8 -n 4 -r 1 -t 2 --sample-tokens 0",
+                  &log),
+      1)
+      << log;
+  const std::string md = testing::read_text(out / "run/report.md");
+  EXPECT_NE(md.find("**Result: FAILED** (0 of 1 artifacts passed validation)"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("- `stories260K-Q8_0`: task_accuracy = "), std::string::npos) << md;
+  EXPECT_NE(md.find("floor 10 x the reference's"), std::string::npos) << md;
 }
 
 TEST(CliPipelineTask, BadTaskFileExitsTwoBeforeAnyWork) {
