@@ -53,6 +53,18 @@ struct PipelineOptions {
   // report (what a person reads to judge a quantization); sample_tokens 0: none.
   std::string sample_prompt = "Once upon a time";
   int64_t sample_tokens = 48;
+  // A multiple-choice task (task_eval.h) scored on the baseline and every artifact, on the same
+  // items: GGUF in our engine, ONNX through ONNX Runtime (about a second per choice sequence:
+  // keep task_items small with ONNX artifacts). Read and checked before any work.
+  std::optional<std::filesystem::path> task;
+  std::string task_name;    // "": the file's stem; "os_benchmark" also fills the manifests'
+                            // performance.os_benchmark_accuracy
+  std::string task_format;  // hellaswag, winogrande, mc, jsonl; "": from the file's extension
+  int64_t task_items = 0;   // items scored, picked as llama.cpp picks them; 0: all
+  // With a task: each artifact's validation also fails when its accuracy is below this share of
+  // the baseline's on the same items (check task_accuracy, as `slmkit validate
+  // --min-accuracy-ratio`); unset: accuracy is reported, not judged.
+  std::optional<double> min_accuracy_ratio;
   bool synthetic = false;  // the model was made by `slmkit synth`; the report says so (also set
                            // when the model's own metadata says it is synthetic)
   std::function<void(const std::string& line)> on_progress;
@@ -75,6 +87,11 @@ struct PipelineArtifact {
   std::optional<double> perplexity;
   std::optional<double> perplexity_error;
   std::string perplexity_note;  // why there is no perplexity, when there is none
+  // The task's accuracy (llama.cpp's score, a fraction) and its standard error, over task_items.
+  std::optional<double> task_accuracy;
+  std::optional<double> task_accuracy_error;
+  int64_t task_items = 0;
+  std::string task_note;  // why there is no accuracy, when a task was given
   double prefill_tps = 0, decode_tps = 0;
   double latency_ms_mean = 0, latency_ms_std = 0;  // per decoded token
   uint64_t peak_rss_bytes = 0;
@@ -95,6 +112,9 @@ struct PipelineResult {
   std::filesystem::path model;  // the input as given
   bool synthetic = false;
   std::string eval_text;  // file name of the perplexity text, "" when none
+  std::string task;       // the task's name, "" when none
+  std::string task_file;  // its file name
+  std::string task_format;
   int64_t ppl_ctx = 0, ppl_chunks = 0;
   int64_t bench_prompt = 0, bench_gen = 0;
   int bench_repetitions = 0;

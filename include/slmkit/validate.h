@@ -57,13 +57,24 @@ struct ValidateOptions {
   // Logit bound (max |diff| / reference logit range) per precision; unset: the built-in table
   // (1e-2 for fp16/F16/BF16, measured bounds for the integer types, documented in validate.cpp).
   std::optional<double> logits_tolerance;
+  // A multiple-choice task (task_eval.h) scored on the artifact and on the reference, on the
+  // same items: the functional check "task_accuracy" records the artifact's accuracy, held to at
+  // least min_accuracy_ratio x the reference's when that is set (unset: measured, not judged;
+  // no default, as a small task's accuracy moves by its standard error with any change). ONNX
+  // is scored through ONNX Runtime on the precision's no-cache graph: seconds per item.
+  // A task file that cannot be read is an Error (bad input), not a failed check.
+  std::optional<std::filesystem::path> task;
+  std::string task_format;  // hellaswag, winogrande, mc, jsonl; "": from the extension
+  int64_t task_items = 0;   // picked as llama.cpp picks them; 0: all
+  std::optional<double> min_accuracy_ratio;
   // Called before the format checks and before each precision's functional checks; the token is
   // looked at at the same points.
   ProgressCallback on_progress;
   CancelToken cancel;
 };
 
-// Throws Error only when `path` cannot be read at all; every problem inside it is a failed check.
+// Throws Error only when `path` cannot be read at all, or the options are bad (a task file that
+// cannot be read); every problem inside the artifact is a failed check.
 ValidationReport validate_artifact(const std::filesystem::path& path,
                                    const ValidateOptions& options = {});
 

@@ -68,7 +68,20 @@ Tool run_pipeline_tool() {
        {"bench_prompt", integer_schema(0, 8192, "Prefill test tokens (default 128)")},
        {"bench_gen", integer_schema(0, 8192, "Decode test tokens (default 32)")},
        {"bench_repetitions", integer_schema(1, 100, "Repetitions (default 3)")},
-       {"min_tokens_per_second", number_schema("Decode speed floor of validation (default 10)")}},
+       {"min_tokens_per_second", number_schema("Decode speed floor of validation (default 10)")},
+       {"task_path",
+        string_schema("Multiple-choice task file (as `slmkit eval` reads), inside a root: "
+                      "accuracy of the baseline and every artifact on the same items (default: "
+                      "none). ONNX is scored through ONNX Runtime, about a second per choice "
+                      "sequence: set task_items")},
+       {"task_name", string_schema("The task's name (default: the file's stem); os_benchmark "
+                                   "also fills the manifests' os_benchmark_accuracy")},
+       {"task_format", enum_schema({"hellaswag", "winogrande", "mc", "jsonl"},
+                                   "task file format (default: from the extension)")},
+       {"task_items", integer_schema(0, 1 << 20, "Task items scored (default 0: all)")},
+       {"min_accuracy_ratio",
+        number_schema("With task_path: an artifact fails validation when its accuracy is below "
+                      "this share of the baseline's (default: not judged)")}},
       {"model_path", "output_path"});
   json artifact =
       object_schema({{"name", {{"type", "string"}}},
@@ -83,6 +96,10 @@ Tool run_pipeline_tool() {
                      {"failed_check", {{"type", "string"}}},
                      {"perplexity", {{"type", {"number", "null"}}}},
                      {"perplexity_note", {{"type", "string"}}},
+                     {"task_accuracy", {{"type", {"number", "null"}}}},
+                     {"task_accuracy_error", {{"type", {"number", "null"}}}},
+                     {"task_items", {{"type", "integer"}}},
+                     {"task_note", {{"type", "string"}}},
                      {"prefill_tokens_per_sec", {{"type", "number"}}},
                      {"decode_tokens_per_sec", {{"type", "number"}}},
                      {"bench_note", {{"type", "string"}}},
@@ -118,6 +135,15 @@ Tool run_pipeline_tool() {
     if (args.contains("eval_text_path")) {
       o.eval_text = ctx.paths.existing("eval_text_path", arg_string(args, "eval_text_path"));
     }
+    if (args.contains("task_path")) {
+      o.task = ctx.paths.existing("task_path", arg_string(args, "task_path"));
+    }
+    if (args.contains("task_name")) o.task_name = arg_string(args, "task_name");
+    if (args.contains("task_format")) o.task_format = arg_string(args, "task_format");
+    o.task_items = arg_int(args, "task_items", o.task_items);
+    if (args.contains("min_accuracy_ratio")) {
+      o.min_accuracy_ratio = arg_number(args, "min_accuracy_ratio", 0);
+    }
     o.gguf = arg_strings(args, "gguf", o.gguf);
     o.onnx = arg_strings(args, "onnx", o.onnx);
     o.onnx_variants = arg_strings(args, "onnx_variants", o.onnx_variants);
@@ -147,6 +173,10 @@ Tool run_pipeline_tool() {
                            {"failed_check", a.failed_check},
                            {"perplexity", optional_number(a.perplexity)},
                            {"perplexity_note", a.perplexity_note},
+                           {"task_accuracy", optional_number(a.task_accuracy)},
+                           {"task_accuracy_error", optional_number(a.task_accuracy_error)},
+                           {"task_items", a.task_items},
+                           {"task_note", a.task_note},
                            {"prefill_tokens_per_sec", a.prefill_tps},
                            {"decode_tokens_per_sec", a.decode_tps},
                            {"bench_note", a.bench_note},

@@ -15,6 +15,7 @@
 #include "slmkit/manifest.h"
 #include "slmkit/perplexity.h"
 #include "slmkit/pipeline.h"
+#include "slmkit/task_eval.h"
 #include "slmkit/vocab.h"
 
 namespace slmkit::pipeline {
@@ -48,6 +49,25 @@ void measure_onnx_perplexity(const std::filesystem::path& export_dir,
 void measure_onnx_speed(const std::filesystem::path& export_dir, OnnxPrecision precision,
                         const BenchOptions& options, PipelineArtifact& a);
 
+// The task every model is scored on (null: none), and how.
+struct TaskSettings {
+  const Task* task = nullptr;
+  TaskEvalOptions options;  // n_items, n_threads; the rest as `slmkit eval` defaults them
+  std::optional<double> min_accuracy_ratio;  // judged in validation when set
+};
+
+// The task's accuracy with the evaluation's scorer (evaluate_task): on a loaded model with its
+// own vocabulary, or through ONNX Runtime on one precision of the export folder. A failure is
+// recorded as a.task_note (and nullopt returned, as without a task).
+std::optional<TaskResult> measure_task(const Engine& engine, const TaskSettings& s,
+                                       PipelineArtifact& a);
+std::optional<TaskResult> measure_onnx_task(const std::filesystem::path& export_dir,
+                                            const std::filesystem::path& graph,
+                                            const Tokenizer& tokenizer, const TaskSettings& s,
+                                            PipelineArtifact& a);
+// A task result scored elsewhere (the baseline's, by the validation reference) on `a`.
+void record_task(const TaskResult& r, PipelineArtifact& a);
+
 // Records the verdict and every failed check of `report` on `a`, writes it as
 // out/validation_reports/STEM_*_validation.json (STEM: the stem of `report_name`, a file name
 // with its extension, so that dots inside a model's name survive) and returns it.
@@ -63,8 +83,9 @@ ValidationReport validate_through(const std::string& runner, const std::filesyst
                                   const std::filesystem::path& reference, int n_threads,
                                   const std::string& report_name, const std::filesystem::path& out);
 
-// The manifest's performance block from what was measured.
-nlohmann::ordered_json performance_json(const PipelineArtifact& a);
+// The manifest's performance block from what was measured; `task_name` names the task the
+// accuracy was measured on (docs/pipeline.md, "Manifests").
+nlohmann::ordered_json performance_json(const PipelineArtifact& a, const std::string& task_name);
 
 // Keeps the files of one ONNX precision (its graphs and their external data, and the folder's
 // config and tokenizer files) in a manifest that describes the whole export folder.

@@ -22,6 +22,8 @@
 #include "slmkit/inspect.h"
 #include "slmkit/manifest.h"
 #include "slmkit/quantize.h"
+#include "slmkit/task_eval.h"
+#include "slmkit/tokenizer.h"
 #include "validate/validate_loaded.h"
 
 namespace slmkit {
@@ -81,6 +83,7 @@ struct Plan {
   std::vector<ArtifactSpec> artifacts;  // GGUFs, then ONNX precisions
   std::vector<OnnxPrecision> precisions;
   std::vector<OnnxVariant> variants;  // the plain graph first (what validation and PPL run)
+  std::optional<Task> task;           // read whole, so a malformed file stops the run here
 };
 
 Plan plan_of(const PipelineOptions& o) {
@@ -116,6 +119,21 @@ Plan plan_of(const PipelineOptions& o) {
   }
   if (o.bench_prompt < 0 || o.bench_gen < 0) fail_invalid("pipeline: negative benchmark sizes");
   if (o.sample_tokens < 0) fail_invalid("pipeline: --sample-tokens {}: negative", o.sample_tokens);
+  if (o.task_items < 0) fail_invalid("pipeline: --task-items {}: negative", o.task_items);
+  if (o.task) {
+    plan.task = o.task_format.empty() ? read_task(*o.task)
+                                      : read_task(*o.task, parse_task_format(o.task_format));
+    if (!o.task_name.empty()) plan.task->name = o.task_name;
+  } else if (!o.task_name.empty() || !o.task_format.empty() || o.task_items != 0 ||
+             o.min_accuracy_ratio) {
+    fail_invalid(
+        "pipeline: --task-name, --task-format, --task-items and --min-accuracy-ratio need "
+        "--task FILE");
+  }
+  if (o.min_accuracy_ratio && !(*o.min_accuracy_ratio > 0)) {
+    fail_invalid("pipeline: --min-accuracy-ratio {}: expected a number above 0",
+                 *o.min_accuracy_ratio);
+  }
   return plan;
 }
 
@@ -125,12 +143,31 @@ struct Settings {
   BenchOptions bench;
   ValidateOptions validate;
   SampleSettings sample;
+  TaskSettings task;
+  std::optional<Tokenizer> tokenizer;    // the input's: an ONNX folder's task runs take it
   std::string model_name;                // what the manifests call the model
   std::vector<std::string> verify_with;  // other builds that validate each GGUF again
 };
 
-Settings settings_of(const PipelineOptions& o, const std::string& model_name) {
+Settings settings_of(const PipelineOptions& o, const Plan& plan, const Model& model,
+                     const std::string& model_name) {
   Settings s;
+  if (plan.task) {
+    s.task.task = &*plan.task;
+    s.task.options.n_items = o.task_items;
+    s.task.options.n_threads = o.n_threads;
+    s.task.min_accuracy_ratio = o.min_accuracy_ratio;
+    // Through ONNX Runtime a task runs for minutes: cancellable per item, and a line now and
+    // then once it is slow enough to wonder about.
+    s.task.options.on_item = [&o](const TaskProgress& p) {
+      o.cancel.throw_if_cancelled();
+      if (o.on_progress && p.seconds > 5 && (p.done % 20 == 0 || p.done == p.total)) {
+        o.on_progress(fmt::format("      task: {} of {} items, {} right, {:.0f} s", p.done, p.total,
+                                  p.correct, p.seconds));
+      }
+    };
+    s.tokenizer.emplace(model.vocab);
+  }
   s.sample = {o.sample_prompt, o.sample_tokens, o.n_threads};
   s.model_name = model_name;
   s.perplexity = {o.ppl_ctx, o.ppl_chunks, o.n_threads};
@@ -159,6 +196,7 @@ PipelineResult result_of(const PipelineOptions& o, const Model& model, const std
   r.bench_repetitions = o.bench_repetitions;
   r.n_threads = o.n_threads;
   r.sample_tokens = o.sample_tokens;
+  if (o.task) r.task_file = o.task->filename().string();
   return r;
 }
 
@@ -226,9 +264,11 @@ std::vector<Artifact> build_artifacts(const Model& model, const std::string& bas
   return artifacts;
 }
 
-// 2. The baseline: the input itself in our engine (its own precision: F32 compute).
+// 2. The baseline: the input itself in our engine (its own precision: F32 compute). Its task
+// score is the reference's, kept there for every artifact's accuracy floor.
 PipelineArtifact measure_input(const Engine& input, const PipelineOptions& o,
-                               const std::string& name, const EvalText* eval, const Settings& s) {
+                               const std::string& name, const EvalText* eval, const Settings& s,
+                               validation::Reference& reference) {
   PipelineArtifact a;
   a.name = name;
   a.format = input.model().source.format;
@@ -238,9 +278,40 @@ PipelineArtifact measure_input(const Engine& input, const PipelineOptions& o,
   a.baseline = true;
   a.valid = true;
   measure_perplexity(input, eval, s.perplexity, a);
+  if (s.task.task) {
+    try {
+      record_task(reference.task_result(*s.task.task, s.task.options), a);
+    } catch (const Error& e) {
+      a.task_note = one_line(e.what());
+    }
+  }
   measure_speed(input, o.model, s.bench, a);
   generate_sample(input, s.sample, a);
   return a;
+}
+
+// With --min-accuracy-ratio: the artifact's accuracy against the baseline's on the same items,
+// added to its validation report as `slmkit validate --min-accuracy-ratio` checks it. An
+// accuracy that could not be measured fails the check: a floor was asked for.
+void judge_task(ValidationReport& report, const std::optional<TaskResult>& artifact,
+                validation::Reference& reference, const TaskSettings& s, const std::string& note) {
+  if (!s.task || !s.min_accuracy_ratio) return;
+  std::string why = "not measured: " + note;
+  try {
+    const TaskResult& baseline = reference.task_result(*s.task, s.options);
+    if (artifact) {
+      validation::add_task_accuracy_check(report, *artifact, baseline, reference.name(),
+                                          s.min_accuracy_ratio);
+      return;
+    }
+  } catch (const Error& e) {
+    why = "the baseline's accuracy not measured: " + one_line(e.what());
+  }
+  ValidationCheck c;
+  c.name = "task_accuracy";
+  c.category = "functional";
+  c.detail = why;
+  report.checks.push_back(c);
 }
 
 // 3. A GGUF: validated against the reference, then measured on the engine validation loaded.
@@ -248,9 +319,15 @@ Manifest measure_gguf(Artifact& a, validation::Reference& reference, const EvalT
                       const Settings& s, const fs::path& out) {
   const fs::path path = out / a.names.path;
   std::optional<validation::LoadedGguf> loaded;
-  const ValidationReport report =
-      record_validation(validation::validate_gguf(path, &reference, s.validate, &loaded),
-                        a.names.report_name, out, a.row);
+  ValidationReport report = validation::validate_gguf(path, &reference, s.validate, &loaded);
+  std::optional<TaskResult> task;
+  if (loaded) {
+    task = measure_task(loaded->engine, s.task, a.row);
+  } else if (s.task.task) {
+    a.row.task_note = "not measured: the engine does not load it";
+  }
+  judge_task(report, task, reference, s.task, a.row.task_note);
+  report = record_validation(std::move(report), a.names.report_name, out, a.row);
   if (!loaded) {
     a.row.perplexity_note = a.row.bench_note = "not measured: the engine does not load it";
     return describe_artifact(path, out, s.model_name);
@@ -292,9 +369,11 @@ void verify_through_others(const Artifact& a, const Settings& s, const fs::path&
 Manifest measure_onnx(Artifact& a, validation::Reference& reference, const EvalText* eval,
                       const Settings& s, const fs::path& out, std::optional<Manifest>& folder) {
   const fs::path dir = out / a.names.built;
-  const ValidationReport report =
-      record_validation(validation::validate_onnx(out / a.names.path, &reference, s.validate),
-                        a.names.report_name, out, a.row);
+  ValidationReport report = validation::validate_onnx(out / a.names.path, &reference, s.validate);
+  std::optional<TaskResult> task;
+  if (s.tokenizer) task = measure_onnx_task(dir, out / a.names.path, *s.tokenizer, s.task, a.row);
+  judge_task(report, task, reference, s.task, a.row.task_note);
+  report = record_validation(std::move(report), a.names.report_name, out, a.row);
   measure_onnx_perplexity(dir, out / a.names.path, eval, s.perplexity, a.row);
   measure_onnx_speed(dir, a.spec.onnx_precision(), s.bench, a.row);
   if (!folder) folder = describe_artifact(dir, out, s.model_name);
@@ -330,7 +409,7 @@ void measure_artifact(Artifact& a, validation::Reference& reference, const EvalT
       verify_through_others(a, s, out, m, result.problems);
     }
     m.synthetic = m.synthetic || result.synthetic;
-    m.performance = performance_json(a.row);
+    m.performance = performance_json(a.row, s.task.task ? s.task.task->name : std::string());
     write_file_atomic(out / a.names.manifest, m.to_json().dump(2) + "\n");
     a.row.manifest = a.names.manifest;
     a.row.sha256 = m.checksum.rfind("sha256:", 0) == 0 ? m.checksum.substr(7) : m.checksum;
@@ -347,8 +426,9 @@ void measure_artifact(Artifact& a, validation::Reference& reference, const EvalT
 std::string measured_line(const PipelineArtifact& a) {
   if (!a.valid) return "      FAILED: " + a.failed_check;
   return fmt::format(
-      "      valid ({} checks){}{}", a.n_checks,
+      "      valid ({} checks){}{}{}", a.n_checks,
       a.perplexity ? fmt::format(", PPL {:.5g}", *a.perplexity) : std::string(),
+      a.task_accuracy ? fmt::format(", accuracy {:.2f} %", 100 * *a.task_accuracy) : std::string(),
       a.decode_tps > 0 ? fmt::format(", decode {:.1f} t/s", a.decode_tps) : std::string());
 }
 
@@ -380,8 +460,12 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   const Engine input(load_model(options.model));
   const Model& model = input.model();
   const std::string base = artifact_base_name(model, options.model, options.name);
-  const Settings settings = settings_of(options, base);
+  const Settings settings = settings_of(options, plan, model, base);
   PipelineResult result = result_of(options, model, base);
+  if (plan.task) {
+    result.task = plan.task->name;
+    result.task_format = std::string(task_format_name(plan.task->format));
+  }
   std::optional<EvalText> eval;
   if (options.eval_text) {
     eval = read_eval_text(*options.eval_text, model.vocab, options.ppl_ctx);
@@ -406,12 +490,12 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   const std::string input_precision = dominant_type(model);
   progress.step(fmt::format("measure the input ({} baseline)",
                             input_precision == "F32" ? "FP32" : input_precision));
-  result.artifacts.push_back(
-      measure_input(input, options, base, eval ? &*eval : nullptr, settings));
-
-  // The reference every artifact is compared with: the input, run once per prompt.
+  // The reference every artifact is compared with: the input, run once per prompt (and once on
+  // the task, which is also the baseline's score).
   validation::Reference reference(input, options.model.filename().string(),
                                   settings.validate.n_compare, settings.validate.n_threads);
+  result.artifacts.push_back(
+      measure_input(input, options, base, eval ? &*eval : nullptr, settings, reference));
   Measured measured;
   for (Artifact& a : artifacts) {
     progress.step(fmt::format("validate, measure and describe {}", a.names.name));

@@ -1,5 +1,7 @@
 #include "pipeline/report_cells.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "slmkit/inspect.h"
@@ -41,11 +43,28 @@ std::string cell_perplexity_value(const PipelineArtifact& a) {
   return a.perplexity ? perplexity_number(*a.perplexity) : "n/a";
 }
 
+bool has_task(const PipelineResult& r) {
+  return !r.task.empty();
+}
+
+std::string cell_accuracy(const PipelineArtifact& a) {
+  if (!a.task_accuracy) return "n/a";  // why: in the notes
+  return fmt::format("{:.2f} +/- {:.2f} %", 100 * *a.task_accuracy,
+                     100 * a.task_accuracy_error.value_or(0.0));
+}
+
+std::string cell_accuracy_value(const PipelineArtifact& a) {
+  return a.task_accuracy ? fmt::format("{:.2f} %", 100 * *a.task_accuracy) : "n/a";
+}
+
 std::vector<std::string> notes(const PipelineResult& r) {
   std::vector<std::string> out;
   for (const PipelineArtifact& a : r.artifacts) {
     if (!a.perplexity && !a.perplexity_note.empty()) {
       out.push_back(fmt::format("`{}`: perplexity not measured: {}", a.name, a.perplexity_note));
+    }
+    if (!a.task_accuracy && !a.task_note.empty()) {
+      out.push_back(fmt::format("`{}`: task accuracy not measured: {}", a.name, a.task_note));
     }
     if (!a.bench_note.empty()) {
       out.push_back(fmt::format("`{}`: speed not measured: {}", a.name, a.bench_note));
@@ -92,6 +111,15 @@ std::string method_summary(const PipelineResult& r) {
         " Perplexity on `{}` as llama-perplexity computes it: chunks of {} tokens, at most {} "
         "chunks, second half of each scored.",
         r.eval_text, r.ppl_ctx, r.ppl_chunks);
+  }
+  if (has_task(r)) {
+    int64_t items = 0;
+    for (const PipelineArtifact& a : r.artifacts) items = std::max(items, a.task_items);
+    s += fmt::format(
+        " Task accuracy: `{}` ({}, {}), {} items, each model on the same items; the share of "
+        "items whose right answer has the highest mean log-probability per token, as "
+        "llama-perplexity scores it, +/- its standard error.",
+        r.task, r.task_file, r.task_format, items);
   }
   s += fmt::format(
       " Speed: pp{} and tg{} (prompt processing and text generation, tokens/s), mean of {} "

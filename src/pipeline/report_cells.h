@@ -15,7 +15,11 @@ std::string check_summary(const ValidationCheck& check);
 std::string cell_size(const PipelineArtifact& a);
 std::string cell_perplexity(const PipelineArtifact& a);        // "4.8753 +/- 0.05" or "n/a"
 std::string cell_perplexity_value(const PipelineArtifact& a);  // "4.8753" (no error) or "n/a"
-// Why perplexity or speed are missing, one line per artifact and measure.
+// Whether a task was scored (the tables then carry an accuracy column).
+bool has_task(const PipelineResult& r);
+std::string cell_accuracy(const PipelineArtifact& a);        // "35.00 +/- 10.94 %" or "n/a"
+std::string cell_accuracy_value(const PipelineArtifact& a);  // "35.00 %" or "n/a"
+// Why perplexity, accuracy or speed are missing, one line per artifact and measure.
 std::vector<std::string> notes(const PipelineResult& r);
 std::string cell_tps(double tps);                     // "1234.5" or "-"
 std::string cell_latency(const PipelineArtifact& a);  // "0.81 +/- 0.02"

@@ -84,16 +84,21 @@ std::string pipeline_report_html(const PipelineResult& r) {
                    r.problems.empty() ? "" : fmt::format(", {} other problems", r.problems.size()));
   h += "<p>" + esc_code(method_summary(r)) + fmt::format(" Run took {:.1f} s.</p>\n", r.seconds);
 
-  h += "<h2>Artifacts</h2>\n<table>\n<thead><tr><th class=\"l\">artifact</th><th "
-       "class=\"l\">format</th><th class=\"l\">precision</th><th>size</th><th>perplexity</th>"
+  const bool task = has_task(r);
+  h += std::string(
+           "<h2>Artifacts</h2>\n<table>\n<thead><tr><th class=\"l\">artifact</th><th "
+           "class=\"l\">format</th><th class=\"l\">precision</th><th>size</th>"
+           "<th>perplexity</th>") +
+       (task ? "<th>accuracy</th>" : "") +
        "<th>prefill t/s</th><th>decode t/s</th><th>ms/token</th><th>peak memory</th><th "
        "class=\"l\">validation</th></tr></thead>\n<tbody>\n";
   for (const PipelineArtifact& a : r.artifacts) {
     h += fmt::format(
         "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td>"
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l{}\">{}</td></tr>\n",
+        "<td>{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l{}\">{}</td></tr>\n",
         a.baseline ? " class=\"baseline\"" : "", esc(display_name(a)), esc(a.format),
-        esc(a.precision), esc(cell_size(a)), esc(cell_perplexity(a)), esc(cell_tps(a.prefill_tps)),
+        esc(a.precision), esc(cell_size(a)), esc(cell_perplexity(a)),
+        task ? "<td>" + esc(cell_accuracy(a)) + "</td>" : "", esc(cell_tps(a.prefill_tps)),
         esc(cell_tps(a.decode_tps)), esc(cell_latency(a)), esc(cell_rss(a)),
         !a.baseline && !a.valid ? " bad" : "", esc(cell_validation(a)));
   }
@@ -133,6 +138,8 @@ std::string pipeline_report_html(const PipelineResult& r) {
   ScatterChart ppl{"Size vs perplexity (lower is better)", "size (MiB)", "perplexity", false, {}};
   ScatterChart tps{
       "Size vs decode speed (higher is better)", "size (MiB)", "decode tokens/s", true, {}};
+  ScatterChart accuracy{
+      "Size vs task accuracy (higher is better)", "size (MiB)", "accuracy (%)", false, {}};
   std::vector<BarPair> speed;
   constexpr double kMiB = 1024.0 * 1024.0;
   for (const PipelineArtifact& a : r.artifacts) {
@@ -143,6 +150,10 @@ std::string pipeline_report_html(const PipelineResult& r) {
       ppl.points.push_back(
           {label, a.name, cell_perplexity_value(a), mib, *a.perplexity, a.baseline, failed});
     }
+    if (a.task_accuracy) {
+      accuracy.points.push_back(
+          {label, a.name, cell_accuracy_value(a), mib, 100 * *a.task_accuracy, a.baseline, failed});
+    }
     if (a.decode_tps > 0) {
       tps.points.push_back(
           {label, a.name, cell_tps(a.decode_tps), mib, a.decode_tps, a.baseline, failed});
@@ -150,8 +161,10 @@ std::string pipeline_report_html(const PipelineResult& r) {
     speed.push_back({label, a.name, a.prefill_tps, a.decode_tps, cell_tps(a.prefill_tps),
                      cell_tps(a.decode_tps), a.baseline});
   }
-  h += "<h2>Size, perplexity and speed</h2>\n<div class=\"charts\">\n";
+  h += std::string("<h2>Size, perplexity") + (task ? ", accuracy" : "") +
+       " and speed</h2>\n<div class=\"charts\">\n";
   h += svg_scatter(ppl);
+  if (task) h += svg_scatter(accuracy);
   h += svg_scatter(tps);
   h += svg_bars("Tokens per second", "prefill", "decode", speed);
   h += "</div>\n";

@@ -40,14 +40,17 @@ std::string pipeline_report_markdown(const PipelineResult& r) {
                     r.problems.empty() ? "" : fmt::format("; {} other problems", r.problems.size()),
                     r.seconds);
   md += method_summary(r) + "\n\n";
-  md +=
-      "| artifact | format | precision | size | perplexity | prefill t/s | decode t/s | "
+  const bool task = has_task(r);
+  md += fmt::format(
+      "| artifact | format | precision | size | perplexity |{} prefill t/s | decode t/s | "
       "ms/token | peak memory | validation |\n"
-      "|---|---|---|--:|--:|--:|--:|--:|--:|---|\n";
+      "|---|---|---|--:|--:|{}--:|--:|--:|--:|---|\n",
+      task ? " accuracy |" : "", task ? "--:|" : "");
   for (const PipelineArtifact& a : r.artifacts) {
     const std::string name = a.baseline ? "**" + display_name(a) + "**" : display_name(a);
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", md_cell(name),
+    md += fmt::format("| {} | {} | {} | {} | {} |{} {} | {} | {} | {} | {} |\n", md_cell(name),
                       a.format, a.precision, cell_size(a), md_cell(cell_perplexity(a)),
+                      task ? fmt::format(" {} |", md_cell(cell_accuracy(a))) : std::string(),
                       cell_tps(a.prefill_tps), cell_tps(a.decode_tps), cell_latency(a), cell_rss(a),
                       md_cell(cell_validation(a)));
   }

@@ -8,6 +8,7 @@
 
 #include "formats/gguf.h"
 #include "slmkit/engine.h"
+#include "slmkit/task_eval.h"
 #include "slmkit/validate.h"
 #include "validate/artifact.h"
 #include "validate/reference.h"
@@ -23,6 +24,8 @@ class Checks {
   // value `comparison` bound, comparison one of "<=", ">=", "==".
   bool measure(const std::string& name, double value, const char* comparison, double bound,
                std::string detail = {});
+  // A number measured and recorded, not judged (no bound): passes when finite.
+  bool record(const std::string& name, double value, std::string detail);
   void set_category(std::string category) { category_ = std::move(category); }
 
  private:
@@ -61,6 +64,23 @@ void gguf_functional_checks(const Engine& artifact, const std::vector<int32_t>& 
 void onnx_functional_checks(const artifact::Info& info, const std::string& precision,
                             const std::string& suffix, Reference* reference,
                             const ValidateOptions& options, Checks& checks);
+
+// The task of ValidateOptions::task, read and named (Error for a bad file or bad options);
+// nullopt when none is given.
+std::optional<Task> validation_task(const ValidateOptions& options);
+// The "task_accuracy" check: the artifact scored on `task` (a GGUF in our engine; an ONNX
+// precision's no-cache graph through ONNX Runtime) against the reference on the same items (an
+// ONNX folder without a reference model: its fp32 graph, else the graph itself).
+// Records "task_accuracy" + suffix: the artifact's accuracy, against min_ratio x the reference's
+// when given (else recorded, not judged), the paired difference in the detail.
+void record_task_accuracy(const TaskResult& artifact, const TaskResult& reference,
+                          const std::string& reference_name, const std::string& suffix,
+                          std::optional<double> min_ratio, Checks& checks);
+void gguf_task_check(const Engine& artifact, Reference& reference, const Task& task,
+                     const ValidateOptions& options, Checks& checks);
+void onnx_task_check(const artifact::Info& info, const std::string& precision,
+                     const std::string& suffix, Reference* reference, const Task& task,
+                     const ValidateOptions& options, Checks& checks);
 
 // The artifact itself with every tensor widened to F32: the reference when none is given.
 Model widened_to_f32(const Model& m);

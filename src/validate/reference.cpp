@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/stopwatch.h"
+#include "slmkit/tokenizer.h"
 #include "validate/checks.h"
 
 namespace slmkit::validation {
@@ -65,6 +66,11 @@ const ReferenceRun& Reference::run(const std::vector<int32_t>& prompt) {
   r.greedy = run_engine(engine_, prompt, n_compare_, nullptr, n_threads_).greedy;
   r.logits = run_engine(engine_, prompt, 1, &r.greedy, n_threads_).logits;
   return runs_.emplace(prompt, std::move(r)).first->second;
+}
+
+const TaskResult& Reference::task_result(const Task& task, const TaskEvalOptions& options) {
+  if (!task_) task_ = evaluate_task(engine_, Tokenizer(engine_.model().vocab), task, options);
+  return *task_;
 }
 
 }  // namespace slmkit::validation

@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "slmkit/engine.h"
+#include "slmkit/task_eval.h"
 
 namespace slmkit::validation {
 
@@ -45,6 +47,9 @@ class Reference {
   int64_t vocab_size() const { return engine_.config().vocab_size; }
   // The run for `prompt`, computed on first use.
   const ReferenceRun& run(const std::vector<int32_t>& prompt);
+  // The reference's score on `task` (one task per reference), computed on first use, with its
+  // own vocabulary.
+  const TaskResult& task_result(const Task& task, const TaskEvalOptions& options);
 
  private:
   const Engine& engine_;
@@ -53,6 +58,7 @@ class Reference {
   int n_threads_;
   bool widened_artifact_;
   std::map<std::vector<int32_t>, ReferenceRun> runs_;
+  std::optional<TaskResult> task_;
 };
 
 }  // namespace slmkit::validation

@@ -110,6 +110,18 @@ bool Checks::expect(const std::string& name, bool passed, std::string detail) {
   return passed;
 }
 
+bool Checks::record(const std::string& name, double value, std::string detail) {
+  ValidationCheck c;
+  c.name = name;
+  c.category = category_;
+  c.passed = std::isfinite(value);
+  c.value = value;
+  c.detail = std::move(detail);
+  const bool passed = c.passed;
+  out_.push_back(std::move(c));
+  return passed;
+}
+
 bool Checks::measure(const std::string& name, double value, const char* comparison, double bound,
                      std::string detail) {
   const std::string cmp = comparison;

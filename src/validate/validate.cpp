@@ -38,6 +38,7 @@ class Stages {
 ValidationReport validate_gguf(const std::filesystem::path& path, Reference* reference,
                                const ValidateOptions& options, std::optional<LoadedGguf>* loaded) {
   const Stopwatch clock;
+  const std::optional<Task> task = validation_task(options);  // bad input stops here
   ValidationReport report;
   report.artifact = path.string();
   report.ran_on = current_platform();
@@ -93,6 +94,7 @@ ValidationReport validate_gguf(const std::filesystem::path& path, Reference* ref
     }
     if (reference) {
       gguf_functional_checks(*engine, prompt, *reference, report.precision, options, checks);
+      if (task) gguf_task_check(*engine, *reference, *task, options, checks);
     }
   }
   stages.done();
@@ -104,6 +106,7 @@ ValidationReport validate_gguf(const std::filesystem::path& path, Reference* ref
 ValidationReport validate_onnx(const std::filesystem::path& path, Reference* reference,
                                const ValidateOptions& options) {
   const Stopwatch clock;
+  const std::optional<Task> task = validation_task(options);  // bad input stops here
   const artifact::Info info = artifact::classify(path);
   ValidationReport report;
   report.artifact = path.string();
@@ -120,8 +123,9 @@ ValidationReport validate_onnx(const std::filesystem::path& path, Reference* ref
     for (const std::string& p : ps) {
       stages.next("functional checks " + p);
       // One precision: plain check names; several: each named for its precision.
-      onnx_functional_checks(info, p, ps.size() > 1 ? "[" + p + "]" : "", reference, options,
-                             checks);
+      const std::string suffix = ps.size() > 1 ? "[" + p + "]" : "";
+      onnx_functional_checks(info, p, suffix, reference, options, checks);
+      if (task) onnx_task_check(info, p, suffix, reference, *task, options, checks);
     }
   }
   stages.done();

@@ -9,6 +9,7 @@
 #include "formats/gguf.h"
 #include "slmkit/engine.h"
 #include "slmkit/manifest.h"
+#include "slmkit/task_eval.h"
 #include "slmkit/validate.h"
 #include "validate/reference.h"
 
@@ -26,6 +27,13 @@ ValidationReport validate_gguf(const std::filesystem::path& path, Reference* ref
                                std::optional<LoadedGguf>* loaded = nullptr);
 ValidationReport validate_onnx(const std::filesystem::path& path, Reference* reference,
                                const ValidateOptions& options);
+
+// Adds the functional check "task_accuracy" to `report` for a caller that scored the task itself
+// (the pipeline scores every model once, for its report): as ValidateOptions::min_accuracy_ratio
+// describes, against `reference` on the same items.
+void add_task_accuracy_check(ValidationReport& report, const TaskResult& artifact,
+                             const TaskResult& reference, const std::string& reference_name,
+                             std::optional<double> min_ratio);
 
 // describe_artifact for a GGUF already read (file paths relative to `base`; `model_name` as
 // there).

@@ -298,13 +298,24 @@ TEST_F(McpTools, CreateManifestWritesTheCliManifestAndVerifies) {
 }
 
 TEST_F(McpTools, RunPipelineReportsItsVerdictAndArtifacts) {
+  {  // five items of the story task: task accuracy for every row
+    std::ifstream in(source_dir() / "tasks/tinystories-next-sentence.txt");
+    std::ofstream out(root_ / "task.txt");
+    std::string line;
+    for (int i = 0; i < 30 && std::getline(in, line); ++i) out << line << '\n';
+  }
   const ojson s = call("run_pipeline", {{"model_path", "stories260K.gguf"},
                                         {"output_path", "pipe"},
                                         {"gguf", {"Q8_0"}},
                                         {"onnx", ojson::array()},
                                         {"bench_prompt", 16},
                                         {"bench_gen", 8},
-                                        {"bench_repetitions", 1}});
+                                        {"bench_repetitions", 1},
+                                        {"task_path", "task.txt"}});
+  for (const ojson& a : s["artifacts"]) {
+    EXPECT_EQ(a["task_items"], 5) << a;
+    EXPECT_TRUE(a["task_accuracy"].is_number()) << a;
+  }
   EXPECT_EQ(s["passed"], true) << s["problems"];
   ASSERT_EQ(s["artifacts"].size(), 2u);  // the input as baseline, then the Q8_0 GGUF
   EXPECT_EQ(s["artifacts"][0]["baseline"], true);

@@ -3,6 +3,7 @@
 // is self-contained and well-formed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -117,6 +118,50 @@ TEST(PipelineReport, MarkdownNamesBaselineAndFailedCheckWithNumbers) {
     ++rows;
   }
   EXPECT_EQ(rows, 4u);  // header + 3 artifacts
+}
+
+// With a task: an accuracy column in both tables (twelve '|' per Markdown row), the missing one
+// explained in the notes, and a size-vs-accuracy chart plotting the measured artifacts.
+TEST(PipelineReport, TaskAccuracyColumnNotesAndChart) {
+  PipelineResult r = sample_result();
+  r.task = "os_benchmark";
+  r.task_file = "os.jsonl";
+  r.task_format = "jsonl";
+  r.artifacts[0].task_accuracy = 0.625;
+  r.artifacts[0].task_accuracy_error = 0.0242;
+  r.artifacts[0].task_items = 400;
+  r.artifacts[1].task_accuracy = 0.6175;
+  r.artifacts[1].task_accuracy_error = 0.0243;
+  r.artifacts[1].task_items = 400;
+  r.artifacts[2].task_note = "ONNX Runtime peer not available";
+  const std::string md = pipeline_report_markdown(r);
+  EXPECT_NE(md.find("| perplexity | accuracy | prefill t/s |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 4.8753 +/- 0.0512 | 62.50 +/- 2.42 % | 41000.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 4.8801 | 61.75 +/- 2.43 % | 45000.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| n/a | n/a | - | 900.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("- `stories260K_onnx (q4)`: task accuracy not measured: ONNX Runtime peer not "
+                    "available"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("Task accuracy: `os_benchmark` (os.jsonl, jsonl), 400 items"),
+            std::string::npos)
+      << md;
+  for (size_t pos = md.find("\n| "); pos != std::string::npos; pos = md.find("\n| ", pos + 1)) {
+    const std::string line = md.substr(pos + 1, md.find('\n', pos + 1) - pos - 1);
+    EXPECT_EQ(std::count(line.begin(), line.end(), '|'), 12) << line;
+  }
+  const std::string html = pipeline_report_html(r);
+  EXPECT_NE(html.find("<th>perplexity</th><th>accuracy</th>"), std::string::npos);
+  EXPECT_NE(html.find("<td>62.50 +/- 2.42 %</td>"), std::string::npos);
+  const size_t chart = html.find("Size vs task accuracy (higher is better)");
+  ASSERT_NE(chart, std::string::npos);
+  const std::string svg = html.substr(chart, html.find("</svg>", chart) - chart);
+  EXPECT_NE(svg.find("62.50 %"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("61.75 %"), std::string::npos) << svg;
+  EXPECT_EQ(svg.find("q4"), std::string::npos) << svg;  // not measured: not plotted
+  // Without a task neither the column nor the chart.
+  const std::string plain = pipeline_report_html(sample_result());
+  EXPECT_EQ(plain.find("accuracy"), std::string::npos);
 }
 
 TEST(PipelineReport, SyntheticBannerAndPass) {

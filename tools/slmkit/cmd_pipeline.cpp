@@ -1,6 +1,8 @@
 // slmkit pipeline MODEL -o OUT [--name NAME] [--gguf LIST] [--onnx LIST] [--eval TEXT]
 //                 [--ppl-ctx N] [--ppl-chunks N] [-p N] [-n N] [-r N] [-t N] [--min-tps X]
 //                 [--sample-prompt TEXT] [--sample-tokens N] [--synthetic]
+//                 [--task FILE [--task-name NAME] [--task-format FORMAT] [--task-items N]
+//                  [--min-accuracy-ratio R]]
 // Exit code: 0 when every artifact validated, 1 when a check failed (report.md names it), 2 for
 // bad input.
 #include <cstdio>
@@ -33,6 +35,8 @@ void register_pipeline(CLI::App& app) {
     std::vector<std::string> onnx;
     std::vector<std::string> variants;
     std::string eval;
+    std::string task;
+    double min_accuracy_ratio = 0;
     PipelineOptions o;
   };
   auto args = std::make_shared<Args>();
@@ -80,6 +84,22 @@ void register_pipeline(CLI::App& app) {
   sub->add_option("--sample-tokens", args->o.sample_tokens,
                   "Tokens generated (greedy) per sample; 0: no samples")
       ->capture_default_str();
+  sub->add_option("--task", args->task,
+                  "Multiple-choice task file (as `slmkit eval` reads): accuracy of the baseline "
+                  "and every artifact on the same items, in the report and the manifests. ONNX "
+                  "artifacts are scored through ONNX Runtime at about a second per choice "
+                  "sequence: use --task-items, or --onnx none");
+  sub->add_option("--task-name", args->o.task_name,
+                  "The task's name in the report and manifests (default: the file's stem); "
+                  "os_benchmark also fills performance.os_benchmark_accuracy");
+  sub->add_option("--task-format", args->o.task_format,
+                  "hellaswag, winogrande, mc or jsonl (default: from the extension, as eval)");
+  sub->add_option("--task-items", args->o.task_items,
+                  "Task items scored, picked as llama.cpp picks them; 0 is all")
+      ->capture_default_str();
+  sub->add_option("--min-accuracy-ratio", args->min_accuracy_ratio,
+                  "With --task: an artifact fails validation when its accuracy is below R x the "
+                  "baseline's on the same items (default: reported, not judged)");
   sub->add_flag("--synthetic", args->o.synthetic,
                 "Say in the report that the weights are random (automatic for `slmkit synth` "
                 "models)");
@@ -91,6 +111,8 @@ void register_pipeline(CLI::App& app) {
     if (!args->onnx.empty()) o.onnx = list_or_none(args->onnx);
     if (!args->variants.empty()) o.onnx_variants = list_or_none(args->variants);
     if (!args->eval.empty()) o.eval_text = args->eval;
+    if (!args->task.empty()) o.task = args->task;
+    if (args->min_accuracy_ratio != 0) o.min_accuracy_ratio = args->min_accuracy_ratio;
     o.on_progress = [](const std::string& line) {
       std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);

@@ -1,4 +1,5 @@
 // slmkit validate PATH [--reference MODEL] [--out DIR] [--json]
+//                 [--task FILE [--task-format F] [--task-items N] [--min-accuracy-ratio R]]
 #include <cstdio>
 #include <cstdlib>
 
@@ -13,6 +14,8 @@ void register_validate(CLI::App& app) {
   struct Args {
     std::string path;
     std::string reference;
+    std::string task;
+    double min_accuracy_ratio = 0;
     std::string out = "validation_reports";
     bool json = false;
     bool format_only = false;
@@ -37,11 +40,24 @@ void register_validate(CLI::App& app) {
   sub->add_option("--tolerance", args->tolerance,
                   "Logit bound (max |diff| / reference range) instead of the precision's");
   sub->add_option("-t,--threads", args->options.n_threads, "Threads (0: all)");
+  sub->add_option("--task", args->task,
+                  "Multiple-choice task file (as `slmkit eval` reads): the artifact's accuracy "
+                  "and the reference's on the same items (check task_accuracy). ONNX is scored "
+                  "through ONNX Runtime at about a second per choice sequence: use --task-items");
+  sub->add_option("--task-format", args->options.task_format,
+                  "hellaswag, winogrande, mc or jsonl (default: from the extension)");
+  sub->add_option("--task-items", args->options.task_items,
+                  "Task items scored, picked as llama.cpp picks them (default 0: all)");
+  sub->add_option("--min-accuracy-ratio", args->min_accuracy_ratio,
+                  "With --task: fail when the artifact's accuracy is below R x the reference's "
+                  "(default: measured, not judged)");
   add_command(sub, [args] {
     ValidateOptions o = args->options;
     if (!args->reference.empty()) o.reference = args->reference;
     o.functional = !args->format_only;
     if (args->tolerance > 0) o.logits_tolerance = args->tolerance;
+    if (!args->task.empty()) o.task = args->task;
+    if (args->min_accuracy_ratio != 0) o.min_accuracy_ratio = args->min_accuracy_ratio;
     const ValidationReport report = validate_artifact(args->path, o);
     const auto written = write_validation_report(report, args->out);
     if (args->json) {
