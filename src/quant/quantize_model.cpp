@@ -189,7 +189,7 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
   if (!options.tensor_types.empty()) {
     out.config.file_type = -1;
     r.file_type = quant::llama_ftype_of(out);
-    r.preset = "mix";
+    r.preset = "mix, named " + std::string(quant::llama_ftype_name(r.file_type));
   }
   out.config.file_type = r.file_type;
   if (options.on_progress) options.on_progress(n_plans, n_plans, "quantized");

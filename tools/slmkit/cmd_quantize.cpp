@@ -1,16 +1,79 @@
 // slmkit quantize MODEL -t TYPE|PRESET -o OUT.gguf [--imatrix FILE] [--pure] [--strict]
 //                 [--threads N] [--json]
+// slmkit quantize MODEL -t auto -f CALIB.txt -o OUT.gguf --target-size BYTES | --target-bpw BPW
+//                 [--types LIST] [--calib-ctx N] [--calib-chunks N] [--dry-run]
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "commands.h"
 #include "slmkit/error.h"
+#include "slmkit/files.h"
 #include "slmkit/inspect.h"
 #include "slmkit/model.h"
 #include "slmkit/quantize.h"
+#include "slmkit/quantize_auto.h"
+#include "slmkit/tokenizer.h"
 
 namespace slmkit::cli {
+namespace {
+
+struct AutoArgs {
+  std::string calibration;
+  uint64_t target_size = 0;
+  double target_bpw = 0;
+  std::vector<std::string> types = default_auto_types();
+  int64_t n_ctx = 128;
+  int64_t n_chunks = 4;
+  bool dry_run = false;
+};
+
+void run_auto(const Model& model, const std::string& output, const AutoArgs& a, int threads) {
+  if (a.calibration.empty())
+    throw Error(ErrorKind::invalid_input, "-t auto needs -f CALIB.txt (calibration text)");
+  if ((a.target_size > 0) == (a.target_bpw > 0))
+    throw Error(ErrorKind::invalid_input, "-t auto needs one of --target-size and --target-bpw");
+  const Tokenizer tokenizer(model.vocab);
+  AutoSensitivityOptions o;
+  o.types = a.types;
+  o.calibration = tokenizer.encode(read_text_file(a.calibration), true);
+  o.n_ctx = a.n_ctx;
+  o.n_chunks = a.n_chunks;
+  // BOS per chunk exactly when the vocabulary adds one, as perplexity does.
+  o.add_bos = tokenizer.bos_id() >= 0 && !o.calibration.empty() &&
+              o.calibration.front() == tokenizer.bos_id();
+  o.bos_id = tokenizer.bos_id();
+  o.n_threads = threads;
+  if (isatty(fileno(stderr))) {
+    o.on_progress = [](int64_t done, int64_t total, std::string_view what) {
+      std::fprintf(stderr, "\rquantize -t auto: sensitivity %lld/%lld %-40.40s",
+                   static_cast<long long>(done), static_cast<long long>(total),
+                   std::string(what).c_str());
+      if (done == total) std::fprintf(stderr, "\n");
+    };
+  }
+  const AutoSensitivity s = measure_sensitivity(model, o);
+  const uint64_t target = a.target_size > 0 ? a.target_size : s.bytes_for_bpw(a.target_bpw);
+  AutoMixPlan plan = choose_mix(s, target);
+  plan.measured_kld = measure_mix_kld(model, s, plan, o);
+  std::printf("%s", plan.to_text(s).c_str());
+  std::fprintf(stderr,
+               "quantize -t auto: %zu tensors x %zu candidates measured in %.1f s on %lld "
+               "calibration positions (base PPL %.4f)\n",
+               s.tensors.size(), a.types.size(), s.seconds, static_cast<long long>(s.n_scored),
+               s.base_ppl);
+  if (a.dry_run) return;
+  QuantizeReport report;
+  const Model quantized = apply_mix(model, s, plan, threads, &report);
+  save_mix(quantized, s, plan, output);
+  std::fprintf(stderr, "quantize -t auto: wrote %s (%s, %llu bytes) and %s.mix.json\n",
+               output.c_str(), report.preset.c_str(),
+               static_cast<unsigned long long>(plan.file_bytes), output.c_str());
+}
+
+}  // namespace
 
 void register_quantize(CLI::App& app) {
   struct Args {
@@ -27,13 +90,16 @@ void register_quantize(CLI::App& app) {
     int threads = 0;
   };
   auto args = std::make_shared<Args>();
+  auto auto_args = std::make_shared<AutoArgs>();
   std::string types;
   for (const std::string& n : quantize_type_names()) types += (types.empty() ? "" : ", ") + n;
   CLI::App* sub = app.add_subcommand(
       "quantize", "Quantize a model to a GGUF file (llama.cpp's types and presets, bit-exact)");
   sub->add_option("model", args->model, "GGUF file, Hugging Face folder or llama2.c checkpoint")
       ->required();
-  sub->add_option("-t,--type", args->type, "Type or preset: " + types)->required();
+  sub->add_option("-t,--type", args->type,
+                  "Type or preset: " + types + "; or auto (per-tensor types by measured KLD)")
+      ->required();
   sub->add_option("-o,--output", args->output, "Output GGUF file")->required();
   sub->add_option("--tokenizer", args->tokenizer,
                   "llama2.c tokenizer.bin to pair with a checkpoint");
@@ -49,11 +115,30 @@ void register_quantize(CLI::App& app) {
                 "smaller imatrix-weighted error (not byte-identical with llama.cpp)");
   sub->add_option("--threads", args->threads, "Threads (0: one per hardware thread)");
   sub->add_option("--json", args->json, "Also write the per-tensor report as JSON to this file");
-  add_command(sub, [args] {
+  sub->add_option("-f,--file", auto_args->calibration, "-t auto: calibration text");
+  sub->add_option("--target-size", auto_args->target_size,
+                  "-t auto: the output file's size limit in bytes (met exactly: at most this)");
+  sub->add_option("--target-bpw", auto_args->target_bpw,
+                  "-t auto: bits per weight of tensor data (as llama.cpp reports BPW)");
+  sub->add_option("--types", auto_args->types, "-t auto: candidate types")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--calib-ctx", auto_args->n_ctx, "-t auto: tokens per calibration chunk")
+      ->capture_default_str();
+  sub->add_option("--calib-chunks", auto_args->n_chunks, "-t auto: calibration chunks")
+      ->capture_default_str();
+  sub->add_flag("--dry-run", auto_args->dry_run, "-t auto: print the plan, write nothing");
+  add_command(sub, [args, auto_args] {
     LoadOptions load;
     load.llama2c_tokenizer = args->tokenizer;
     const auto start = std::chrono::steady_clock::now();
     const Model model = load_model(args->model, load);
+    if (args->type == "auto" || args->type == "AUTO") {
+      if (!args->imatrix.empty() || args->pure || args->strict)
+        throw Error(ErrorKind::invalid_input,
+                    "-t auto does not take --imatrix, --pure or --strict (yet)");
+      return run_auto(model, args->output, *auto_args, args->threads);
+    }
     QuantizeOptions options;
     options.type = args->type;
     options.pure = args->pure;

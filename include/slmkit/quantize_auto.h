@@ -1,0 +1,120 @@
+// Mixed-precision quantization chosen by measurement (`slmkit quantize -t auto`): every weight
+// matrix's type is picked from a list of candidates so that the summed sensitivity is smallest
+// while the GGUF file stays within a size budget.
+//
+// Sensitivity, measured: for each quantizable tensor and each candidate type, the model with only
+// that tensor quantized (the rest as loaded) is run by our engine over calibration chunks, and its
+// mean KL divergence from the unquantized model's output distribution is the tensor's cost for
+// that type (llama-perplexity's KLD, through the same driver). Sizes are exact: the file's header
+// and every tensor's padded bytes, from the type registry and the GGUF writer's layout.
+// Search: a multiple-choice knapsack (dynamic programming over bytes in coarse units, each
+// candidate's size rounded up, so the plan never exceeds the budget), then a pass that spends the
+// rounding slack on the best single upgrades by exact bytes. Deterministic: tensors in name order,
+// ties to the smaller type.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "slmkit/model.h"
+#include "slmkit/progress.h"
+#include "slmkit/quantize.h"
+
+namespace slmkit {
+
+std::vector<std::string> default_auto_types();  // Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_0, F16
+
+struct AutoSensitivityOptions {
+  std::vector<std::string> types = default_auto_types();  // candidate types
+  // Calibration tokens as tokenized for perplexity (BOS first where the vocabulary adds one); cut
+  // into n_chunks chunks of n_ctx tokens, scored on each chunk's second half (as perplexity).
+  std::vector<int32_t> calibration;
+  int64_t n_ctx = 128;
+  int64_t n_chunks = 4;
+  bool add_bos = true;
+  int32_t bos_id = -1;
+  int n_threads = 0;  // 0: one per hardware thread
+  ProgressCallback on_progress;
+  CancelToken cancel;
+};
+
+struct AutoCandidate {
+  std::string type;    // as llama.cpp spells it ("q4_K"): after the row fallback
+  std::string asked;   // the candidate it stands for ("q4_K", or "q2_K" that fell back to q4_0)
+  uint64_t bytes = 0;  // the tensor's data bytes in this type
+  double kld = 0;      // mean KLD with only this tensor of this type
+};
+
+struct AutoTensor {
+  std::string name;
+  std::string from;  // the loaded type
+  Shape shape;
+  std::vector<AutoCandidate> candidates;  // distinct resulting types, smallest first
+};
+
+struct AutoSensitivity {
+  std::vector<AutoTensor> tensors;  // the quantizable tensors, in name order
+  uint64_t header_bytes = 0;        // the GGUF header (key-values, tensor infos, padding)
+  uint64_t header_bytes_plain = 0;  // the same without block types (no quantization_version)
+  uint64_t fixed_bytes = 0;         // padded data of the tensors kept as they are
+  uint64_t alignment = 32;
+  uint64_t n_elements = 0;  // of every tensor the file stores (for bits per weight)
+  double base_ppl = 0;      // of the calibration chunks, unquantized
+  int64_t n_scored = 0;     // calibration positions scored
+  double seconds = 0;
+
+  uint64_t padded(uint64_t bytes) const { return (bytes + alignment - 1) / alignment * alignment; }
+  uint64_t min_file_bytes() const;  // every tensor at its smallest candidate
+  uint64_t max_file_bytes() const;  // every tensor at its largest
+  // The file size a bits-per-weight budget allows: bpw * n_elements / 8 of tensor data (as
+  // llama.cpp's loader reports BPW: data bytes * 8 / elements) plus the header.
+  uint64_t bytes_for_bpw(double bpw) const;
+};
+
+// Measures every (tensor, candidate) pair. Error(invalid_input) for an unknown candidate type, a
+// model without quantizable tensors, or too few calibration tokens (2 * n_ctx at least).
+AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOptions& options);
+
+struct AutoChoice {
+  std::string name;
+  size_t chosen = 0;  // index into the tensor's candidates
+};
+
+struct AutoMixPlan {
+  uint64_t target_bytes = 0;
+  uint64_t file_bytes = 0;   // the planned GGUF's size, exactly
+  double sum_kld = 0;        // the chosen candidates' summed KLDs (the search's objective)
+  double measured_kld = -1;  // the whole mix measured on the calibration chunks; < 0: not measured
+  std::vector<AutoChoice> choices;  // one per AutoSensitivity::tensors entry, same order
+
+  // Per-tensor types for QuantizeOptions::tensor_types.
+  std::map<std::string, std::string> tensor_types(const AutoSensitivity& s) const;
+  nlohmann::ordered_json to_json(const AutoSensitivity& s) const;  // the .mix.json document
+  std::string to_text(const AutoSensitivity& s) const;             // one line per tensor
+};
+
+// The mix of smallest summed KLD whose file is at most target_bytes. Error(invalid_input) naming
+// the smallest reachable size when even that exceeds the budget.
+AutoMixPlan choose_mix(const AutoSensitivity& sensitivity, uint64_t target_bytes);
+
+// The mean KLD of the model with the whole mix applied, on the same calibration chunks (to check
+// that per-tensor KLDs add up).
+double measure_mix_kld(const Model& model, const AutoSensitivity& sensitivity,
+                       const AutoMixPlan& plan, const AutoSensitivityOptions& options);
+
+// quantize_model with the plan's per-tensor types.
+Model apply_mix(const Model& model, const AutoSensitivity& sensitivity, const AutoMixPlan& plan,
+                int n_threads, QuantizeReport* report = nullptr);
+
+// Writes the quantized model (apply_mix's result) as GGUF at `path` and the plan as JSON at
+// `path` + ".mix.json", each to a temporary name renamed into place. Error(internal) when the
+// file's size is not the planned one (the file is then removed and no JSON is written).
+void save_mix(const Model& quantized, const AutoSensitivity& sensitivity, const AutoMixPlan& plan,
+              const std::filesystem::path& path);
+
+}  // namespace slmkit
