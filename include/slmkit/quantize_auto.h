@@ -76,8 +76,17 @@ struct AutoSensitivity {
   uint64_t bytes_for_bpw(double bpw) const;
 };
 
-// Measures every (tensor, candidate) pair. Error(invalid_input) for an unknown candidate type, a
-// model without quantizable tensors, or too few calibration tokens (2 * n_ctx at least).
+// The candidates and their exact sizes, nothing measured (KLDs NaN): enough to check a budget
+// (check_budget) before the measurement. Error(invalid_input) for an unknown candidate type, an
+// already-quantized or no quantizable tensor.
+AutoSensitivity auto_candidates(const Model& model, const std::vector<std::string>& types);
+
+// Error(invalid_input) naming the smallest reachable file size when target_bytes is below it.
+void check_budget(const AutoSensitivity& sizes, uint64_t target_bytes);
+
+// auto_candidates, then every (tensor, candidate) pair measured. Error(invalid_input) for an
+// unknown candidate type, a model without quantizable tensors, or too few calibration tokens (2 *
+// n_ctx at least).
 AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOptions& options);
 
 struct AutoChoice {

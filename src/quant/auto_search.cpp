@@ -39,7 +39,7 @@ std::map<std::string, std::string> AutoMixPlan::tensor_types(const AutoSensitivi
   return out;
 }
 
-AutoMixPlan choose_mix(const AutoSensitivity& s, uint64_t target_bytes) {
+void check_budget(const AutoSensitivity& s, uint64_t target_bytes) {
   const uint64_t min_bytes = s.min_file_bytes();
   if (target_bytes < min_bytes) {
     fail_invalid(
@@ -47,6 +47,10 @@ AutoMixPlan choose_mix(const AutoSensitivity& s, uint64_t target_bytes) {
         "bytes (every tensor at its smallest candidate type)",
         target_bytes, min_bytes);
   }
+}
+
+AutoMixPlan choose_mix(const AutoSensitivity& s, uint64_t target_bytes) {
+  check_budget(s, target_bytes);
   const size_t n = s.tensors.size();
   const uint64_t room = target_bytes - s.header_bytes - s.fixed_bytes;  // for quantized data
   const uint64_t unit = std::max<uint64_t>(1, (room + kMaxStates - 1) / kMaxStates);

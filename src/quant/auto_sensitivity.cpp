@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <random>
 
 #include <fmt/format.h>
@@ -108,9 +109,8 @@ uint64_t AutoSensitivity::bytes_for_bpw(double bpw) const {
   return header_bytes + static_cast<uint64_t>(bpw * static_cast<double>(n_elements) / 8.0);
 }
 
-AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  const std::vector<DType> types = candidate_types(options.types);
+AutoSensitivity auto_candidates(const Model& model, const std::vector<std::string>& names) {
+  const std::vector<DType> types = candidate_types(names);
   AutoSensitivity s;
   // Any block type among the candidates puts general.quantization_version into the header; the
   // search counts the header with it (the larger one), and a plan without block types is smaller.
@@ -119,7 +119,6 @@ AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOpt
   s.header_bytes_plain = gguf_model_layout(model, 0, false).header_bytes;
   s.alignment = layout.alignment;
 
-  std::vector<const Tensor*> quantizable;
   for (const gguf::Writer::TensorLayout& t : layout.tensors) {
     const Tensor* tensor = model.find(t.name);
     uint64_t elements = 1;
@@ -129,58 +128,33 @@ AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOpt
       elements = t.n_bytes / 4;  // a tensor the writer computes (rope factors): F32
     }
     s.n_elements += elements;
-    if (tensor && quant::tensor_allows_quantization(*tensor)) {
-      if (!traits(tensor->dtype()).is_float) {
-        fail_invalid(
-            "quantize -t auto: tensor '{}' is already {}; measure from a float model (F32, F16, "
-            "BF16)",
-            tensor->name(), dtype_name(tensor->dtype()));
-      }
-      quantizable.push_back(tensor);
-    } else {
+    if (!tensor || !quant::tensor_allows_quantization(*tensor)) {
       s.fixed_bytes += s.padded(t.n_bytes);
+      continue;
     }
-  }
-  if (quantizable.empty()) fail_invalid("quantize -t auto: the model has no quantizable tensor");
-  std::sort(quantizable.begin(), quantizable.end(),
-            [](const Tensor* a, const Tensor* b) { return a->name() < b->name(); });
-
-  const CalibrationKl kl(model, options);
-  s.base_ppl = kl.base_ppl();
-  const auto total = static_cast<int64_t>(quantizable.size() * types.size());
-  int64_t done = 0;
-  for (const Tensor* t : quantizable) {
+    if (!traits(tensor->dtype()).is_float) {
+      fail_invalid(
+          "quantize -t auto: tensor '{}' is already {}; measure from a float model (F32, F16, "
+          "BF16)",
+          tensor->name(), dtype_name(tensor->dtype()));
+    }
     AutoTensor at;
-    at.name = t->name();
-    at.from = std::string(dtype_name(t->dtype()));
-    at.shape = t->shape();
-    const int64_t ncols = t->shape().back();
-    std::vector<DType> seen;
+    at.name = tensor->name();
+    at.from = std::string(dtype_name(tensor->dtype()));
+    at.shape = tensor->shape();
+    const int64_t ncols = at.shape.back();
+    const uint64_t rows = elements / static_cast<uint64_t>(ncols);
     for (DType asked : types) {
-      options.cancel.throw_if_cancelled();
-      if (options.on_progress)
-        options.on_progress(done, total, fmt::format("{} {}", at.name, dtype_name(asked)));
-      ++done;
       const DType type = quant::type_for_row(asked, ncols);
-      if (std::find(seen.begin(), seen.end(), type) != seen.end()) continue;
-      seen.push_back(type);
+      bool seen = false;
+      for (const AutoCandidate& c : at.candidates) seen = seen || c.type == dtype_name(type);
+      if (seen) continue;
+      const DTypeTraits& tt = traits(type);
       AutoCandidate c;
       c.type = std::string(dtype_name(type));
       c.asked = std::string(dtype_name(asked));
-      if (type == t->dtype()) {
-        c.bytes = t->n_bytes();
-        c.kld = 0;  // the loaded tensor itself: the base model
-      } else {
-        std::vector<std::byte> bytes = quant::quantize_tensor_rows(
-            type, t->dtype(), t->bytes(), ncols, options.n_threads, nullptr, false);
-        c.bytes = bytes.size();
-        Model m = model;
-        m.remove(t->name());
-        m.add(Tensor::owned(t->name(), type, t->shape(), std::move(bytes)));
-        const KlDivergenceResult r = kl.measure(std::move(m));
-        c.kld = r.kld_mean;
-        s.n_scored = r.count;
-      }
+      c.bytes = rows * static_cast<uint64_t>(ncols) / tt.block_size * tt.block_bytes;
+      c.kld = std::numeric_limits<double>::quiet_NaN();  // not measured yet
       at.candidates.push_back(std::move(c));
     }
     std::stable_sort(at.candidates.begin(), at.candidates.end(),
@@ -188,6 +162,45 @@ AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOpt
                        return a.bytes != b.bytes ? a.bytes < b.bytes : a.type < b.type;
                      });
     s.tensors.push_back(std::move(at));
+  }
+  if (s.tensors.empty()) fail_invalid("quantize -t auto: the model has no quantizable tensor");
+  std::sort(s.tensors.begin(), s.tensors.end(),
+            [](const AutoTensor& a, const AutoTensor& b) { return a.name < b.name; });
+  return s;
+}
+
+AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  AutoSensitivity s = auto_candidates(model, options.types);
+  const CalibrationKl kl(model, options);
+  s.base_ppl = kl.base_ppl();
+  int64_t total = 0, done = 0;
+  for (const AutoTensor& t : s.tensors) total += static_cast<int64_t>(t.candidates.size());
+  for (AutoTensor& at : s.tensors) {
+    const Tensor& t = *model.find(at.name);
+    const int64_t ncols = at.shape.back();
+    for (AutoCandidate& c : at.candidates) {
+      options.cancel.throw_if_cancelled();
+      if (options.on_progress) options.on_progress(done, total, at.name + " " + c.type);
+      ++done;
+      const DType type = *dtype_from_name(c.type);
+      if (type == t.dtype()) {
+        c.kld = 0;  // the loaded tensor itself: the base model
+        continue;
+      }
+      std::vector<std::byte> bytes = quant::quantize_tensor_rows(type, t.dtype(), t.bytes(), ncols,
+                                                                 options.n_threads, nullptr, false);
+      if (bytes.size() != c.bytes) {
+        fail(ErrorKind::internal, "quantize -t auto: '{}' as {} has {} bytes, {} were counted",
+             at.name, c.type, bytes.size(), c.bytes);
+      }
+      Model m = model;
+      m.remove(at.name);
+      m.add(Tensor::owned(at.name, type, at.shape, std::move(bytes)));
+      const KlDivergenceResult r = kl.measure(std::move(m));
+      c.kld = r.kld_mean;
+      s.n_scored = r.count;
+    }
   }
   if (options.on_progress) options.on_progress(total, total, "sensitivity measured");
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

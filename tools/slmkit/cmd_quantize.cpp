@@ -54,8 +54,11 @@ void run_auto(const Model& model, const std::string& output, const AutoArgs& a, 
       if (done == total) std::fprintf(stderr, "\n");
     };
   }
+  // Sizes first: an impossible budget fails before anything is measured.
+  const AutoSensitivity sizes = auto_candidates(model, a.types);
+  const uint64_t target = a.target_size > 0 ? a.target_size : sizes.bytes_for_bpw(a.target_bpw);
+  check_budget(sizes, target);
   const AutoSensitivity s = measure_sensitivity(model, o);
-  const uint64_t target = a.target_size > 0 ? a.target_size : s.bytes_for_bpw(a.target_bpw);
   AutoMixPlan plan = choose_mix(s, target);
   plan.measured_kld = measure_mix_kld(model, s, plan, o);
   std::printf("%s", plan.to_text(s).c_str());
