@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <memory>
 
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
@@ -110,36 +111,39 @@ TEST(AutoMixSearch, MatchesBruteForce) {
   }
 }
 
+// The measurement is made once per process, by the tests that need it (each ctest entry is a
+// process of its own: the others do not pay for it).
 class AutoMix260K : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  void SetUp() override {
     if (!testing::have_fixtures()) return;
-    model_ = new Model(load_model(testing::fixture("models/gguf-stories260K/stories260K.gguf")));
-    options_ = new AutoSensitivityOptions(calibration_options(*model_, texts().calibration));
-    sensitivity_ = new AutoSensitivity(measure_sensitivity(*model_, *options_));
+    if (!model_) {
+      model_ = std::make_unique<Model>(
+          load_model(testing::fixture("models/gguf-stories260K/stories260K.gguf")));
+      options_ = std::make_unique<AutoSensitivityOptions>(
+          calibration_options(*model_, texts().calibration));
+    }
   }
-  static void TearDownTestSuite() {
-    delete sensitivity_;
-    delete options_;
-    delete model_;
+  static const AutoSensitivity& measured() {
+    if (!sensitivity_)
+      sensitivity_ = std::make_unique<AutoSensitivity>(measure_sensitivity(*model_, *options_));
+    return *sensitivity_;
   }
-  static Model* model_;
-  static AutoSensitivityOptions* options_;
-  static AutoSensitivity* sensitivity_;
+  static inline std::unique_ptr<Model> model_;
+  static inline std::unique_ptr<AutoSensitivityOptions> options_;
+  static inline std::unique_ptr<AutoSensitivity> sensitivity_;
 };
-Model* AutoMix260K::model_ = nullptr;
-AutoSensitivityOptions* AutoMix260K::options_ = nullptr;
-AutoSensitivity* AutoMix260K::sensitivity_ = nullptr;
 
 // At Q4_K_M's file size: the plan fits, the file on disk has exactly the planned bytes, its
 // tensors have the planned types, and it beats Q4_K_M on held-out text.
 TEST_F(AutoMix260K, ExactBudgetAndBetterThanQ4KM) {
   SLMKIT_REQUIRE_FIXTURES();
+  const AutoSensitivity& sens = measured();
   const fs::path dir = testing::temp_dir("auto_mix_260k");
   const uint64_t target = preset_file_bytes(*model_, "Q4_K_M", dir / "q4km.gguf");
-  AutoMixPlan plan = choose_mix(*sensitivity_, target);
+  AutoMixPlan plan = choose_mix(sens, target);
   EXPECT_LE(plan.file_bytes, target);
-  plan.measured_kld = measure_mix_kld(*model_, *sensitivity_, plan, *options_);
+  plan.measured_kld = measure_mix_kld(*model_, sens, plan, *options_);
   // Per-tensor KLDs add up to first order (small, independent perturbations of the logits);
   // interactions are second order, so the sum and the measurement agree to a fraction of either.
   std::printf("stories260K at %llu bytes: summed per-tensor KLD %.6f, whole mix measured %.6f\n",
@@ -149,11 +153,11 @@ TEST_F(AutoMix260K, ExactBudgetAndBetterThanQ4KM) {
 
   const fs::path out = dir / "auto.gguf";
   QuantizeReport report;
-  save_mix(apply_mix(*model_, *sensitivity_, plan, 0, &report), *sensitivity_, plan, out);
+  save_mix(apply_mix(*model_, sens, plan, 0, &report), sens, plan, out);
   EXPECT_EQ(fs::file_size(out), plan.file_bytes);
   ASSERT_TRUE(fs::exists(out.string() + ".mix.json"));
   const Model loaded = load_model(out);
-  const auto types = plan.tensor_types(*sensitivity_);
+  const auto types = plan.tensor_types(sens);
   for (const auto& [name, type] : types) {
     ASSERT_NE(loaded.find(name), nullptr) << name;
     EXPECT_EQ(dtype_name(loaded.find(name)->dtype()), type) << name;
@@ -172,14 +176,15 @@ TEST_F(AutoMix260K, ExactBudgetAndBetterThanQ4KM) {
 // Measuring again gives the same KLDs bit for bit, and the same plan gives the same bytes.
 TEST_F(AutoMix260K, Deterministic) {
   SLMKIT_REQUIRE_FIXTURES();
+  const AutoSensitivity& sens = measured();
   AutoSensitivityOptions o = *options_;
   o.types = {"Q4_K", "Q8_0"};
   const AutoSensitivity again = measure_sensitivity(*model_, o);
-  ASSERT_EQ(again.tensors.size(), sensitivity_->tensors.size());
+  ASSERT_EQ(again.tensors.size(), sens.tensors.size());
   for (size_t i = 0; i < again.tensors.size(); ++i) {
     for (const AutoCandidate& c : again.tensors[i].candidates) {
       bool found = false;
-      for (const AutoCandidate& d : sensitivity_->tensors[i].candidates) {
+      for (const AutoCandidate& d : sens.tensors[i].candidates) {
         if (d.type != c.type) continue;
         found = true;
         EXPECT_EQ(d.kld, c.kld) << again.tensors[i].name << " " << c.type;
@@ -188,12 +193,12 @@ TEST_F(AutoMix260K, Deterministic) {
       EXPECT_TRUE(found) << again.tensors[i].name << " " << c.type;
     }
   }
-  const uint64_t target = (sensitivity_->min_file_bytes() + sensitivity_->max_file_bytes()) / 2;
-  const AutoMixPlan a = choose_mix(*sensitivity_, target);
-  const AutoMixPlan b = choose_mix(*sensitivity_, target);
+  const uint64_t target = (sens.min_file_bytes() + sens.max_file_bytes()) / 2;
+  const AutoMixPlan a = choose_mix(sens, target);
+  const AutoMixPlan b = choose_mix(sens, target);
   const fs::path dir = testing::temp_dir("auto_mix_det");
-  save_mix(apply_mix(*model_, *sensitivity_, a, 1), *sensitivity_, a, dir / "a.gguf");
-  save_mix(apply_mix(*model_, *sensitivity_, b, 0), *sensitivity_, b, dir / "b.gguf");
+  save_mix(apply_mix(*model_, sens, a, 1), sens, a, dir / "a.gguf");
+  save_mix(apply_mix(*model_, sens, b, 0), sens, b, dir / "b.gguf");
   EXPECT_EQ(testing::read_bytes(dir / "a.gguf"), testing::read_bytes(dir / "b.gguf"));
   EXPECT_EQ(testing::read_text(dir / "a.gguf.mix.json"),
             testing::read_text(dir / "b.gguf.mix.json"));
@@ -201,10 +206,12 @@ TEST_F(AutoMix260K, Deterministic) {
 
 TEST_F(AutoMix260K, ImpossibleBudgetNamesTheSmallestSize) {
   SLMKIT_REQUIRE_FIXTURES();
-  const uint64_t smallest = sensitivity_->min_file_bytes();
-  EXPECT_EQ(choose_mix(*sensitivity_, smallest).file_bytes, smallest);
+  // Sizes alone decide it: nothing needs measuring.
+  const AutoSensitivity sizes = auto_candidates(*model_, default_auto_types());
+  const uint64_t smallest = sizes.min_file_bytes();
+  EXPECT_EQ(choose_mix(sizes, smallest).file_bytes, smallest);
   try {
-    choose_mix(*sensitivity_, smallest - 1);
+    choose_mix(sizes, smallest - 1);
     FAIL() << "a budget below the smallest file was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
@@ -226,7 +233,8 @@ TEST_F(AutoMix260K, CliImpossibleBudgetAndDryRun) {
   }
   const std::string base = testing::cli_path().string() + " quantize " +
                            testing::fixture("models/gguf-stories260K/stories260K.gguf").string() +
-                           " -t auto -f " + calib.string() + " --types Q4_0,Q8_0 -o " +
+                           " -t auto -f " + calib.string() +
+                           " --types Q4_0,Q8_0 --calib-ctx 64 --calib-chunks 2 -o " +
                            (dir / "out.gguf").string();
   std::string output;
   EXPECT_EQ(testing::run_command(base + " --target-size 1000", &output), 2) << output;
