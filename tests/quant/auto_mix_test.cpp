@@ -90,7 +90,8 @@ TEST(AutoMixSearch, MatchesBruteForce) {
   const uint64_t bytes[4][3] = {{96, 160, 320}, {64, 100, 256}, {32, 70, 128}, {200, 260, 400}};
   for (int i = 0; i < 4; ++i) {
     AutoTensor t;
-    t.name = "t" + std::to_string(i);
+    t.name = "t0";
+    t.name[1] = static_cast<char>('0' + i);  // (GCC 12 -Wrestrict misfires on "t" + to_string)
     for (int k = 0; k < 3; ++k) t.candidates.push_back({"q8_0", "q8_0", bytes[i][k], klds[i][k]});
     s.tensors.push_back(t);
   }
