@@ -140,6 +140,9 @@ void register_quantize(CLI::App& app) {
       if (!args->imatrix.empty() || args->pure || args->strict)
         throw Error(ErrorKind::invalid_input,
                     "-t auto does not take --imatrix, --pure or --strict (yet)");
+      if (!args->json.empty())
+        throw Error(ErrorKind::invalid_input,
+                    "-t auto writes its report to OUT.gguf.mix.json; --json is for presets");
       return run_auto(model, args->output, *auto_args, args->threads);
     }
     QuantizeOptions options;
