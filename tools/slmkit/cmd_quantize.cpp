@@ -1,7 +1,8 @@
 // slmkit quantize MODEL -t TYPE|PRESET -o OUT.gguf [--imatrix FILE] [--pure] [--strict]
 //                 [--threads N] [--json]
 // slmkit quantize MODEL -t auto -f CALIB.txt -o OUT.gguf --target-size BYTES | --target-bpw BPW
-//                 [--types LIST] [--calib-ctx N] [--calib-chunks N] [--dry-run]
+//                 [--min-decode-tps T] [--kernel-cache DIR] [--types LIST] [--calib-ctx N]
+//                 [--calib-chunks N] [--dry-run]
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -24,6 +25,8 @@ struct AutoArgs {
   std::string calibration;
   uint64_t target_size = 0;
   double target_bpw = 0;
+  double min_decode_tps = 0;
+  std::string kernel_cache;
   std::vector<std::string> types = default_auto_types();
   int64_t n_ctx = 128;
   int64_t n_chunks = 4;
@@ -33,19 +36,17 @@ struct AutoArgs {
 void run_auto(const Model& model, const std::string& output, const AutoArgs& a, int threads) {
   if (a.calibration.empty())
     throw Error(ErrorKind::invalid_input, "-t auto needs -f CALIB.txt (calibration text)");
-  if ((a.target_size > 0) == (a.target_bpw > 0))
-    throw Error(ErrorKind::invalid_input, "-t auto needs one of --target-size and --target-bpw");
-  const Tokenizer tokenizer(model.vocab);
-  AutoSensitivityOptions o;
+  QuantizeAutoOptions o;
+  o.calibration_text = read_text_file(a.calibration);
+  o.target_size = a.target_size;
+  o.target_bpw = a.target_bpw;
+  o.min_decode_tps = a.min_decode_tps;
   o.types = a.types;
-  o.calibration = tokenizer.encode(read_text_file(a.calibration), true);
   o.n_ctx = a.n_ctx;
   o.n_chunks = a.n_chunks;
-  // BOS per chunk exactly when the vocabulary adds one, as perplexity does.
-  o.add_bos = tokenizer.bos_id() >= 0 && !o.calibration.empty() &&
-              o.calibration.front() == tokenizer.bos_id();
-  o.bos_id = tokenizer.bos_id();
   o.n_threads = threads;
+  o.dry_run = a.dry_run;
+  if (!a.kernel_cache.empty()) o.costs.cache_dir = a.kernel_cache;
   if (isatty(fileno(stderr))) {
     o.on_progress = [](int64_t done, int64_t total, std::string_view what) {
       std::fprintf(stderr, "\rquantize -t auto: sensitivity %lld/%lld %-40.40s",
@@ -54,26 +55,28 @@ void run_auto(const Model& model, const std::string& output, const AutoArgs& a, 
       if (done == total) std::fprintf(stderr, "\n");
     };
   }
-  // Sizes first: an impossible budget fails before anything is measured.
-  const AutoSensitivity sizes = auto_candidates(model, a.types);
-  const uint64_t target = a.target_size > 0 ? a.target_size : sizes.bytes_for_bpw(a.target_bpw);
-  check_budget(sizes, target);
-  const AutoSensitivity s = measure_sensitivity(model, o);
-  AutoMixPlan plan = choose_mix(s, target);
-  plan.measured_kld = measure_mix_kld(model, s, plan, o);
-  std::printf("%s", plan.to_text(s).c_str());
+  const QuantizeAutoResult r = quantize_auto(model, o, output);
+  const AutoSensitivity& s = r.sensitivity;
+  std::printf("%s", r.plan.to_text(s).c_str());
   std::fprintf(stderr,
                "quantize -t auto: %zu tensors x %zu candidates measured in %.1f s on %lld "
                "calibration positions (base PPL %.4f)\n",
                s.tensors.size(), a.types.size(), s.seconds, static_cast<long long>(s.n_scored),
                s.base_ppl);
-  if (a.dry_run) return;
-  QuantizeReport report;
-  const Model quantized = apply_mix(model, s, plan, threads, &report);
-  save_mix(quantized, s, plan, output);
+  if (r.costs_measured) {
+    std::fprintf(stderr,
+                 "quantize -t auto: kernel costs (%s, %d threads): %lld cells measured in %.1f s, "
+                 "%zu in all; cache %s; decode overhead %.3f ms per token\n",
+                 r.costs.isa.c_str(), r.costs.n_threads,
+                 static_cast<long long>(r.costs.measured_cells), r.costs.seconds,
+                 r.costs.cells.size(),
+                 r.costs.cache_file.empty() ? "none" : r.costs.cache_file.string().c_str(),
+                 s.decode_overhead_seconds * 1e3);
+  }
+  if (!r.written) return;
   std::fprintf(stderr, "quantize -t auto: wrote %s (%s, %llu bytes) and %s.mix.json\n",
-               output.c_str(), report.preset.c_str(),
-               static_cast<unsigned long long>(plan.file_bytes), output.c_str());
+               output.c_str(), r.file_type.c_str(),
+               static_cast<unsigned long long>(r.plan.file_bytes), output.c_str());
 }
 
 }  // namespace
@@ -123,6 +126,12 @@ void register_quantize(CLI::App& app) {
                   "-t auto: the output file's size limit in bytes (met exactly: at most this)");
   sub->add_option("--target-bpw", auto_args->target_bpw,
                   "-t auto: bits per weight of tensor data (as llama.cpp reports BPW)");
+  sub->add_option("--min-decode-tps", auto_args->min_decode_tps,
+                  "-t auto: decode tokens/s at least, predicted from kernel costs measured on this "
+                  "CPU (this thread count); with or without a size budget");
+  sub->add_option("--kernel-cache", auto_args->kernel_cache,
+                  "-t auto: folder of the kernel cost cache (default $XDG_CACHE_HOME/slmkit or "
+                  "~/.cache/slmkit; - for none)");
   sub->add_option("--types", auto_args->types, "-t auto: candidate types")
       ->delimiter(',')
       ->capture_default_str();
