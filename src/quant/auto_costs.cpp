@@ -277,20 +277,24 @@ void attach_kernel_costs(AutoSensitivity& s, const AutoKernelCosts& costs, const
     }
   }
 
-  // A real decode step of the model as loaded: single tokens after a short prompt, the median.
+  // Real decode steps of the model as loaded: single tokens after a short prompt, for a quarter
+  // of a second (the context restarted when full), the median.
   const Engine engine{Model(model)};
   SessionOptions so;
   so.n_ctx = engine.config().context_length > 0
-                 ? std::min<int64_t>(32, engine.config().context_length)
-                 : 32;
+                 ? std::min<int64_t>(64, engine.config().context_length)
+                 : 64;
   so.n_threads = costs.n_threads;
   Session session(engine, so);
   const int32_t token = engine.config().vocab_size > 1 ? 1 : 0;
   const std::vector<int32_t> prompt(4, token);
-  session.eval(prompt);
   std::vector<double> steps;
-  const int64_t n_steps = std::min<int64_t>(24, session.n_ctx() - session.n_past());
-  for (int64_t i = 0; i < n_steps; ++i) {
+  const auto end = Clock::now() + std::chrono::milliseconds(250);
+  while (steps.size() < 8 || (Clock::now() < end && steps.size() < 100000)) {
+    if (session.n_past() == 0 || session.n_past() >= session.n_ctx()) {
+      session.clear();
+      session.eval(prompt);
+    }
     const auto t0 = Clock::now();
     session.eval(std::span<const int32_t>(&token, 1));
     steps.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
