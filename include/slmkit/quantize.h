@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,12 @@ struct QuantizeOptions {
   // llama.cpp any more, but never worse by that measure (llama.cpp's weighted path alone can be:
   // see docs/quantization.md).
   bool imatrix_best_of_both = false;
+  // Per-tensor types by tensor name ("blk.0.attn_v.weight" -> "q6_K"; any case), replacing what
+  // the preset chose for that tensor (llama-quantize's --tensor-type, by exact name). The tensor
+  // must be one the preset quantizes, and its rows must fit the type's block: Error(invalid_input)
+  // otherwise. With any entry, general.file_type is the type holding most matrix bytes (as
+  // llama.cpp names a file by its dominant type).
+  std::map<std::string, std::string> tensor_types;
   // Called before each tensor (done = tensors finished) and once at the end; the token is looked
   // at before each tensor.
   ProgressCallback on_progress;

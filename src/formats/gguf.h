@@ -130,6 +130,17 @@ class Writer {
   void write(const std::filesystem::path& path) const;
   std::vector<std::byte> to_bytes() const;  // the same bytes, in memory (tests, fuzzers)
 
+  // What a file's size follows from without its data: the header (key-values and tensor infos,
+  // padded to the alignment), the alignment, and each tensor's name and data bytes in order. The
+  // file is header().size() + the sum of every tensor's bytes padded to the alignment.
+  struct TensorLayout {
+    std::string name;
+    uint64_t n_bytes = 0;
+  };
+  std::vector<std::byte> header() const;
+  uint64_t alignment() const;
+  std::vector<TensorLayout> tensor_layout() const;
+
  private:
   friend Writer writer_from(const File& file);
   template <typename Sink>

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <optional>
 
 #include "arch/arch.h"
 #include "core/fail.h"
@@ -186,7 +187,13 @@ Model model_from_gguf(const gguf::File& f) {
   return m;
 }
 
-void write_gguf_model(const Model& model, const std::filesystem::path& path, int32_t file_type) {
+namespace {
+
+// The writer for `model` (tensors converted to GGUF's conventions; the writer keeps them alive).
+// `block_tensors`: whether the file holds block-quantized tensors (general.quantization_version);
+// unset: as the model's tensors say.
+gguf::Writer gguf_model_writer(const Model& model, int32_t file_type,
+                               std::optional<bool> block_tensors) {
   const arch::Arch* a = arch::find(model.config.arch);
   if (!a)
     fail_unsupported("architecture '{}' is not supported (supported: {})", model.config.arch,
@@ -200,7 +207,8 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path, int
   w.set_string("general.type", "model");
   w.set_string("general.name", c.name.empty() ? c.arch : c.name);
   w.set_u32("general.file_type", to_u32(file_type, "file_type"));
-  if (has_block_tensors(m)) w.set_u32("general.quantization_version", 2);  // GGML_QNT_VERSION
+  if (block_tensors.value_or(has_block_tensors(m)))
+    w.set_u32("general.quantization_version", 2);  // GGML_QNT_VERSION  // GGML_QNT_VERSION
   if (m.source.synthetic) w.set_bool("slmkit.synthetic", true);
   w.set_u32(p + "context_length", to_u32(c.context_length, "context_length"));
   w.set_u32(p + "embedding_length", to_u32(c.n_embd, "n_embd"));
@@ -242,7 +250,18 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path, int
     const Tensor* t = spec.name == "rope_freqs.weight" ? rope_freqs : m.find(spec.name);
     if (t) w.add_tensor(*t);
   }
-  w.write(path);
+  return w;
+}
+
+}  // namespace
+
+void write_gguf_model(const Model& model, const std::filesystem::path& path, int32_t file_type) {
+  gguf_model_writer(model, file_type, std::nullopt).write(path);
+}
+
+GgufModelLayout gguf_model_layout(const Model& model, int32_t file_type, bool block_tensors) {
+  const gguf::Writer w = gguf_model_writer(model, file_type, block_tensors);
+  return {w.header().size(), w.alignment(), w.tensor_layout()};
 }
 
 }  // namespace slmkit

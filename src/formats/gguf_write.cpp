@@ -154,8 +154,13 @@ void Writer::add_tensor(const Tensor& tensor) {
   tensors_.back().owner = tensor.owner();
 }
 
-template <typename Sink>
-void Writer::emit(Sink& sink) const {
+namespace {
+uint64_t padded_size(uint64_t n, uint64_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
+}  // namespace
+
+std::vector<std::byte> Writer::header() const {
   if (version_ != 2 && version_ != 3) {
     fail_invalid("GGUF writer: version {} cannot be written; expected 2 or 3", version_);
   }
@@ -177,17 +182,34 @@ void Writer::emit(Sink& sink) const {
     for (uint64_t d : t.info.ne) meta.put<uint64_t>(d);
     meta.put<uint32_t>(static_cast<uint32_t>(t.info.type));
     meta.put<uint64_t>(offset);
-    offset += (t.info.n_bytes + alignment - 1) / alignment * alignment;
+    offset += padded_size(t.info.n_bytes, alignment);
   }
   if (!tensors_.empty()) meta.pad_to(alignment);
-  sink.write(meta.bytes());
+  return std::move(meta.bytes());
+}
+
+uint64_t Writer::alignment() const {
+  return alignment_of(kvs_);
+}
+
+std::vector<Writer::TensorLayout> Writer::tensor_layout() const {
+  std::vector<TensorLayout> out;
+  for (const PendingTensor& t : tensors_) out.push_back({t.info.name, t.info.n_bytes});
+  return out;
+}
+
+template <typename Sink>
+void Writer::emit(Sink& sink) const {
+  const uint64_t alignment = alignment_of(kvs_);
+  const std::vector<std::byte> meta = header();
+  sink.write(meta);
   for (const PendingTensor& t : tensors_) {
     if (t.data.size() != t.info.n_bytes) {
       fail(ErrorKind::internal, "GGUF writer: tensor '{}' has {} bytes of data for {} expected",
            t.info.name, t.data.size(), t.info.n_bytes);
     }
     sink.write(t.data);
-    const uint64_t padded = (t.info.n_bytes + alignment - 1) / alignment * alignment;
+    const uint64_t padded = padded_size(t.info.n_bytes, alignment);
     sink.write_zeros(static_cast<size_t>(padded - t.info.n_bytes));
   }
 }

@@ -12,6 +12,18 @@ Model model_from_gguf(const gguf::File& file);
 // `file_type`: the llama_ftype written as general.file_type.
 void write_gguf_model(const Model& model, const std::filesystem::path& path, int32_t file_type);
 
+// What write_gguf_model(model, ..., file_type) would lay out, without writing: header bytes and
+// the tensors it stores. A tensor's type changes neither the header's size nor which tensors are
+// stored, so a file of the same model with other tensor types has header_bytes plus each
+// tensor's bytes padded to `alignment`. `block_tensors`: whether that file holds block types
+// (it then carries general.quantization_version).
+struct GgufModelLayout {
+  uint64_t header_bytes = 0;
+  uint64_t alignment = 0;
+  std::vector<gguf::Writer::TensorLayout> tensors;
+};
+GgufModelLayout gguf_model_layout(const Model& model, int32_t file_type, bool block_tensors);
+
 Model model_from_hf_folder(const std::filesystem::path& dir);
 // config.json -> ModelConfig (architecture found from "model_type"); errors name `where`.
 ModelConfig config_from_hf_json(const nlohmann::ordered_json& config, const std::string& where);

@@ -37,11 +37,10 @@ json Tool::listing() const {
 const std::vector<Tool>& all_tools() {
   static const std::vector<Tool> tools = [] {
     std::vector<Tool> t;
-    for (auto group : {export_tools, check_tools, describe_tools, pipeline_tools}) {
+    for (auto group :
+         {export_tools, quantize_auto_tools, check_tools, describe_tools, pipeline_tools}) {
       for (Tool& tool : group()) t.push_back(std::move(tool));
     }
-    // quantize_auto (per-tensor types chosen by measured sensitivity) joins this list as its own
-    // file of tools once the mixed-precision issue (16) gives the library that operation.
     return t;
   }();
   return tools;

@@ -59,10 +59,17 @@ const std::vector<Tool>& all_tools();
 const Tool* find_tool(std::string_view name);
 
 // One function per file of tools, collected by all_tools().
-std::vector<Tool> export_tools();    // export_gguf, export_onnx
-std::vector<Tool> check_tools();     // validate_format, test_inference
-std::vector<Tool> describe_tools();  // create_manifest, inspect_model
-std::vector<Tool> pipeline_tools();  // run_pipeline
+std::vector<Tool> export_tools();         // export_gguf, export_onnx
+std::vector<Tool> check_tools();          // validate_format, test_inference
+std::vector<Tool> describe_tools();       // create_manifest, inspect_model
+std::vector<Tool> pipeline_tools();       // run_pipeline
+std::vector<Tool> quantize_auto_tools();  // quantize_auto
+
+// Error(invalid_input) when `out` is model_path itself or exists and is not a GGUF file (a tool
+// replaces only a file of the kind it writes); `given` is the argument as the caller wrote it.
+void check_gguf_output(const std::filesystem::path& out, const std::filesystem::path& model,
+                       const std::string& given);
+void make_parent(const std::filesystem::path& out);  // Error(io) when the folder cannot be made
 
 // Schema pieces, so each tool's schema reads as a table of its arguments.
 json string_schema(const std::string& description);

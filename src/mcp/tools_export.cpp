@@ -28,6 +28,8 @@ bool is_inside(const fs::path& p, const fs::path& folder) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
+}  // namespace
+
 // A tool replaces only what it would write itself: an earlier GGUF, an earlier ONNX export.
 void check_gguf_output(const fs::path& out, const fs::path& model, const std::string& given) {
   std::error_code ec;
@@ -42,6 +44,8 @@ void check_gguf_output(const fs::path& out, const fs::path& model, const std::st
         given);
   }
 }
+
+namespace {
 
 void check_onnx_output(const fs::path& out, const fs::path& model, const std::string& given) {
   std::error_code ec;
@@ -61,11 +65,15 @@ void check_onnx_output(const fs::path& out, const fs::path& model, const std::st
   }
 }
 
+}  // namespace
+
 void make_parent(const fs::path& out) {
   std::error_code ec;
   fs::create_directories(out.parent_path(), ec);
   if (ec) fail_io("cannot create folder {}: {}", out.parent_path().string(), ec.message());
 }
+
+namespace {
 
 const char* kModelPathHelp =
     "Input model: GGUF file, Hugging Face folder (config.json + safetensors) or llama2.c "

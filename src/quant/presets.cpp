@@ -234,6 +234,24 @@ DType fallback_type(DType type) {
 
 }  // namespace
 
+bool tensor_allows_quantization(const Tensor& tensor, const PlanOptions& options) {
+  return allows_quantization(tensor, options);
+}
+
+DType type_for_row(DType type, int64_t ncols, std::string* why) {
+  if (fits(type, ncols)) return type;
+  DType next = fallback_type(type);
+  std::string reason = fmt::format("row of {} not a multiple of {}'s block {}", ncols,
+                                   dtype_name(type), traits(type).block_size);
+  if (!fits(next, ncols)) {
+    if (next != type)
+      reason += fmt::format(" nor of {}'s {}", dtype_name(next), traits(next).block_size);
+    next = DType::F16;
+  }
+  if (why) *why = reason + " -> " + std::string(dtype_name(next));
+  return next;
+}
+
 std::optional<Preset> preset_from_name(std::string_view name) {
   for (const PresetRow& row : kPresets) {
     if (iequal(preset_name(row.preset), name)) return row.preset;
@@ -292,17 +310,8 @@ std::vector<TensorPlan> plan_types(Preset preset, const std::vector<Tensor>& ten
       if (!options.pure)
         type = rule_type(preset, type, category_of(t.name()), ncols, facts, counters, plan.reason);
       if (!fits(type, ncols)) {
-        DType next = fallback_type(type);
-        std::string why = fmt::format("row of {} not a multiple of {}'s block {}", ncols,
-                                      dtype_name(type), traits(type).block_size);
-        if (!fits(next, ncols)) {
-          if (next != type)
-            why += fmt::format(" nor of {}'s {}", dtype_name(next), traits(next).block_size);
-          next = DType::F16;
-        }
-        plan.reason = why + " -> " + std::string(dtype_name(next));
+        type = type_for_row(type, ncols, &plan.reason);
         plan.fallback = true;
-        type = next;
       }
     }
     plan.to = type;

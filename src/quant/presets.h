@@ -47,6 +47,15 @@ struct PlanOptions {
   bool has_imatrix = false;  // enables llama.cpp's imatrix-only ffn_down rule (Q4_0, Q5_0)
 };
 
+// llama.cpp's tensor_allows_quantization for the names our families use: 2-D or more, a
+// "weight", not a norm, not a position/token-type embedding.
+bool tensor_allows_quantization(const Tensor& tensor, const PlanOptions& options = {});
+
+// `type` where rows of `ncols` elements fit its block; otherwise llama.cpp's fallback
+// (tensor_type_fallback: Q2_K, Q3_K -> Q4_0; Q4_K -> Q5_0; Q5_K -> Q5_1; Q6_K -> Q8_0), and F16
+// where that does not fit either. `why` (optional) says why, when the type changed.
+DType type_for_row(DType type, int64_t ncols, std::string* why = nullptr);
+
 // One entry per tensor, in the order given (the order matters: some rules count attn_v and
 // ffn_down tensors as they are met, as llama.cpp does). Tensors that are not quantized keep their
 // type: 1-D tensors, norms, names not ending in "weight".

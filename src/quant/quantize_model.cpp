@@ -7,12 +7,47 @@
 
 #include "arch/arch.h"
 #include "core/fail.h"
+#include "quant/llama_ftype.h"
 #include "quant/presets.h"
 #include "quant/quant.h"
 #include "quant/type_traits.h"
 #include "slmkit/quantize.h"
 
 namespace slmkit {
+namespace {
+
+void apply_tensor_types(const std::map<std::string, std::string>& types,
+                        const std::vector<Tensor>& tensors, std::vector<quant::TensorPlan>& plans) {
+  std::set<std::string> used;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const auto it = types.find(plans[i].name);
+    if (it == types.end()) continue;
+    used.insert(it->first);
+    const std::optional<DType> type = dtype_from_name(it->second);
+    if (!type || !quant::can_quantize(*type) || traits(*type).block_size == 0) {
+      fail_invalid("quantize: tensor type '{}' for '{}' is not a type slmkit quantizes to",
+                   it->second, it->first);
+    }
+    const Tensor& t = tensors[i];
+    if (!quant::tensor_allows_quantization(t)) {
+      fail_invalid("quantize: tensor '{}' ({}) is not quantized; it cannot be given type {}",
+                   t.name(), shape_string(t.shape()), it->second);
+    }
+    const int64_t ncols = t.shape().empty() ? 1 : t.shape().back();
+    if (ncols % static_cast<int64_t>(traits(*type).block_size) != 0) {
+      fail_invalid("quantize: tensor '{}' has rows of {}, not a multiple of {}'s block {}",
+                   t.name(), ncols, dtype_name(*type), traits(*type).block_size);
+    }
+    plans[i].to = *type;
+    plans[i].reason = "tensor type " + std::string(dtype_name(*type));
+    plans[i].fallback = false;
+  }
+  for (const auto& [name, type] : types) {
+    if (!used.count(name)) fail_invalid("quantize: tensor type for '{}': no such tensor", name);
+  }
+}
+
+}  // namespace
 
 nlohmann::ordered_json QuantizeReport::to_json() const {
   nlohmann::ordered_json j;
@@ -73,8 +108,8 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
   quant::PlanOptions plan_options;
   plan_options.pure = options.pure;
   plan_options.has_imatrix = options.imatrix != nullptr;
-  const std::vector<quant::TensorPlan> plans =
-      quant::plan_types(*preset, ordered, facts, plan_options);
+  std::vector<quant::TensorPlan> plans = quant::plan_types(*preset, ordered, facts, plan_options);
+  apply_tensor_types(options.tensor_types, ordered, plans);
 
   QuantizeReport r;
   r.preset = std::string(quant::preset_name(*preset));
@@ -150,6 +185,11 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
     r.bytes_in += tq.bytes_in;
     r.bytes_out += tq.bytes_out;
     r.tensors.push_back(std::move(tq));
+  }
+  if (!options.tensor_types.empty()) {
+    out.config.file_type = -1;
+    r.file_type = quant::llama_ftype_of(out);
+    r.preset = "mix, named " + std::string(quant::llama_ftype_name(r.file_type));
   }
   out.config.file_type = r.file_type;
   if (options.on_progress) options.on_progress(n_plans, n_plans, "quantized");

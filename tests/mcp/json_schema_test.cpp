@@ -95,9 +95,9 @@ TEST(ToolSchemas, EveryToolIsListedWithCheckableSchemas) {
     }
     EXPECT_FALSE(t.description.empty());
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"export_gguf", "export_onnx", "validate_format",
-                                             "test_inference", "create_manifest", "inspect_model",
-                                             "run_pipeline"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"export_gguf", "export_onnx", "quantize_auto",
+                                             "validate_format", "test_inference", "create_manifest",
+                                             "inspect_model", "run_pipeline"}));
 }
 
 TEST(ToolSchemas, SeedArgumentNamesAndQuantTypes) {
@@ -109,6 +109,8 @@ TEST(ToolSchemas, SeedArgumentNamesAndQuantTypes) {
   EXPECT_EQ(required("export_gguf"),
             (std::set<std::string>{"model_path", "output_path", "quant_type"}));
   EXPECT_EQ(required("export_onnx"), (std::set<std::string>{"model_path", "output_path"}));
+  EXPECT_EQ(required("quantize_auto"),
+            (std::set<std::string>{"model_path", "output_path", "calibration_path"}));
   EXPECT_EQ(required("validate_format"), (std::set<std::string>{"export_path", "format_type"}));
   EXPECT_EQ(required("test_inference"),
             (std::set<std::string>{"export_path", "format_type", "test_prompts"}));

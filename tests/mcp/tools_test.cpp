@@ -106,6 +106,47 @@ TEST_F(McpTools, ExportGgufWritesTheCliBytes) {
   EXPECT_NE(tool_text(self).find("is model_path itself"), std::string::npos);
 }
 
+// quantize_auto writes what `slmkit quantize -t auto` writes with the same arguments, and refuses
+// an impossible budget (naming the smallest reachable size) without writing. A short calibration
+// (2 chunks of 64 tokens) keeps the measurement to seconds; its quality is auto_mix_test's.
+TEST_F(McpTools, QuantizeAutoWritesTheCliBytes) {
+  const std::string text = read_text(fixture("text/tinystories_val_subset.txt")).substr(0, 4000);
+  std::ofstream(root_ / "calib.txt") << text;
+  const uint64_t target = 400000;  // between stories260K's smallest (260,640) and largest mix
+  const ojson s = call("quantize_auto", {{"model_path", "stories260K.gguf"},
+                                         {"output_path", "auto/s.gguf"},
+                                         {"calibration_path", "calib.txt"},
+                                         {"target_size", target},
+                                         {"calib_ctx", 64},
+                                         {"calib_chunks", 2}});
+  const fs::path tool = root_ / "auto" / "s.gguf";
+  ASSERT_TRUE(fs::exists(tool));
+  EXPECT_EQ(s["written"], true);
+  EXPECT_EQ(s["file_bytes"], fs::file_size(tool));
+  EXPECT_LE(fs::file_size(tool), target);
+  EXPECT_TRUE(fs::exists(root_ / "auto" / "s.gguf.mix.json"));
+  const fs::path cli_gguf = root_ / "cli-auto.gguf";
+  ASSERT_EQ(
+      cli("quantize " + q(model_) + " -t auto -f " + q(root_ / "calib.txt") + " -o " + q(cli_gguf) +
+          " --target-size " + std::to_string(target) + " --calib-ctx 64 --calib-chunks 2"),
+      0);
+  EXPECT_EQ(read_bytes(tool), read_bytes(cli_gguf));
+  const ojson mix = ojson::parse(read_text(root_ / "cli-auto.gguf.mix.json"));
+  ASSERT_EQ(s["tensors"].size(), mix["tensors"].size());
+  for (size_t i = 0; i < mix["tensors"].size(); ++i) {
+    EXPECT_EQ(s["tensors"][i]["type"], mix["tensors"][i]["type"]) << i;
+  }
+
+  const ojson r = harness_->call_and_wait(++id_, "quantize_auto",
+                                          {{"model_path", "stories260K.gguf"},
+                                           {"output_path", "auto/tiny.gguf"},
+                                           {"calibration_path", "calib.txt"},
+                                           {"target_size", 1000}});
+  EXPECT_EQ(r["isError"], true);
+  EXPECT_NE(tool_text(r).find("the smallest reachable file is"), std::string::npos);
+  EXPECT_FALSE(fs::exists(root_ / "auto" / "tiny.gguf"));
+}
+
 TEST_F(McpTools, ExportOnnxWritesTheCliFolder) {
   SLMKIT_REQUIRE_ONNX();
   const ojson s = call("export_onnx", {{"model_path", "stories260K.gguf"},

@@ -1,16 +1,85 @@
 // slmkit quantize MODEL -t TYPE|PRESET -o OUT.gguf [--imatrix FILE] [--pure] [--strict]
 //                 [--threads N] [--json]
+// slmkit quantize MODEL -t auto -f CALIB.txt -o OUT.gguf --target-size BYTES | --target-bpw BPW
+//                 [--min-decode-tps T] [--kernel-cache DIR] [--types LIST] [--calib-ctx N]
+//                 [--calib-chunks N] [--dry-run]
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "commands.h"
 #include "slmkit/error.h"
+#include "slmkit/files.h"
 #include "slmkit/inspect.h"
 #include "slmkit/model.h"
 #include "slmkit/quantize.h"
+#include "slmkit/quantize_auto.h"
+#include "slmkit/tokenizer.h"
 
 namespace slmkit::cli {
+namespace {
+
+struct AutoArgs {
+  std::string calibration;
+  uint64_t target_size = 0;
+  double target_bpw = 0;
+  double min_decode_tps = 0;
+  std::string kernel_cache;
+  std::vector<std::string> types = default_auto_types();
+  int64_t n_ctx = 128;
+  int64_t n_chunks = 4;
+  bool dry_run = false;
+};
+
+void run_auto(const Model& model, const std::string& output, const AutoArgs& a, int threads) {
+  if (a.calibration.empty())
+    throw Error(ErrorKind::invalid_input, "-t auto needs -f CALIB.txt (calibration text)");
+  QuantizeAutoOptions o;
+  o.calibration_text = read_text_file(a.calibration);
+  o.target_size = a.target_size;
+  o.target_bpw = a.target_bpw;
+  o.min_decode_tps = a.min_decode_tps;
+  o.types = a.types;
+  o.n_ctx = a.n_ctx;
+  o.n_chunks = a.n_chunks;
+  o.n_threads = threads;
+  o.dry_run = a.dry_run;
+  if (!a.kernel_cache.empty()) o.costs.cache_dir = a.kernel_cache;
+  if (isatty(fileno(stderr))) {
+    o.on_progress = [](int64_t done, int64_t total, std::string_view what) {
+      std::fprintf(stderr, "\rquantize -t auto: sensitivity %lld/%lld %-40.40s",
+                   static_cast<long long>(done), static_cast<long long>(total),
+                   std::string(what).c_str());
+      if (done == total) std::fprintf(stderr, "\n");
+    };
+  }
+  const QuantizeAutoResult r = quantize_auto(model, o, output);
+  const AutoSensitivity& s = r.sensitivity;
+  std::printf("%s", r.plan.to_text(s).c_str());
+  std::fprintf(stderr,
+               "quantize -t auto: %zu tensors x %zu candidates measured in %.1f s on %lld "
+               "calibration positions (base PPL %.4f)\n",
+               s.tensors.size(), a.types.size(), s.seconds, static_cast<long long>(s.n_scored),
+               s.base_ppl);
+  if (r.costs_measured) {
+    std::fprintf(stderr,
+                 "quantize -t auto: kernel costs (%s, %d threads): %lld cells measured in %.1f s, "
+                 "%zu in all; cache %s; decode overhead %.3f ms per token\n",
+                 r.costs.isa.c_str(), r.costs.n_threads,
+                 static_cast<long long>(r.costs.measured_cells), r.costs.seconds,
+                 r.costs.cells.size(),
+                 r.costs.cache_file.empty() ? "none" : r.costs.cache_file.string().c_str(),
+                 s.decode_overhead_seconds * 1e3);
+  }
+  if (!r.written) return;
+  std::fprintf(stderr, "quantize -t auto: wrote %s (%s, %llu bytes) and %s.mix.json\n",
+               output.c_str(), r.file_type.c_str(),
+               static_cast<unsigned long long>(r.plan.file_bytes), output.c_str());
+}
+
+}  // namespace
 
 void register_quantize(CLI::App& app) {
   struct Args {
@@ -27,13 +96,16 @@ void register_quantize(CLI::App& app) {
     int threads = 0;
   };
   auto args = std::make_shared<Args>();
+  auto auto_args = std::make_shared<AutoArgs>();
   std::string types;
   for (const std::string& n : quantize_type_names()) types += (types.empty() ? "" : ", ") + n;
   CLI::App* sub = app.add_subcommand(
       "quantize", "Quantize a model to a GGUF file (llama.cpp's types and presets, bit-exact)");
   sub->add_option("model", args->model, "GGUF file, Hugging Face folder or llama2.c checkpoint")
       ->required();
-  sub->add_option("-t,--type", args->type, "Type or preset: " + types)->required();
+  sub->add_option("-t,--type", args->type,
+                  "Type or preset: " + types + "; or auto (per-tensor types by measured KLD)")
+      ->required();
   sub->add_option("-o,--output", args->output, "Output GGUF file")->required();
   sub->add_option("--tokenizer", args->tokenizer,
                   "llama2.c tokenizer.bin to pair with a checkpoint");
@@ -49,11 +121,39 @@ void register_quantize(CLI::App& app) {
                 "smaller imatrix-weighted error (not byte-identical with llama.cpp)");
   sub->add_option("--threads", args->threads, "Threads (0: one per hardware thread)");
   sub->add_option("--json", args->json, "Also write the per-tensor report as JSON to this file");
-  add_command(sub, [args] {
+  sub->add_option("-f,--file", auto_args->calibration, "-t auto: calibration text");
+  sub->add_option("--target-size", auto_args->target_size,
+                  "-t auto: the output file's size limit in bytes (met exactly: at most this)");
+  sub->add_option("--target-bpw", auto_args->target_bpw,
+                  "-t auto: bits per weight of tensor data (as llama.cpp reports BPW)");
+  sub->add_option("--min-decode-tps", auto_args->min_decode_tps,
+                  "-t auto: decode tokens/s at least, predicted from kernel costs measured on this "
+                  "CPU (this thread count); with or without a size budget");
+  sub->add_option("--kernel-cache", auto_args->kernel_cache,
+                  "-t auto: folder of the kernel cost cache (default $XDG_CACHE_HOME/slmkit or "
+                  "~/.cache/slmkit; - for none)");
+  sub->add_option("--types", auto_args->types, "-t auto: candidate types")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--calib-ctx", auto_args->n_ctx, "-t auto: tokens per calibration chunk")
+      ->capture_default_str();
+  sub->add_option("--calib-chunks", auto_args->n_chunks, "-t auto: calibration chunks")
+      ->capture_default_str();
+  sub->add_flag("--dry-run", auto_args->dry_run, "-t auto: print the plan, write nothing");
+  add_command(sub, [args, auto_args] {
     LoadOptions load;
     load.llama2c_tokenizer = args->tokenizer;
     const auto start = std::chrono::steady_clock::now();
     const Model model = load_model(args->model, load);
+    if (args->type == "auto" || args->type == "AUTO") {
+      if (!args->imatrix.empty() || args->pure || args->strict)
+        throw Error(ErrorKind::invalid_input,
+                    "-t auto does not take --imatrix, --pure or --strict (yet)");
+      if (!args->json.empty())
+        throw Error(ErrorKind::invalid_input,
+                    "-t auto writes its report to OUT.gguf.mix.json; --json is for presets");
+      return run_auto(model, args->output, *auto_args, args->threads);
+    }
     QuantizeOptions options;
     options.type = args->type;
     options.pure = args->pure;

@@ -1,0 +1,305 @@
+// Measured kernel costs for -t auto's time budget: each (matrix shape, weight type) product timed
+// on our own kernels as the engine runs them (activations converted per token, rows split over
+// the thread pool past the engine's size threshold, packed layouts where the kernels have them),
+// cached per machine and build; and the fixed part of a decode step from a real engine step.
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/atomic_file.h"
+#include "core/fail.h"
+#include "core/thread_pool.h"
+#include "kernels/kernels.h"
+#include "kernels/quant_kernels.h"
+#include "kernels/weight_types.h"
+#include "quant/quant.h"
+#include "slmkit/engine.h"
+#include "slmkit/quantize_auto.h"
+#include "slmkit/version.h"
+
+namespace slmkit {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// The engine's threshold below which a product runs on the calling thread (session_impl.h).
+constexpr int64_t kMinParallelMacs = int64_t{1} << 16;
+
+std::string sanitized(std::string_view in) {
+  std::string out;
+  for (char c : in) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (keep) {
+      out += c;
+    } else if (!out.empty() && out.back() != '_') {
+      out += '_';
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out.empty() ? "unknown" : out;
+}
+
+std::string cpu_id() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model = "unknown_cpu";
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) model = line.substr(colon + 1);
+      break;
+    }
+  }
+  return sanitized(model) + "_" + std::to_string(std::thread::hardware_concurrency()) + "t";
+}
+
+std::string build_id(const std::string& isa) {
+#if defined(__clang__)
+  const std::string compiler = fmt::format("clang{}.{}", __clang_major__, __clang_minor__);
+#elif defined(__GNUC__)
+  const std::string compiler = fmt::format("gcc{}.{}", __GNUC__, __GNUC_MINOR__);
+#else
+  const std::string compiler = "cc";
+#endif
+  return sanitized(fmt::format("{}_{}_{}", version(), compiler, isa));
+}
+
+std::string cell_key(int n_threads, int64_t prefill, int64_t rows, int64_t cols,
+                     const std::string& type) {
+  return fmt::format("t{}/p{}/{}x{}/{}", n_threads, prefill, rows, cols, type);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// One product W x for n_tokens tokens as Session::Impl::matmul does it (one job).
+class ProductBench {
+ public:
+  ProductBench(DType type, int64_t rows, int64_t cols, int64_t max_tokens, ThreadPool& pool)
+      : pool_(pool) {
+    kernels_ = kernels::find_weight_kernels(type);
+    if (!kernels_) fail_invalid("kernel costs: no kernels for {}", dtype_name(type));
+    std::mt19937 rng(1234);
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    std::vector<float> w(static_cast<size_t>(rows * cols));
+    for (float& v : w) v = normal(rng);
+    if (type == DType::F32) {
+      bytes_.resize(w.size() * sizeof(float));
+      std::memcpy(bytes_.data(), w.data(), bytes_.size());
+    } else {
+      bytes_ = quant::quantize_rows(type, w, cols, 1);
+    }
+    const std::optional<uint64_t> rb = row_bytes(type, static_cast<uint64_t>(cols));
+    w_ = kernels::MatrixRef{type, bytes_.data(), rows, cols, static_cast<int64_t>(*rb)};
+    if (const size_t n = kernels::packed_bytes(w_)) {
+      packed_.resize(n);
+      kernels::pack_matrix(w_, packed_.data());
+      w_.packed = packed_.data();
+    }
+    x_.resize(static_cast<size_t>(max_tokens * cols));
+    for (float& v : x_) v = normal(rng) * 20.0f;
+    act_row_ = kernels_->activation == DType::F32
+                   ? cols * static_cast<int64_t>(sizeof(float))
+                   : static_cast<int64_t>(kernels_->activation_bytes(cols));
+    act_.resize(static_cast<size_t>(max_tokens * act_row_) + 64);
+    y_.resize(static_cast<size_t>(max_tokens * rows));
+  }
+
+  void run(int64_t n_tokens) {
+    const int64_t cols = w_.cols, rows = w_.rows;
+    const void* act = x_.data();
+    if (kernels_->activation != DType::F32) {
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        kernels_->convert_activation(x_.data() + t * cols, cols, act_.data() + t * act_row_);
+      }
+      act = act_.data();
+    }
+    auto part = [&](int64_t r0, int64_t r1, int) {
+      kernels_->matmul(w_, act, act_row_, n_tokens, y_.data(), rows, r0, r1);
+    };
+    if (rows * cols * n_tokens < kMinParallelMacs) {
+      part(0, rows, 0);
+    } else {
+      pool_.parallel_for(rows, part, 16);
+    }
+  }
+
+  // Median seconds of run(n_tokens) over repetitions within `budget` seconds (3 at least).
+  double time(int64_t n_tokens, double budget) {
+    run(n_tokens);  // warm the caches and the pool
+    std::vector<double> reps;
+    const auto end = Clock::now() + std::chrono::duration<double>(budget);
+    while (reps.size() < 3 || (Clock::now() < end && reps.size() < 10000)) {
+      const auto t0 = Clock::now();
+      run(n_tokens);
+      reps.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    return median(std::move(reps));
+  }
+
+ private:
+  ThreadPool& pool_;
+  const kernels::WeightKernels* kernels_ = nullptr;
+  std::vector<std::byte> bytes_, packed_, act_;
+  kernels::MatrixRef w_;
+  std::vector<float> x_, y_;
+  int64_t act_row_ = 0;
+};
+
+// Whether a decode step multiplies by this tensor: an untied token embedding is only looked up.
+bool multiplied(const Model& model, const std::string& name) {
+  if (name == "token_embd.weight") return model.config.tied_embeddings;
+  return true;
+}
+
+}  // namespace
+
+fs::path default_kernel_cost_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "slmkit";
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return fs::path(home) / ".cache" / "slmkit";
+  }
+  return {};
+}
+
+const KernelCostCell* AutoKernelCosts::find(int64_t rows, int64_t cols,
+                                            const std::string& type) const {
+  for (const KernelCostCell& c : cells) {
+    if (c.rows == rows && c.cols == cols && c.type == type) return &c;
+  }
+  return nullptr;
+}
+
+AutoKernelCosts measure_kernel_costs(const AutoSensitivity& s, const KernelCostOptions& options) {
+  const auto start = Clock::now();
+  AutoKernelCosts costs;
+  costs.isa = kernels::current_isa();
+  costs.cpu_id = cpu_id();
+  costs.build_id = build_id(costs.isa);
+  costs.n_threads = options.n_threads > 0
+                        ? options.n_threads
+                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  costs.prefill_tokens = std::max<int64_t>(1, options.prefill_tokens);
+
+  const fs::path dir = options.cache_dir.empty() ? default_kernel_cost_dir() : options.cache_dir;
+  if (!dir.empty() && dir != "-") {
+    costs.cache_file = dir / fmt::format("kernel-costs-{}-{}.json", costs.cpu_id, costs.build_id);
+  }
+  nlohmann::json cache = nlohmann::json::object();
+  if (!costs.cache_file.empty()) {
+    std::ifstream in(costs.cache_file);
+    if (in) {
+      try {
+        cache = nlohmann::json::parse(in);
+      } catch (const nlohmann::json::exception&) {
+        cache = nlohmann::json::object();  // a damaged cache is measured again and rewritten
+      }
+      if (!cache.is_object() || !cache.contains("cells") || !cache["cells"].is_object()) {
+        cache = nlohmann::json::object();
+      }
+    }
+  }
+  if (!cache.contains("cells")) cache["cells"] = nlohmann::json::object();
+  cache["cpu_id"] = costs.cpu_id;
+  cache["build_id"] = costs.build_id;
+  cache["isa"] = costs.isa;
+
+  // Distinct (rows, cols, type): the candidates and the loaded types, in a stable order.
+  std::vector<std::tuple<int64_t, int64_t, std::string>> wanted;
+  for (const AutoTensor& t : s.tensors) {
+    const int64_t cols = t.shape.back();
+    int64_t rows = 1;
+    for (size_t d = 0; d + 1 < t.shape.size(); ++d) rows *= t.shape[d];
+    wanted.emplace_back(rows, cols, t.from);
+    for (const AutoCandidate& c : t.candidates) wanted.emplace_back(rows, cols, c.type);
+  }
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+
+  ThreadPool pool(costs.n_threads);
+  bool changed = false;
+  for (const auto& [rows, cols, type] : wanted) {
+    const std::string key = cell_key(costs.n_threads, costs.prefill_tokens, rows, cols, type);
+    KernelCostCell cell{rows, cols, type, 0, 0};
+    const nlohmann::json& cached = cache["cells"];
+    if (auto it = cached.find(key); it != cached.end() && it->is_array() && it->size() == 2) {
+      cell.decode_seconds = (*it)[0].get<double>();
+      cell.prefill_seconds = (*it)[1].get<double>();
+    } else {
+      const std::optional<DType> dt = dtype_from_name(type);
+      if (!dt) fail_invalid("kernel costs: unknown type '{}'", type);
+      ProductBench bench(*dt, rows, cols, costs.prefill_tokens, pool);
+      cell.decode_seconds = bench.time(1, options.seconds_per_cell);
+      cell.prefill_seconds = bench.time(costs.prefill_tokens, options.seconds_per_cell);
+      cache["cells"][key] = {cell.decode_seconds, cell.prefill_seconds};
+      ++costs.measured_cells;
+      changed = true;
+    }
+    costs.cells.push_back(std::move(cell));
+  }
+  if (changed && !costs.cache_file.empty()) {
+    std::error_code ec;
+    fs::create_directories(costs.cache_file.parent_path(), ec);
+    // A cache that cannot be written only costs a new measurement next time.
+    try {
+      write_file_atomic(costs.cache_file, cache.dump(1));
+    } catch (const Error&) {
+    }
+  }
+  costs.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return costs;
+}
+
+void attach_kernel_costs(AutoSensitivity& s, const AutoKernelCosts& costs, const Model& model) {
+  double loaded_matrices = 0;
+  for (AutoTensor& t : s.tensors) {
+    const int64_t cols = t.shape.back();
+    int64_t rows = 1;
+    for (size_t d = 0; d + 1 < t.shape.size(); ++d) rows *= t.shape[d];
+    const bool mul = multiplied(model, t.name);
+    for (AutoCandidate& c : t.candidates) {
+      const KernelCostCell* cell = costs.find(rows, cols, c.type);
+      if (!cell) fail(ErrorKind::internal, "kernel costs: no cell for {} {}", t.name, c.type);
+      c.decode_seconds = mul ? cell->decode_seconds : 0.0;
+      c.prefill_seconds = mul ? cell->prefill_seconds : 0.0;
+    }
+    if (const KernelCostCell* cell = costs.find(rows, cols, t.from); cell && mul) {
+      loaded_matrices += cell->decode_seconds;
+    }
+  }
+
+  // Real decode steps of the model as loaded: single tokens after a short prompt, for a quarter
+  // of a second (the context restarted when full), the median.
+  const Engine engine{Model(model)};
+  SessionOptions so;
+  so.n_ctx = engine.config().context_length > 0
+                 ? std::min<int64_t>(64, engine.config().context_length)
+                 : 64;
+  so.n_threads = costs.n_threads;
+  Session session(engine, so);
+  const int32_t token = engine.config().vocab_size > 1 ? 1 : 0;
+  const std::vector<int32_t> prompt(4, token);
+  std::vector<double> steps;
+  const auto end = Clock::now() + std::chrono::milliseconds(250);
+  while (steps.size() < 8 || (Clock::now() < end && steps.size() < 100000)) {
+    if (session.n_past() == 0 || session.n_past() >= session.n_ctx()) {
+      session.clear();
+      session.eval(prompt);
+    }
+    const auto t0 = Clock::now();
+    session.eval(std::span<const int32_t>(&token, 1));
+    steps.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  s.decode_overhead_seconds = std::max(0.0, median(std::move(steps)) - loaded_matrices);
+}
+
+}  // namespace slmkit
