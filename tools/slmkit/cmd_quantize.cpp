@@ -1,14 +1,20 @@
 // slmkit quantize MODEL -t TYPE|PRESET -o OUT.gguf [--imatrix FILE] [--pure] [--strict]
-//                 [--threads N] [--json]
+//                 [--threads N] [--json] [--smoothquant ALPHA -f CALIB.txt [--calib-ctx N]
+//                 [--calib-chunks N]]
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "commands.h"
+#include "slmkit/engine.h"
 #include "slmkit/error.h"
+#include "slmkit/files.h"
 #include "slmkit/inspect.h"
 #include "slmkit/model.h"
 #include "slmkit/quantize.h"
+#include "slmkit/smoothquant.h"
+#include "slmkit/tokenizer.h"
 
 namespace slmkit::cli {
 
@@ -25,6 +31,11 @@ void register_quantize(CLI::App& app) {
     bool strict = false;
     bool allow_requantize = false;
     int threads = 0;
+    std::optional<double> smoothquant;
+    std::string calib;
+    int64_t calib_ctx = 128;
+    int64_t calib_chunks = 16;
+    std::vector<double> dev_outliers;  // {channels, factor}
   };
   auto args = std::make_shared<Args>();
   std::string types;
@@ -49,11 +60,68 @@ void register_quantize(CLI::App& app) {
                 "smaller imatrix-weighted error (not byte-identical with llama.cpp)");
   sub->add_option("--threads", args->threads, "Threads (0: one per hardware thread)");
   sub->add_option("--json", args->json, "Also write the per-tensor report as JSON to this file");
+  sub->add_option("--smoothquant", args->smoothquant,
+                  "SmoothQuant migration strength ALPHA in [0, 1]: activation outliers folded "
+                  "into the weights before quantizing (needs -f CALIB.txt)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("-f,--calib", args->calib, "Calibration text for --smoothquant");
+  sub->add_option("--calib-ctx", args->calib_ctx, "Calibration tokens per chunk")
+      ->capture_default_str();
+  sub->add_option("--calib-chunks", args->calib_chunks, "At most this many calibration chunks")
+      ->capture_default_str();
+  // Development: a function-preserving copy of the model with outlier channels (test models for
+  // SmoothQuant; see add_outlier_channels).
+  sub->add_option("--dev-outliers", args->dev_outliers, "CHANNELS FACTOR")->expected(2)->group("");
   add_command(sub, [args] {
     LoadOptions load;
     load.llama2c_tokenizer = args->tokenizer;
     const auto start = std::chrono::steady_clock::now();
-    const Model model = load_model(args->model, load);
+    Model model = load_model(args->model, load);
+    if (!args->dev_outliers.empty()) {
+      const std::vector<int64_t> ch =
+          add_outlier_channels(model, static_cast<int>(args->dev_outliers[0]),
+                               static_cast<float>(args->dev_outliers[1]));
+      std::fprintf(stderr, "quantize: outlier channels x%g:", args->dev_outliers[1]);
+      for (int64_t c : ch) std::fprintf(stderr, " %lld", static_cast<long long>(c));
+      std::fputs("\n", stderr);
+    }
+    if (args->smoothquant) {
+      if (args->calib.empty()) {
+        throw Error(ErrorKind::invalid_input, "--smoothquant needs -f CALIB.txt");
+      }
+      const Tokenizer tokenizer(model.vocab);
+      const std::vector<int32_t> tokens = tokenizer.encode(read_text_file(args->calib), true);
+      ActivationRangeOptions ro;
+      ro.n_ctx = args->calib_ctx;
+      ro.n_chunks = args->calib_chunks;
+      ro.add_bos =
+          tokenizer.bos_id() >= 0 && !tokens.empty() && tokens.front() == tokenizer.bos_id();
+      ro.bos_id = tokenizer.bos_id();
+      ro.n_threads = args->threads;
+      ActivationRanges ranges;
+      {
+        const Engine engine(model);
+        ranges = collect_activation_ranges(engine, tokens, ro);
+      }
+      SmoothQuantOptions so;
+      so.alpha = *args->smoothquant;
+      SmoothQuantReport sq;
+      model = smooth_model(model, ranges, so, &sq);
+      float before = 0, after = 0;
+      for (const SmoothedGroup& g : sq.groups) {
+        before = std::max(before, g.x_ratio_before);
+        after = std::max(after, g.x_ratio_after);
+      }
+      std::fprintf(stderr,
+                   "quantize: smoothquant alpha %g on %lld calibration tokens (%lld chunks): %zu "
+                   "norms folded, %zu matrices without a norm left as they are; largest channel "
+                   "max/median %.1f -> %.1f\n",
+                   so.alpha, static_cast<long long>(ranges.n_tokens),
+                   static_cast<long long>(ranges.n_chunks), sq.groups.size(), sq.skipped.size(),
+                   before, after);
+    } else if (!args->calib.empty()) {
+      throw Error(ErrorKind::invalid_input, "-f CALIB.txt is for --smoothquant ALPHA");
+    }
     QuantizeOptions options;
     options.type = args->type;
     options.pure = args->pure;
