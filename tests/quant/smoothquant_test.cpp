@@ -174,6 +174,94 @@ TEST(SmoothQuant, RescaleIsExactForLayerNormBiasAndNormOffset) {
   }
 }
 
+struct Kld {
+  double q8_0 = 0, q4_k_m = 0;
+};
+
+// Mean KLD of the model's Q8_0 and Q4_K_M against the plain model's F32 base, our engine.
+Kld kld_of(const Model& model, const fs::path& base, const PerplexityOptions& po) {
+  Kld out;
+  for (const char* type : {"Q8_0", "Q4_K_M"}) {
+    QuantizeOptions qo;
+    qo.type = type;
+    qo.n_threads = 1;
+    const Engine engine(quantize_model(model, qo));
+    const double kld = compute_kl_divergence(engine, base, po).kld_mean;
+    (std::string(type) == "Q8_0" ? out.q8_0 : out.q4_k_m) = kld;
+  }
+  return out;
+}
+
+// Issue 17's targets on stories260K, measured by our engine (llama.cpp's numbers for the same
+// files are in docs/quantization.md): the outlier model's quantized KLD is far above the plain
+// model's; smoothed at 0.5 it is back within 2x of it. On the plain model, smoothing moves the
+// KLD by no more than the noise: the largest change that three meaningless rescalings of the
+// plain model (random per-channel factors in [0.8, 1.25], no outliers) cause.
+TEST(SmoothQuant, BringsOutlierModelKldBackNearPlain) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const Model plain = load_model(testing::fixture("models/gguf-stories260K/stories260K.gguf"));
+  const std::string text = testing::read_text(testing::fixture("text/tinystories_val_subset.txt"));
+  const Tokenizer tokenizer(plain.vocab);
+  const std::vector<int32_t> held =
+      tokenizer.encode(text.substr(text.size() - kHeldOutBytes), true);
+  const std::vector<int32_t> calib =
+      tokenizer.encode(text.substr(0, text.size() - kHeldOutBytes), true);
+  PerplexityOptions po;
+  po.n_ctx = 256;
+  po.n_chunks = 16;
+  po.bos_id = tokenizer.bos_id();
+  po.n_threads = 1;
+  const fs::path base = testing::temp_dir("smoothquant") / "f32.kl";
+  write_kl_base(Engine(plain), held, po, base);
+
+  auto smoothed = [&](const Model& m, double alpha) {
+    ActivationRangeOptions ro;
+    ro.n_chunks = 16;
+    ro.bos_id = tokenizer.bos_id();
+    ro.n_threads = 1;
+    return smooth_model(m, collect_activation_ranges(Engine(m), calib, ro), {.alpha = alpha});
+  };
+  Model outlier = plain;
+  add_outlier_channels(outlier, 4, 50.0f);
+
+  const Kld k_plain = kld_of(plain, base, po);
+  const Kld k_outlier = kld_of(outlier, base, po);
+  const Kld k_sq = kld_of(smoothed(outlier, 0.5), base, po);
+  const Kld k_plain_sq = kld_of(smoothed(plain, 0.5), base, po);
+  Kld noise;
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    Model jittered = plain;
+    std::vector<float> s(static_cast<size_t>(plain.config.n_embd));
+    uint32_t x = seed * 2654435761u;
+    for (float& v : s) {
+      x = x * 1664525u + 1013904223u;
+      v = std::pow(1.25f, 2.0f * static_cast<float>(x >> 8) / 16777216.0f - 1.0f);
+    }
+    for (int64_t l = 0; l < plain.config.n_layer; ++l) {
+      for (const char* kind : {"attn_norm", "ffn_norm"}) {
+        rescale_norm_channels(jittered, "blk." + std::to_string(l) + "." + kind, s);
+      }
+    }
+    const Kld k = kld_of(jittered, base, po);
+    noise.q8_0 = std::max(noise.q8_0, std::fabs(k.q8_0 - k_plain.q8_0));
+    noise.q4_k_m = std::max(noise.q4_k_m, std::fabs(k.q4_k_m - k_plain.q4_k_m));
+  }
+  std::printf(
+      "mean KLD Q8_0 / Q4_K_M: plain %.6f / %.6f, outlier %.6f / %.6f, outlier+SQ0.5 %.6f / "
+      "%.6f, plain+SQ0.5 %.6f / %.6f, noise %.6f / %.6f\n",
+      k_plain.q8_0, k_plain.q4_k_m, k_outlier.q8_0, k_outlier.q4_k_m, k_sq.q8_0, k_sq.q4_k_m,
+      k_plain_sq.q8_0, k_plain_sq.q4_k_m, noise.q8_0, noise.q4_k_m);
+  // The test model has the problem (issue 17 measured 36x and 26x on stories3M)...
+  EXPECT_GT(k_outlier.q8_0, 10 * k_plain.q8_0);
+  EXPECT_GT(k_outlier.q4_k_m, 10 * k_plain.q4_k_m);
+  // ... SmoothQuant solves it ...
+  EXPECT_LE(k_sq.q8_0, 2 * k_plain.q8_0);
+  EXPECT_LE(k_sq.q4_k_m, 2 * k_plain.q4_k_m);
+  // ... and costs nothing beyond the noise where there was no problem.
+  EXPECT_LE(k_plain_sq.q8_0, k_plain.q8_0 + noise.q8_0);
+  EXPECT_LE(k_plain_sq.q4_k_m, k_plain.q4_k_m + noise.q4_k_m);
+}
+
 TEST(SmoothQuant, RefusesWhatItCannotFold) {
   SLMKIT_REQUIRE_FIXTURES();
   const Model plain = load_model(testing::fixture("models/gguf-stories260K/stories260K.gguf"));
