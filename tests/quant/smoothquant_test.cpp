@@ -195,11 +195,12 @@ Kld kld_of(const Model& model, const fs::path& base, const PerplexityOptions& po
 // Issue 17's targets on stories260K, measured by our engine (llama.cpp's numbers for the same
 // files are in docs/quantization.md): the outlier model's quantized KLD is far above the plain
 // model's; smoothed at 0.5 it is back within 2x of it. On the plain model, smoothing moves the
-// KLD by no more than the noise: the largest change that three meaningless rescalings of the
-// plain model (random per-channel factors in [0.8, 1.25], no outliers) cause.
-TEST(SmoothQuant, BringsOutlierModelKldBackNearPlain) {
-  SLMKIT_REQUIRE_FIXTURES();
-  const Model plain = load_model(testing::fixture("models/gguf-stories260K/stories260K.gguf"));
+// KLD by no more than the noise: two standard deviations of the change that meaningless
+// rescalings of the plain model cause (exact rescalings by random per-channel factors in
+// [0.8, 1.25], no outliers: only which values the quantizer's rounding hits moves), estimated
+// as the root mean square of four such changes.
+void check_kld_targets(const char* fixture_path) {
+  const Model plain = load_model(testing::fixture(fixture_path));
   const std::string text = testing::read_text(testing::fixture("text/tinystories_val_subset.txt"));
   const Tokenizer tokenizer(plain.vocab);
   const std::vector<int32_t> held =
@@ -229,7 +230,8 @@ TEST(SmoothQuant, BringsOutlierModelKldBackNearPlain) {
   const Kld k_sq = kld_of(smoothed(outlier, 0.5), base, po);
   const Kld k_plain_sq = kld_of(smoothed(plain, 0.5), base, po);
   Kld noise;
-  for (uint32_t seed : {1u, 2u, 3u}) {
+  constexpr int kJitters = 4;
+  for (uint32_t seed = 1; seed <= kJitters; ++seed) {
     Model jittered = plain;
     std::vector<float> s(static_cast<size_t>(plain.config.n_embd));
     uint32_t x = seed * 2654435761u;
@@ -243,14 +245,16 @@ TEST(SmoothQuant, BringsOutlierModelKldBackNearPlain) {
       }
     }
     const Kld k = kld_of(jittered, base, po);
-    noise.q8_0 = std::max(noise.q8_0, std::fabs(k.q8_0 - k_plain.q8_0));
-    noise.q4_k_m = std::max(noise.q4_k_m, std::fabs(k.q4_k_m - k_plain.q4_k_m));
+    noise.q8_0 += (k.q8_0 - k_plain.q8_0) * (k.q8_0 - k_plain.q8_0) / kJitters;
+    noise.q4_k_m += (k.q4_k_m - k_plain.q4_k_m) * (k.q4_k_m - k_plain.q4_k_m) / kJitters;
   }
+  noise.q8_0 = 2 * std::sqrt(noise.q8_0);
+  noise.q4_k_m = 2 * std::sqrt(noise.q4_k_m);
   std::printf(
-      "mean KLD Q8_0 / Q4_K_M: plain %.6f / %.6f, outlier %.6f / %.6f, outlier+SQ0.5 %.6f / "
+      "%s: mean KLD Q8_0 / Q4_K_M: plain %.6f / %.6f, outlier %.6f / %.6f, outlier+SQ0.5 %.6f / "
       "%.6f, plain+SQ0.5 %.6f / %.6f, noise %.6f / %.6f\n",
-      k_plain.q8_0, k_plain.q4_k_m, k_outlier.q8_0, k_outlier.q4_k_m, k_sq.q8_0, k_sq.q4_k_m,
-      k_plain_sq.q8_0, k_plain_sq.q4_k_m, noise.q8_0, noise.q4_k_m);
+      fixture_path, k_plain.q8_0, k_plain.q4_k_m, k_outlier.q8_0, k_outlier.q4_k_m, k_sq.q8_0,
+      k_sq.q4_k_m, k_plain_sq.q8_0, k_plain_sq.q4_k_m, noise.q8_0, noise.q4_k_m);
   // The test model has the problem (issue 17 measured 36x and 26x on stories3M)...
   EXPECT_GT(k_outlier.q8_0, 10 * k_plain.q8_0);
   EXPECT_GT(k_outlier.q4_k_m, 10 * k_plain.q4_k_m);
@@ -260,6 +264,17 @@ TEST(SmoothQuant, BringsOutlierModelKldBackNearPlain) {
   // ... and costs nothing beyond the noise where there was no problem.
   EXPECT_LE(k_plain_sq.q8_0, k_plain.q8_0 + noise.q8_0);
   EXPECT_LE(k_plain_sq.q4_k_m, k_plain.q4_k_m + noise.q4_k_m);
+}
+
+TEST(SmoothQuant, BringsOutlierModelKldBackNearPlain) {
+  SLMKIT_REQUIRE_FIXTURES();
+  check_kld_targets("models/gguf-stories260K/stories260K.gguf");
+}
+
+// The same on stories3M (all K-quants apply to every matrix there); some 20 s, so Slow.
+TEST(SmoothQuant, SlowBringsOutlierStories3MKldBackNearPlain) {
+  SLMKIT_REQUIRE_FIXTURES();
+  check_kld_targets("models/stories3M/stories3M.gguf");
 }
 
 TEST(SmoothQuant, RefusesWhatItCannotFold) {
