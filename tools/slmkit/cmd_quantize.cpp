@@ -1,21 +1,24 @@
 // slmkit quantize MODEL -t TYPE|PRESET -o OUT.gguf [--imatrix FILE] [--pure] [--strict]
-//                 [--threads N] [--json]
+//                 [--threads N] [--json] [--smoothquant ALPHA -f CALIB.txt]
 // slmkit quantize MODEL -t auto -f CALIB.txt -o OUT.gguf --target-size BYTES | --target-bpw BPW
-//                 [--min-decode-tps T] [--kernel-cache DIR] [--types LIST] [--calib-ctx N]
-//                 [--calib-chunks N] [--dry-run]
+//                 [--min-decode-tps T] [--kernel-cache DIR] [--types LIST] [--dry-run]
+// (-t auto and --smoothquant: [--calib-ctx N] [--calib-chunks N])
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include <unistd.h>
 
 #include "commands.h"
+#include "slmkit/engine.h"
 #include "slmkit/error.h"
 #include "slmkit/files.h"
 #include "slmkit/inspect.h"
 #include "slmkit/model.h"
 #include "slmkit/quantize.h"
 #include "slmkit/quantize_auto.h"
+#include "slmkit/smoothquant.h"
 #include "slmkit/tokenizer.h"
 
 namespace slmkit::cli {
@@ -29,7 +32,7 @@ struct AutoArgs {
   std::string kernel_cache;
   std::vector<std::string> types = default_auto_types();
   int64_t n_ctx = 128;
-  int64_t n_chunks = 4;
+  int64_t n_chunks = 0;  // 0: the mode's default (4 for -t auto, 16 for --smoothquant)
   bool dry_run = false;
 };
 
@@ -94,6 +97,8 @@ void register_quantize(CLI::App& app) {
     bool strict = false;
     bool allow_requantize = false;
     int threads = 0;
+    std::optional<double> smoothquant;
+    std::vector<double> dev_outliers;  // {channels, factor}
   };
   auto args = std::make_shared<Args>();
   auto auto_args = std::make_shared<AutoArgs>();
@@ -121,7 +126,8 @@ void register_quantize(CLI::App& app) {
                 "smaller imatrix-weighted error (not byte-identical with llama.cpp)");
   sub->add_option("--threads", args->threads, "Threads (0: one per hardware thread)");
   sub->add_option("--json", args->json, "Also write the per-tensor report as JSON to this file");
-  sub->add_option("-f,--file", auto_args->calibration, "-t auto: calibration text");
+  sub->add_option("-f,--file,--calib", auto_args->calibration,
+                  "Calibration text (-t auto, --smoothquant)");
   sub->add_option("--target-size", auto_args->target_size,
                   "-t auto: the output file's size limit in bytes (met exactly: at most this)");
   sub->add_option("--target-bpw", auto_args->target_bpw,
@@ -135,16 +141,24 @@ void register_quantize(CLI::App& app) {
   sub->add_option("--types", auto_args->types, "-t auto: candidate types")
       ->delimiter(',')
       ->capture_default_str();
-  sub->add_option("--calib-ctx", auto_args->n_ctx, "-t auto: tokens per calibration chunk")
+  sub->add_option("--calib-ctx", auto_args->n_ctx, "Tokens per calibration chunk")
       ->capture_default_str();
-  sub->add_option("--calib-chunks", auto_args->n_chunks, "-t auto: calibration chunks")
-      ->capture_default_str();
+  sub->add_option("--calib-chunks", auto_args->n_chunks,
+                  "At most this many calibration chunks (default: 4 for -t auto, 16 for "
+                  "--smoothquant)");
   sub->add_flag("--dry-run", auto_args->dry_run, "-t auto: print the plan, write nothing");
+  sub->add_option("--smoothquant", args->smoothquant,
+                  "SmoothQuant migration strength ALPHA in [0, 1]: activation outliers folded "
+                  "into the weights before quantizing (needs -f CALIB.txt)")
+      ->check(CLI::Range(0.0, 1.0));
+  // Development: a function-preserving copy of the model with outlier channels (test models for
+  // SmoothQuant; see add_outlier_channels).
+  sub->add_option("--dev-outliers", args->dev_outliers, "CHANNELS FACTOR")->expected(2)->group("");
   add_command(sub, [args, auto_args] {
     LoadOptions load;
     load.llama2c_tokenizer = args->tokenizer;
     const auto start = std::chrono::steady_clock::now();
-    const Model model = load_model(args->model, load);
+    Model model = load_model(args->model, load);
     if (args->type == "auto" || args->type == "AUTO") {
       if (!args->imatrix.empty() || args->pure || args->strict)
         throw Error(ErrorKind::invalid_input,
@@ -152,7 +166,57 @@ void register_quantize(CLI::App& app) {
       if (!args->json.empty())
         throw Error(ErrorKind::invalid_input,
                     "-t auto writes its report to OUT.gguf.mix.json; --json is for presets");
+      if (args->smoothquant) {
+        throw Error(ErrorKind::invalid_input, "-t auto does not take --smoothquant (yet)");
+      }
+      if (auto_args->n_chunks == 0) auto_args->n_chunks = 4;
       return run_auto(model, args->output, *auto_args, args->threads);
+    }
+    if (!args->dev_outliers.empty()) {
+      const std::vector<int64_t> ch =
+          add_outlier_channels(model, static_cast<int>(args->dev_outliers[0]),
+                               static_cast<float>(args->dev_outliers[1]));
+      std::fprintf(stderr, "quantize: outlier channels x%g:", args->dev_outliers[1]);
+      for (int64_t c : ch) std::fprintf(stderr, " %lld", static_cast<long long>(c));
+      std::fputs("\n", stderr);
+    }
+    if (args->smoothquant) {
+      if (auto_args->calibration.empty()) {
+        throw Error(ErrorKind::invalid_input, "--smoothquant needs -f CALIB.txt");
+      }
+      const Tokenizer tokenizer(model.vocab);
+      const std::vector<int32_t> tokens =
+          tokenizer.encode(read_text_file(auto_args->calibration), true);
+      ActivationRangeOptions ro;
+      ro.n_ctx = auto_args->n_ctx;
+      ro.n_chunks = auto_args->n_chunks > 0 ? auto_args->n_chunks : 16;
+      ro.add_bos =
+          tokenizer.bos_id() >= 0 && !tokens.empty() && tokens.front() == tokenizer.bos_id();
+      ro.bos_id = tokenizer.bos_id();
+      ro.n_threads = args->threads;
+      ActivationRanges ranges;
+      {
+        const Engine engine(model);
+        ranges = collect_activation_ranges(engine, tokens, ro);
+      }
+      SmoothQuantOptions so;
+      so.alpha = *args->smoothquant;
+      SmoothQuantReport sq;
+      model = smooth_model(model, ranges, so, &sq);
+      float before = 0, after = 0;
+      for (const SmoothedGroup& g : sq.groups) {
+        before = std::max(before, g.x_ratio_before);
+        after = std::max(after, g.x_ratio_after);
+      }
+      std::fprintf(stderr,
+                   "quantize: smoothquant alpha %g on %lld calibration tokens (%lld chunks): %zu "
+                   "norms folded, %zu matrices without a norm left as they are; largest channel "
+                   "max/median %.1f -> %.1f\n",
+                   so.alpha, static_cast<long long>(ranges.n_tokens),
+                   static_cast<long long>(ranges.n_chunks), sq.groups.size(), sq.skipped.size(),
+                   before, after);
+    } else if (!auto_args->calibration.empty()) {
+      throw Error(ErrorKind::invalid_input, "-f CALIB.txt is for --smoothquant ALPHA");
     }
     QuantizeOptions options;
     options.type = args->type;

@@ -1,0 +1,95 @@
+// SmoothQuant (Xiao et al., 2023) for the neutral model: a few activation channels are tens of
+// times larger than the rest, so quantizing activations (per 32-element block in GGUF's dot
+// products, per tensor in static int8) wastes their range. Per input channel j of the matrices
+// that read one norm's output, s_j = max|X_j|^alpha / max|W_j|^(1 - alpha) moves the difficulty
+// from the activations to the weights: X/s is folded into the norm (RMSNorm weight; LayerNorm
+// weight and bias) and W*s into every matrix that reads it. The function is unchanged (up to f32
+// rounding); the file stays a standard model every runtime runs.
+//
+// What is smoothed: blk.N.attn_norm -> attn_q/k/v (or GPT-2's fused attn_qkv), one s for all of
+// them; blk.N.ffn_norm -> ffn_gate/ffn_up, one s. max|W_j| is taken over all readers of the norm,
+// as SmoothQuant does. Not smoothed: attn_output and ffn_down (no norm precedes them, so there is
+// nothing exact to fold X/s into without changing the runtime graph) and the output head (its
+// norm also feeds nothing else, but a tied head is the token embedding, which must stay as is).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "slmkit/engine.h"
+#include "slmkit/model.h"
+
+namespace slmkit {
+
+// Per weight matrix ("blk.0.attn_q.weight"), the largest |x_j| its input column j took over the
+// calibration tokens.
+struct ActivationRanges {
+  std::map<std::string, std::vector<float>> max_abs;
+  int64_t n_tokens = 0;  // calibration tokens evaluated
+  int64_t n_chunks = 0;
+};
+
+struct ActivationRangeOptions {
+  int64_t n_ctx = 128;    // tokens per chunk, each chunk from an empty context
+  int64_t n_chunks = -1;  // at most this many; < 0: all that fit
+  bool add_bos = true;    // first token of every chunk replaced by BOS
+  int32_t bos_id = -1;
+  int n_threads = 0;
+};
+
+// Evaluates `tokens` in chunks through the engine's SessionOptions::on_matmul_input hook and keeps
+// every "blk.*" matrix's per-column max |x|. Throws Error(invalid_input) when the tokens do not
+// make one chunk.
+ActivationRanges collect_activation_ranges(const Engine& engine, std::span<const int32_t> tokens,
+                                           const ActivationRangeOptions& options);
+
+struct SmoothQuantOptions {
+  double alpha = 0.5;  // migration strength in [0, 1]: 0 leaves X as is, 1 moves all of it to W
+};
+
+struct SmoothedGroup {
+  std::string norm;                  // "blk.0.attn_norm"
+  std::vector<std::string> readers;  // the matrices scaled by s
+  double alpha = 0;
+  float s_min = 0, s_max = 0;                   // over the channels
+  float x_max_before = 0, x_max_after = 0;      // the largest calibration |x| over the channels
+  float x_ratio_before = 0, x_ratio_after = 0;  // max over channels / median over channels
+};
+
+struct SmoothQuantReport {
+  std::vector<SmoothedGroup> groups;
+  std::vector<std::string> skipped;  // matrices read without a preceding norm, left as they are
+  nlohmann::ordered_json to_json() const;
+};
+
+// Returns `model` smoothed with `ranges` (collected on that same model). Touched tensors become
+// F32 (quantize afterwards); others are shared as they are. Throws Error(invalid_input) for alpha
+// outside [0, 1], a quantized norm or reader (dequantize first), or a group whose readers have no
+// calibration ranges; Error(unsupported) for layouts it cannot fold exactly.
+Model smooth_model(const Model& model, const ActivationRanges& ranges,
+                   const SmoothQuantOptions& options, SmoothQuantReport* report = nullptr);
+
+// The exact per-channel rescaling SmoothQuant is built on, exposed for tests and tools: the norm
+// `norm` ("blk.0.ffn_norm") is divided by `scales` per channel (its effective weight, with
+// ModelConfig::norm_weight_offset, and its bias) and input column j of every matrix that reads it
+// multiplied by scales[j]. The outputs of those matrices are unchanged up to f32 rounding.
+void rescale_norm_channels(Model& model, const std::string& norm, std::span<const float> scales);
+
+// The matrices that read `norm`'s output ("blk.0.attn_norm" -> attn_q, attn_k, attn_v), as the
+// model's config lays them out; empty for norms whose output is not read by matrices directly.
+std::vector<std::string> norm_readers(const Model& model, const std::string& norm);
+
+// Test models with activation outliers (issue 17): in every layer, for `n_channels` channels of
+// attn_norm and ffn_norm (the same channels in every layer, spread over different 32-element
+// blocks, as real outlier channels persist through the residual stream), the norm's weight is
+// multiplied by `factor` and the readers' input column divided by it (rescale_norm_channels with
+// s = 1/factor). The function is unchanged up to f32 rounding; the norms' outputs get channels
+// `factor` times larger than the rest. Returns the channels chosen.
+std::vector<int64_t> add_outlier_channels(Model& model, int n_channels, float factor);
+
+}  // namespace slmkit

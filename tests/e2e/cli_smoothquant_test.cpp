@@ -1,0 +1,70 @@
+// `slmkit quantize --smoothquant ALPHA -f CALIB.txt` end to end on stories260K's outlier copy
+// (--dev-outliers): the smoothed Q8_0 file loads and runs, the report says what was folded, and
+// the flags' misuse exits 2 with a message.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "slmkit/engine.h"
+#include "slmkit/model.h"
+#include "support/fixtures.h"
+
+namespace slmkit {
+namespace {
+
+using testing::cli_path;
+using testing::fixture;
+using testing::run_command;
+
+TEST(CliSmoothQuant, SmoothsThenQuantizes) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const auto dir = testing::temp_dir("cli_smoothquant");
+  const std::string model = fixture("models/gguf-stories260K/stories260K.gguf").string();
+  const std::string text = fixture("text/tinystories_val_subset.txt").string();
+  const std::string out_path = (dir / "sq.gguf").string();
+  std::string out;
+  ASSERT_EQ(run_command(cli_path().string() + " quantize " + model +
+                            " -t Q8_0 --dev-outliers 4 50 --smoothquant 0.5 -f " + text +
+                            " --calib-chunks 2 --threads 1 -o " + out_path,
+                        &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("outlier channels x50: 17 54 27 0"), std::string::npos) << out;
+  // 5 layers: attn_norm and ffn_norm folded in each, attn_output and ffn_down left.
+  EXPECT_NE(out.find("on 256 calibration tokens (2 chunks): 10 norms folded, 10 matrices "
+                     "without a norm"),
+            std::string::npos)
+      << out;
+  const Model q8 = load_model(out_path);
+  EXPECT_EQ(q8.get("blk.0.attn_q.weight").dtype(), DType::Q8_0);
+  const Engine engine(q8);
+  Session session(engine);
+  const std::vector<int32_t> prompt = {1, 400, 401};
+  EXPECT_EQ(session.eval(prompt).size(), 512u);
+}
+
+TEST(CliSmoothQuant, MisuseExits2) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const auto dir = testing::temp_dir("cli_smoothquant_misuse");
+  const std::string model = fixture("models/gguf-stories260K/stories260K.gguf").string();
+  const std::string o = " -o " + (dir / "x.gguf").string();
+  std::string out;
+  EXPECT_EQ(
+      run_command(cli_path().string() + " quantize " + model + " -t Q8_0 --smoothquant 0.5" + o,
+                  &out),
+      2);
+  EXPECT_NE(out.find("--smoothquant needs -f CALIB.txt"), std::string::npos) << out;
+  EXPECT_EQ(run_command(cli_path().string() + " quantize " + model + " -t Q8_0 -f " +
+                            fixture("text/tinystories_val_subset.txt").string() + o,
+                        &out),
+            2);
+  EXPECT_NE(out.find("-f CALIB.txt is for --smoothquant ALPHA"), std::string::npos) << out;
+  EXPECT_NE(
+      run_command(cli_path().string() + " quantize " + model + " -t Q8_0 --smoothquant 1.5" + o,
+                  &out),
+      0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.gguf"));
+}
+
+}  // namespace
+}  // namespace slmkit
