@@ -1,4 +1,5 @@
-// slmkit pipeline MODEL -o OUT [--name NAME] [--gguf LIST] [--onnx LIST] [--eval TEXT]
+// slmkit pipeline MODEL -o OUT [--name NAME] [--gguf LIST] [--onnx LIST] [--eval TEXT] [--calib
+// TEXT]
 //                 [--ppl-ctx N] [--ppl-chunks N] [-p N] [-n N] [-r N] [-t N] [--min-tps X]
 //                 [--sample-prompt TEXT] [--sample-tokens N] [--synthetic]
 // Exit code: 0 when every artifact validated, 1 when a check failed (report.md names it), 2 for
@@ -33,6 +34,7 @@ void register_pipeline(CLI::App& app) {
     std::vector<std::string> onnx;
     std::vector<std::string> variants;
     std::string eval;
+    std::string calib;
     PipelineOptions o;
   };
   auto args = std::make_shared<Args>();
@@ -47,7 +49,9 @@ void register_pipeline(CLI::App& app) {
                   "Model name for artifact files, manifests and the report (default: the input's "
                   "file or folder name)");
   sub->add_option("--gguf", args->gguf,
-                  "GGUF types / presets, comma-separated, or none (default: F16,Q8_0,Q4_K_M)")
+                  "GGUF types / presets, comma-separated, or none (default: F16,Q8_0,Q4_K_M); "
+                  "auto:BYTES, auto:BPWbpw or auto:TPStps for a mix chosen by measurement under "
+                  "that budget (quantize -t auto), e.g. auto:2091936, auto:4.5bpw, auto:120tps")
       ->delimiter(',');
   sub->add_option("--onnx", args->onnx,
                   "ONNX precisions, comma-separated, or none (default: fp32,int8,q4)")
@@ -56,6 +60,8 @@ void register_pipeline(CLI::App& app) {
                   "ONNX graphs per precision (default: plain,with_past; plain is always written)")
       ->delimiter(',');
   sub->add_option("--eval", args->eval, "Text file for perplexity (default: none measured)");
+  sub->add_option("--calib", args->calib,
+                  "Calibration text of auto: GGUFs (default: the --eval text)");
   sub->add_option("--ppl-ctx", args->o.ppl_ctx, "Perplexity: tokens per chunk")
       ->capture_default_str();
   sub->add_option("--ppl-chunks", args->o.ppl_chunks, "Perplexity: at most this many chunks")
@@ -88,6 +94,7 @@ void register_pipeline(CLI::App& app) {
     if (!args->onnx.empty()) o.onnx = list_or_none(args->onnx);
     if (!args->variants.empty()) o.onnx_variants = list_or_none(args->variants);
     if (!args->eval.empty()) o.eval_text = args->eval;
+    if (!args->calib.empty()) o.calibration_text = args->calib;
     o.on_progress = [](const std::string& line) {
       std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
