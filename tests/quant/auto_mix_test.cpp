@@ -301,8 +301,6 @@ TEST(SlowAutoMix, Stories3MMinDecodeTpsOfQ4KM) {
   ko.cache_dir = dir / "cache";
   const AutoKernelCosts costs = measure_kernel_costs(s, ko);
   attach_kernel_costs(s, costs, model);
-  const AutoMixPlan plan = choose_mix(s, target, 1.0 / min_tps);
-  EXPECT_LE(plan.decode_seconds, 1.0 / min_tps);
   // Q4_K_M's own types as the same costs predict them.
   const Model q4km_model = load_model(dir / "q4km.gguf");
   std::vector<size_t> q4km_types;
@@ -314,6 +312,12 @@ TEST(SlowAutoMix, Stories3MMinDecodeTpsOfQ4KM) {
     q4km_types.push_back(k);
   }
   const double q4km_predicted = predicted_decode_seconds(s, q4km_types);
+  // The budget: Q4_K_M's measured speed, or its predicted one where that is higher (on this busy
+  // machine the prediction's scale moves by +/-30 % from run to run; a stricter budget, never a
+  // looser one, so the plan is at least as fast as Q4_K_M in the predictor's own terms too).
+  min_tps = std::max(min_tps, 1.0 / q4km_predicted);
+  const AutoMixPlan plan = choose_mix(s, target, 1.0 / min_tps);
+  EXPECT_LE(plan.decode_seconds, 1.0 / min_tps);
   save_mix(apply_mix(model, s, plan, 0), s, plan, dir / "auto.gguf");
 
   decode(dir / "auto.gguf", auto_ts);
