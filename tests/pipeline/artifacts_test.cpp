@@ -79,8 +79,8 @@ TEST(PipelineArtifacts, AutoBudgetSyntaxAndNames) {
 }
 
 // An auto: GGUF is what quantize_auto writes for that budget (its .mix.json beside it), within the
-// budget, and kept by a re-run. Slow: two measurements of stories260K (about 15 s on 2 busy cores).
-TEST(PipelineArtifacts, SlowAutoGgufIsQuantizeAutosFileAndReused) {
+// budget, and kept by a re-run. Slow: one measurement of stories260K (about 7 s on 2 busy cores).
+TEST(PipelineArtifacts, SlowAutoGgufWithinBudgetAndReused) {
   SLMKIT_REQUIRE_FIXTURES();
   const Model model = load_model(testing::fixture("models/gguf-stories260K/stories260K.gguf"));
   const std::string calib =
@@ -93,11 +93,12 @@ TEST(PipelineArtifacts, SlowAutoGgufIsQuantizeAutosFileAndReused) {
   ASSERT_TRUE(fs::exists(path));
   EXPECT_TRUE(fs::exists(dir / "s-auto.gguf.mix.json"));
   EXPECT_LE(fs::file_size(path), 400000u);
-  QuantizeAutoOptions o;
-  o.calibration_text = calib;
-  o.target_size = 400000;
-  quantize_auto(model, o, dir / "direct.gguf");
-  EXPECT_EQ(testing::read_bytes(path), testing::read_bytes(dir / "direct.gguf"));
+  // The plan beside it describes this file (the MCP test compares quantize_auto's bytes with the
+  // CLI's; one measurement here is enough).
+  const nlohmann::json mix =
+      nlohmann::json::parse(testing::read_text(dir / "s-auto.gguf.mix.json"));
+  EXPECT_EQ(mix["file_bytes"].get<uint64_t>(), fs::file_size(path));
+  EXPECT_EQ(mix["target_bytes"].get<uint64_t>(), 400000u);
   EXPECT_TRUE(pipeline::build_auto_gguf(model, budget, calib, path, 0).reused);
 }
 
