@@ -3,6 +3,7 @@
 //
 // Output tree under `out`:
 //   NAME-F16.gguf, NAME-Q4_K_M.gguf, ...   one GGUF per requested type / preset
+//   NAME-auto-4.5bpw.gguf (+ .mix.json)    one per requested measured mix (auto:BUDGET)
 //   NAME_onnx/                             one optimum-style folder holding every ONNX precision
 //   manifests/NAME-TYPE.json, manifests/NAME_onnx-PRECISION.json, manifests/checksums.txt
 //   validation_reports/*_validation.json
@@ -38,6 +39,9 @@ struct PipelineOptions {
   // (prefill/decode are `slmkit export onnx`'s business; they would double the folder's size).
   std::vector<std::string> onnx_variants = {"plain", "with_past"};
   std::optional<std::filesystem::path> eval_text;  // perplexity text
+  // Calibration text of mixed-precision GGUFs (gguf entries "auto:2091936", "auto:4.5bpw",
+  // "auto:120tps": quantize -t auto under that budget); unset: eval_text.
+  std::optional<std::filesystem::path> calibration_text;
   int64_t ppl_ctx = 128;
   int64_t ppl_chunks = 8;
   int64_t bench_prompt = 128;

@@ -1,9 +1,14 @@
 #include "pipeline/artifacts.h"
 
+#include <string>
 #include <system_error>
 
+#include <fmt/format.h>
+
+#include "core/fail.h"
 #include "core/stopwatch.h"
 #include "slmkit/quantize.h"
+#include "slmkit/quantize_auto.h"
 
 namespace slmkit::pipeline {
 namespace fs = std::filesystem;
@@ -35,7 +40,58 @@ std::string artifact_base_name(const Model& model, const fs::path& input,
   return file_safe(name);
 }
 
+std::optional<AutoBudget> parse_auto_budget(const std::string& text) {
+  if (text.rfind("auto:", 0) != 0 && text.rfind("AUTO:", 0) != 0) return std::nullopt;
+  const std::string v = text.substr(5);
+  AutoBudget b;
+  std::string number = v;
+  auto ends_with = [&](const char* suffix) {
+    const size_t n = std::char_traits<char>::length(suffix);
+    if (v.size() > n && v.compare(v.size() - n, n, suffix) == 0) {
+      number = v.substr(0, v.size() - n);
+      return true;
+    }
+    return false;
+  };
+  if (ends_with("bpw")) {
+    b.kind = AutoBudget::Kind::bpw;
+  } else if (ends_with("tps")) {
+    b.kind = AutoBudget::Kind::tps;
+  } else {
+    b.kind = AutoBudget::Kind::bytes;
+    ends_with("B");  // the unit may be written
+  }
+  size_t used = 0;
+  try {
+    b.value = std::stod(number, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const bool whole = b.kind != AutoBudget::Kind::bytes ||
+                     number.find_first_not_of("0123456789") == std::string::npos;
+  if (number.empty() || used != number.size() || !(b.value > 0) || !whole) {
+    fail_invalid(
+        "pipeline: --gguf {}: expected auto:BYTES (e.g. auto:2091936), auto:BPWbpw (auto:4.5bpw) "
+        "or auto:TPStps (auto:120tps)",
+        text);
+  }
+  return b;
+}
+
+std::string auto_budget_name(const AutoBudget& b) {
+  switch (b.kind) {
+    case AutoBudget::Kind::bytes:
+      return fmt::format("auto-{}B", static_cast<uint64_t>(b.value));
+    case AutoBudget::Kind::bpw:
+      return fmt::format("auto-{}bpw", b.value);
+    case AutoBudget::Kind::tps:
+      return fmt::format("auto-{}tps", b.value);
+  }
+  return "auto";
+}
+
 std::string precision_name(const ArtifactSpec& spec) {
+  if (spec.is_auto()) return auto_budget_name(spec.auto_budget());
   return spec.format == ArtifactFormat::gguf
              ? std::string(quant::preset_name(spec.gguf_preset()))
              : std::string(onnx_precision_name(spec.onnx_precision()));
@@ -105,6 +161,35 @@ BuildOutcome build_gguf(const Model& model, quant::Preset preset, const fs::path
   // --allow-requantize does; the report shows the input as the baseline, so this is visible.
   options.allow_requantize = true;
   save_model(quantize_model(model, options), path, ModelFormat::gguf);
+  outcome.seconds = clock.seconds();
+  return outcome;
+}
+
+BuildOutcome build_auto_gguf(const Model& model, const AutoBudget& budget,
+                             const std::string& calibration, const fs::path& path, int n_threads) {
+  const Stopwatch clock;
+  BuildOutcome outcome;
+  std::error_code ec;
+  // Complete when the GGUF is there: save_mix renames it into place before its .mix.json.
+  if (fs::is_regular_file(path, ec)) {
+    outcome.reused = true;
+    return outcome;
+  }
+  QuantizeAutoOptions o;
+  o.calibration_text = calibration;
+  o.n_threads = n_threads;
+  switch (budget.kind) {
+    case AutoBudget::Kind::bytes:
+      o.target_size = static_cast<uint64_t>(budget.value);
+      break;
+    case AutoBudget::Kind::bpw:
+      o.target_bpw = budget.value;
+      break;
+    case AutoBudget::Kind::tps:
+      o.min_decode_tps = budget.value;
+      break;
+  }
+  quantize_auto(model, o, path);
   outcome.seconds = clock.seconds();
   return outcome;
 }

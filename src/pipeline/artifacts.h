@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -17,15 +18,30 @@ namespace slmkit::pipeline {
 
 enum class ArtifactFormat { gguf, onnx };
 
-// One artifact to build and measure: a GGUF of a quantization preset, or one precision of the
-// ONNX export folder.
+// A mixed-precision GGUF (`quantize -t auto`) under one budget: `--gguf auto:2091936` (file
+// bytes), `auto:4.5bpw` (bits per weight of tensor data), `auto:120tps` (decode tokens/s
+// predicted on this machine; the size then unbounded).
+struct AutoBudget {
+  enum class Kind { bytes, bpw, tps };
+  Kind kind = Kind::bytes;
+  double value = 0;
+  bool operator==(const AutoBudget&) const = default;
+};
+// nullopt when `text` does not start with "auto:"; Error(invalid_input) for a malformed budget.
+std::optional<AutoBudget> parse_auto_budget(const std::string& text);
+std::string auto_budget_name(const AutoBudget& b);  // "auto-2091936B", "auto-4.5bpw", "auto-120tps"
+
+// One artifact to build and measure: a GGUF of a quantization preset or of a measured mix, or one
+// precision of the ONNX export folder.
 struct ArtifactSpec {
   ArtifactFormat format = ArtifactFormat::gguf;
-  std::variant<quant::Preset, OnnxPrecision> precision = quant::Preset::F16;
+  std::variant<quant::Preset, OnnxPrecision, AutoBudget> precision = quant::Preset::F16;
+  bool is_auto() const { return std::holds_alternative<AutoBudget>(precision); }
   quant::Preset gguf_preset() const { return std::get<quant::Preset>(precision); }
   OnnxPrecision onnx_precision() const { return std::get<OnnxPrecision>(precision); }
+  const AutoBudget& auto_budget() const { return std::get<AutoBudget>(precision); }
 };
-std::string precision_name(const ArtifactSpec& spec);  // "Q4_K_M", "int8"
+std::string precision_name(const ArtifactSpec& spec);  // "Q4_K_M", "int8", "auto-4.5bpw"
 
 // Everything an artifact is called, relative to the output folder.
 struct ArtifactNames {
@@ -59,6 +75,12 @@ struct BuildOutcome {
 // `path` is complete when it exists: save_model only ever renames a finished file onto it.
 BuildOutcome build_gguf(const Model& model, quant::Preset preset, const std::filesystem::path& path,
                         int n_threads);
+
+// The same for a mix chosen by `quantize -t auto` on `calibration` text (also writes
+// path.mix.json).
+BuildOutcome build_auto_gguf(const Model& model, const AutoBudget& budget,
+                             const std::string& calibration, const std::filesystem::path& path,
+                             int n_threads);
 
 // Complete when config.json and every requested graph are there (export_onnx renames a finished
 // folder into place); otherwise the whole folder is exported again.

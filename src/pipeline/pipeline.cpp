@@ -19,6 +19,7 @@
 #include "pipeline/report_cells.h"
 #include "pipeline/sample_text.h"
 #include "slmkit/export_onnx.h"
+#include "slmkit/files.h"
 #include "slmkit/inspect.h"
 #include "slmkit/manifest.h"
 #include "slmkit/quantize.h"
@@ -81,6 +82,7 @@ class Progress {
 // What the options ask for, typed and checked before any work, so a typo costs nothing.
 struct Plan {
   std::vector<ArtifactSpec> artifacts;  // GGUFs, then ONNX precisions
+  std::optional<fs::path> calibration;  // for auto: GGUFs (--calib, else --eval)
   std::vector<OnnxPrecision> precisions;
   std::vector<OnnxVariant> variants;  // the plain graph first (what validation and PPL run)
   std::optional<Task> task;           // read whole, so a malformed file stops the run here
@@ -90,6 +92,17 @@ Plan plan_of(const PipelineOptions& o) {
   if (o.out.empty()) fail_invalid("pipeline: no output folder (-o)");
   Plan plan;
   for (const std::string& t : o.gguf) {
+    if (const std::optional<AutoBudget> budget = parse_auto_budget(t)) {
+      plan.calibration = o.calibration_text ? o.calibration_text : o.eval_text;
+      if (!plan.calibration) {
+        fail_invalid(
+            "pipeline: --gguf {}: a measured mix needs a calibration text (--calib or "
+            "--eval)",
+            t);
+      }
+      plan.artifacts.push_back({ArtifactFormat::gguf, *budget});
+      continue;
+    }
     const auto preset = quant::preset_from_name(t);
     if (!preset) {
       fail_invalid("pipeline: --gguf {}: unknown type; expected one of {}", t,
@@ -220,6 +233,8 @@ Artifact artifact_of(const std::string& base, const ArtifactSpec& spec) {
 // 1. Build. A failed build is recorded and the run goes on with the others.
 std::vector<Artifact> build_artifacts(const Model& model, const std::string& base, const Plan& plan,
                                       const fs::path& out, int n_threads, Progress& progress) {
+  const std::string calibration =
+      plan.calibration ? read_text_file(*plan.calibration) : std::string();
   std::vector<Artifact> artifacts;
   for (const ArtifactSpec& spec : plan.artifacts) artifacts.push_back(artifact_of(base, spec));
   auto report = [&](const BuildOutcome& b, const fs::path& built) {
@@ -233,7 +248,10 @@ std::vector<Artifact> build_artifacts(const Model& model, const std::string& bas
     progress.step("build " + a.names.built.string());
     try {
       const BuildOutcome b =
-          build_gguf(model, a.spec.gguf_preset(), out / a.names.built, n_threads);
+          a.spec.is_auto()
+              ? build_auto_gguf(model, a.spec.auto_budget(), calibration, out / a.names.built,
+                                n_threads)
+              : build_gguf(model, a.spec.gguf_preset(), out / a.names.built, n_threads);
       a.row.reused = b.reused;
       a.row.size_bytes = bytes_on_disk(out / a.names.built);
       report(b, out / a.names.built);

@@ -31,6 +31,8 @@ using Clock = std::chrono::steady_clock;
 
 // The engine's threshold below which a product runs on the calling thread (session_impl.h).
 constexpr int64_t kMinParallelMacs = int64_t{1} << 16;
+// The copies cycled through stay within this (past the last-level cache of any CPU we run on).
+constexpr uint64_t kMaxWorkingSet = uint64_t{256} << 20;
 
 std::string sanitized(std::string_view in) {
   std::string out;
@@ -71,8 +73,8 @@ std::string build_id(const std::string& isa) {
 }
 
 std::string cell_key(int n_threads, int64_t prefill, int64_t rows, int64_t cols,
-                     const std::string& type) {
-  return fmt::format("t{}/p{}/{}x{}/{}", n_threads, prefill, rows, cols, type);
+                     const std::string& type, uint64_t working_set) {
+  return fmt::format("t{}/p{}/{}x{}/{}/ws{}MiB", n_threads, prefill, rows, cols, type, working_set);
 }
 
 double median(std::vector<double> v) {
@@ -84,7 +86,10 @@ double median(std::vector<double> v) {
 // One product W x for n_tokens tokens as Session::Impl::matmul does it (one job).
 class ProductBench {
  public:
-  ProductBench(DType type, int64_t rows, int64_t cols, int64_t max_tokens, ThreadPool& pool)
+  // `working_set` bytes of weights are cycled through (copies of the matrix), so the weights come
+  // from the cache level a decode step streaming the whole model finds them in, not from L1.
+  ProductBench(DType type, int64_t rows, int64_t cols, int64_t max_tokens, uint64_t working_set,
+               ThreadPool& pool)
       : pool_(pool) {
     kernels_ = kernels::find_weight_kernels(type);
     if (!kernels_) fail_invalid("kernel costs: no kernels for {}", dtype_name(type));
@@ -92,18 +97,31 @@ class ProductBench {
     std::normal_distribution<float> normal(0.0f, 0.05f);
     std::vector<float> w(static_cast<size_t>(rows * cols));
     for (float& v : w) v = normal(rng);
+    std::vector<std::byte> bytes;
     if (type == DType::F32) {
-      bytes_.resize(w.size() * sizeof(float));
-      std::memcpy(bytes_.data(), w.data(), bytes_.size());
+      bytes.resize(w.size() * sizeof(float));
+      std::memcpy(bytes.data(), w.data(), bytes.size());
     } else {
-      bytes_ = quant::quantize_rows(type, w, cols, 1);
+      bytes = quant::quantize_rows(type, w, cols, 1);
     }
     const std::optional<uint64_t> rb = row_bytes(type, static_cast<uint64_t>(cols));
-    w_ = kernels::MatrixRef{type, bytes_.data(), rows, cols, static_cast<int64_t>(*rb)};
-    if (const size_t n = kernels::packed_bytes(w_)) {
-      packed_.resize(n);
-      kernels::pack_matrix(w_, packed_.data());
-      w_.packed = packed_.data();
+    const kernels::MatrixRef one{type, bytes.data(), rows, cols, static_cast<int64_t>(*rb)};
+    const size_t packed = kernels::packed_bytes(one);
+    const uint64_t each = std::max<uint64_t>(1, bytes.size() + packed);
+    const size_t copies = static_cast<size_t>(
+        std::clamp<uint64_t>(std::min(working_set, kMaxWorkingSet) / each, 1, 256));
+    bytes_.resize(copies);
+    packed_.resize(copies);
+    for (size_t c = 0; c < copies; ++c) {
+      bytes_[c] = bytes;
+      kernels::MatrixRef w_c = one;
+      w_c.data = bytes_[c].data();
+      if (packed) {
+        packed_[c].resize(packed);
+        kernels::pack_matrix(w_c, packed_[c].data());
+        w_c.packed = packed_[c].data();
+      }
+      w_.push_back(w_c);
     }
     x_.resize(static_cast<size_t>(max_tokens * cols));
     for (float& v : x_) v = normal(rng) * 20.0f;
@@ -115,7 +133,9 @@ class ProductBench {
   }
 
   void run(int64_t n_tokens) {
-    const int64_t cols = w_.cols, rows = w_.rows;
+    const kernels::MatrixRef& w = w_[next_];
+    next_ = (next_ + 1) % w_.size();
+    const int64_t cols = w.cols, rows = w.rows;
     const void* act = x_.data();
     if (kernels_->activation != DType::F32) {
       for (int64_t t = 0; t < n_tokens; ++t) {
@@ -124,7 +144,7 @@ class ProductBench {
       act = act_.data();
     }
     auto part = [&](int64_t r0, int64_t r1, int) {
-      kernels_->matmul(w_, act, act_row_, n_tokens, y_.data(), rows, r0, r1);
+      kernels_->matmul(w, act, act_row_, n_tokens, y_.data(), rows, r0, r1);
     };
     if (rows * cols * n_tokens < kMinParallelMacs) {
       part(0, rows, 0);
@@ -149,8 +169,10 @@ class ProductBench {
  private:
   ThreadPool& pool_;
   const kernels::WeightKernels* kernels_ = nullptr;
-  std::vector<std::byte> bytes_, packed_, act_;
-  kernels::MatrixRef w_;
+  std::vector<std::vector<std::byte>> bytes_, packed_;  // one per copy
+  std::vector<kernels::MatrixRef> w_;
+  size_t next_ = 0;
+  std::vector<std::byte> act_;
   std::vector<float> x_, y_;
   int64_t act_row_ = 0;
 };
@@ -225,10 +247,18 @@ AutoKernelCosts measure_kernel_costs(const AutoSensitivity& s, const KernelCostO
   std::sort(wanted.begin(), wanted.end());
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
 
+  // A decode step reads every matrix once: the bytes of the searched tensors at the candidate's
+  // median size stand for the working set the weights of one product are found in.
+  uint64_t working_set = 0;
+  for (const AutoTensor& t : s.tensors) working_set += t.candidates[t.candidates.size() / 2].bytes;
+
   ThreadPool pool(costs.n_threads);
   bool changed = false;
   for (const auto& [rows, cols, type] : wanted) {
-    const std::string key = cell_key(costs.n_threads, costs.prefill_tokens, rows, cols, type);
+    // The working set in MiB (rounded up) keys the cell: models of similar size share cells.
+    const uint64_t ws_mib = (working_set + (1u << 20) - 1) >> 20;
+    const std::string key =
+        cell_key(costs.n_threads, costs.prefill_tokens, rows, cols, type, ws_mib);
     KernelCostCell cell{rows, cols, type, 0, 0};
     const nlohmann::json& cached = cache["cells"];
     if (auto it = cached.find(key); it != cached.end() && it->is_array() && it->size() == 2) {
@@ -237,7 +267,7 @@ AutoKernelCosts measure_kernel_costs(const AutoSensitivity& s, const KernelCostO
     } else {
       const std::optional<DType> dt = dtype_from_name(type);
       if (!dt) fail_invalid("kernel costs: unknown type '{}'", type);
-      ProductBench bench(*dt, rows, cols, costs.prefill_tokens, pool);
+      ProductBench bench(*dt, rows, cols, costs.prefill_tokens, working_set, pool);
       cell.decode_seconds = bench.time(1, options.seconds_per_cell);
       cell.prefill_seconds = bench.time(costs.prefill_tokens, options.seconds_per_cell);
       cache["cells"][key] = {cell.decode_seconds, cell.prefill_seconds};
@@ -260,7 +290,6 @@ AutoKernelCosts measure_kernel_costs(const AutoSensitivity& s, const KernelCostO
 }
 
 void attach_kernel_costs(AutoSensitivity& s, const AutoKernelCosts& costs, const Model& model) {
-  double loaded_matrices = 0;
   for (AutoTensor& t : s.tensors) {
     const int64_t cols = t.shape.back();
     int64_t rows = 1;
@@ -272,34 +301,46 @@ void attach_kernel_costs(AutoSensitivity& s, const AutoKernelCosts& costs, const
       c.decode_seconds = mul ? cell->decode_seconds : 0.0;
       c.prefill_seconds = mul ? cell->prefill_seconds : 0.0;
     }
-    if (const KernelCostCell* cell = costs.find(rows, cols, t.from); cell && mul) {
-      loaded_matrices += cell->decode_seconds;
-    }
   }
 
-  // Real decode steps of the model as loaded: single tokens after a short prompt, for a quarter
-  // of a second (the context restarted when full), the median.
-  const Engine engine{Model(model)};
+  // The fixed cost is measured on the model quantized to every tensor's median candidate: a
+  // calibration point among the plans the search weighs, so an error of the cells far from it
+  // (the float types' large products) does not leak into every prediction.
+  AutoMixPlan middle;
+  std::vector<size_t> chosen;
+  for (const AutoTensor& t : s.tensors) {
+    chosen.push_back(t.candidates.size() / 2);
+    middle.choices.push_back({t.name, chosen.back()});
+  }
+  double middle_matrices = 0;
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    middle_matrices += s.tensors[i].candidates[chosen[i]].decode_seconds;
+  }
+
+  // Real decode steps, timed as the benchmark's text generation times them (bench_slmkit: a
+  // cleared session of the default context, single tokens from position 0): per-token time of
+  // runs of 32 tokens, for a quarter of a second at least, the median.
+  const Engine engine{apply_mix(model, s, middle, costs.n_threads)};
   SessionOptions so;
-  so.n_ctx = engine.config().context_length > 0
-                 ? std::min<int64_t>(64, engine.config().context_length)
-                 : 64;
   so.n_threads = costs.n_threads;
   Session session(engine, so);
-  const int32_t token = engine.config().vocab_size > 1 ? 1 : 0;
-  const std::vector<int32_t> prompt(4, token);
+  const int64_t n_run = std::min<int64_t>(32, session.n_ctx());
+  std::mt19937 rng(42);
+  std::vector<int32_t> tokens(static_cast<size_t>(n_run));
+  for (int32_t& t : tokens) {
+    t = static_cast<int32_t>(rng() %
+                             static_cast<uint64_t>(std::max<int64_t>(1, session.n_vocab())));
+  }
   std::vector<double> steps;
   const auto end = Clock::now() + std::chrono::milliseconds(250);
-  while (steps.size() < 8 || (Clock::now() < end && steps.size() < 100000)) {
-    if (session.n_past() == 0 || session.n_past() >= session.n_ctx()) {
-      session.clear();
-      session.eval(prompt);
-    }
+  for (int rep = 0; rep < 4 || (Clock::now() < end && rep < 10000); ++rep) {
+    session.clear();
     const auto t0 = Clock::now();
-    session.eval(std::span<const int32_t>(&token, 1));
-    steps.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    for (int64_t i = 0; i < n_run; ++i) session.eval(std::span<const int32_t>(&tokens[i], 1));
+    const double run = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (rep > 0) steps.push_back(run / static_cast<double>(n_run));  // the first warms up
   }
-  s.decode_overhead_seconds = std::max(0.0, median(std::move(steps)) - loaded_matrices);
+  s.decode_overhead_seconds = std::max(0.0, median(std::move(steps)) - middle_matrices);
 }
 
 }  // namespace slmkit

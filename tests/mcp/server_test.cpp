@@ -97,7 +97,7 @@ TEST(McpServer, ToolsListShowsEveryToolWithBothSchemas) {
   h.initialize();
   h.send_raw(R"({"jsonrpc":"2.0","id":"list","method":"tools/list"})");
   const ojson tools = h.response("list")["result"]["tools"];
-  ASSERT_EQ(tools.size(), 7u);
+  ASSERT_EQ(tools.size(), 8u);
   for (const ojson& t : tools) {
     EXPECT_EQ(t["inputSchema"]["type"], "object") << t["name"];
     EXPECT_EQ(t["outputSchema"]["type"], "object") << t["name"];

@@ -109,7 +109,7 @@ TEST_F(McpTools, ExportGgufWritesTheCliBytes) {
 // quantize_auto writes what `slmkit quantize -t auto` writes with the same arguments, and refuses
 // an impossible budget (naming the smallest reachable size) without writing. A short calibration
 // (2 chunks of 64 tokens) keeps the measurement to seconds; its quality is auto_mix_test's.
-TEST_F(McpTools, QuantizeAutoWritesTheCliBytes) {
+TEST_F(McpTools, SlowQuantizeAutoWritesTheCliBytes) {
   const std::string text = read_text(fixture("text/tinystories_val_subset.txt")).substr(0, 4000);
   std::ofstream(root_ / "calib.txt") << text;
   const uint64_t target = 400000;  // between stories260K's smallest (260,640) and largest mix

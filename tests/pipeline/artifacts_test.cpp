@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "slmkit/error.h"
 #include "slmkit/model.h"
+#include "slmkit/quantize_auto.h"
 #include "support/fixtures.h"
 
 namespace slmkit {
@@ -47,6 +49,57 @@ TEST(PipelineArtifacts, Names) {
   EXPECT_EQ(pipeline::artifact_base_name(m, "/"), "my_model_v1");
   // --name wins, made file-safe.
   EXPECT_EQ(pipeline::artifact_base_name(m, "dir/stories3M-F16.gguf", "stories 3M"), "stories_3M");
+}
+
+// --gguf auto:BUDGET: bytes (a whole number, "B" optional), bits per weight, decode tokens/s;
+// anything else naming "auto:" is refused with the syntax, a preset name is not a budget.
+TEST(PipelineArtifacts, AutoBudgetSyntaxAndNames) {
+  using pipeline::AutoBudget;
+  using pipeline::parse_auto_budget;
+  EXPECT_EQ(parse_auto_budget("auto:2091936"), (AutoBudget{AutoBudget::Kind::bytes, 2091936}));
+  EXPECT_EQ(parse_auto_budget("auto:2091936B"), (AutoBudget{AutoBudget::Kind::bytes, 2091936}));
+  EXPECT_EQ(parse_auto_budget("auto:4.5bpw"), (AutoBudget{AutoBudget::Kind::bpw, 4.5}));
+  EXPECT_EQ(parse_auto_budget("auto:120tps"), (AutoBudget{AutoBudget::Kind::tps, 120}));
+  EXPECT_EQ(parse_auto_budget("Q4_K_M"), std::nullopt);
+  for (const char* bad :
+       {"auto:", "auto:2.5", "auto:-3bpw", "auto:fast", "auto:12xtps", "auto:0"}) {
+    try {
+      parse_auto_budget(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("auto:4.5bpw"), std::string::npos) << e.what();
+    }
+  }
+  const auto names = pipeline::artifact_names(
+      "stories3M", {pipeline::ArtifactFormat::gguf, AutoBudget{AutoBudget::Kind::bpw, 4.5}});
+  EXPECT_EQ(names.name, "stories3M-auto-4.5bpw");
+  EXPECT_EQ(names.path, "stories3M-auto-4.5bpw.gguf");
+  EXPECT_EQ(pipeline::auto_budget_name({AutoBudget::Kind::bytes, 2091936}), "auto-2091936B");
+  EXPECT_EQ(pipeline::auto_budget_name({AutoBudget::Kind::tps, 120}), "auto-120tps");
+}
+
+// An auto: GGUF is what quantize_auto writes for that budget (its .mix.json beside it), within the
+// budget, and kept by a re-run. Slow: one measurement of stories260K (about 7 s on 2 busy cores).
+TEST(PipelineArtifacts, SlowAutoGgufWithinBudgetAndReused) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const Model model = load_model(testing::fixture("models/gguf-stories260K/stories260K.gguf"));
+  const std::string calib =
+      testing::read_text(testing::fixture("text/tinystories_val_subset.txt")).substr(0, 8000);
+  const fs::path dir = testing::temp_dir("pipeline-auto");
+  const pipeline::AutoBudget budget{pipeline::AutoBudget::Kind::bytes, 400000};
+  const fs::path path = dir / "s-auto.gguf";
+  const pipeline::BuildOutcome first = pipeline::build_auto_gguf(model, budget, calib, path, 0);
+  EXPECT_FALSE(first.reused);
+  ASSERT_TRUE(fs::exists(path));
+  EXPECT_TRUE(fs::exists(dir / "s-auto.gguf.mix.json"));
+  EXPECT_LE(fs::file_size(path), 400000u);
+  // The plan beside it describes this file (the MCP test compares quantize_auto's bytes with the
+  // CLI's; one measurement here is enough).
+  const nlohmann::json mix =
+      nlohmann::json::parse(testing::read_text(dir / "s-auto.gguf.mix.json"));
+  EXPECT_EQ(mix["file_bytes"].get<uint64_t>(), fs::file_size(path));
+  EXPECT_EQ(mix["target_bytes"].get<uint64_t>(), 400000u);
+  EXPECT_TRUE(pipeline::build_auto_gguf(model, budget, calib, path, 0).reused);
 }
 
 TEST(PipelineArtifacts, StaleTemporariesRemovedCompleteFilesKept) {

@@ -1,4 +1,5 @@
-// slmkit pipeline MODEL -o OUT [--name NAME] [--gguf LIST] [--onnx LIST] [--eval TEXT]
+// slmkit pipeline MODEL -o OUT [--name NAME] [--gguf LIST] [--onnx LIST] [--eval TEXT] [--calib
+// TEXT]
 //                 [--ppl-ctx N] [--ppl-chunks N] [-p N] [-n N] [-r N] [-t N] [--min-tps X]
 //                 [--sample-prompt TEXT] [--sample-tokens N] [--synthetic]
 //                 [--task FILE [--task-name NAME] [--task-format FORMAT] [--task-items N]
@@ -37,6 +38,7 @@ void register_pipeline(CLI::App& app) {
     std::string eval;
     std::string task;
     double min_accuracy_ratio = 0;
+    std::string calib;
     PipelineOptions o;
   };
   auto args = std::make_shared<Args>();
@@ -51,7 +53,9 @@ void register_pipeline(CLI::App& app) {
                   "Model name for artifact files, manifests and the report (default: the input's "
                   "file or folder name)");
   sub->add_option("--gguf", args->gguf,
-                  "GGUF types / presets, comma-separated, or none (default: F16,Q8_0,Q4_K_M)")
+                  "GGUF types / presets, comma-separated, or none (default: F16,Q8_0,Q4_K_M); "
+                  "auto:BYTES, auto:BPWbpw or auto:TPStps for a mix chosen by measurement under "
+                  "that budget (quantize -t auto), e.g. auto:2091936, auto:4.5bpw, auto:120tps")
       ->delimiter(',');
   sub->add_option("--onnx", args->onnx,
                   "ONNX precisions, comma-separated, or none (default: fp32,int8,q4)")
@@ -63,6 +67,8 @@ void register_pipeline(CLI::App& app) {
                   "Also validate each GGUF artifact through this command prefix running another "
                   "build of slmkit (e.g. \"scripts/cross.sh aarch64 exec --\"); repeatable");
   sub->add_option("--eval", args->eval, "Text file for perplexity (default: none measured)");
+  sub->add_option("--calib", args->calib,
+                  "Calibration text of auto: GGUFs (default: the --eval text)");
   sub->add_option("--ppl-ctx", args->o.ppl_ctx, "Perplexity: tokens per chunk")
       ->capture_default_str();
   sub->add_option("--ppl-chunks", args->o.ppl_chunks, "Perplexity: at most this many chunks")
@@ -113,6 +119,7 @@ void register_pipeline(CLI::App& app) {
     if (!args->eval.empty()) o.eval_text = args->eval;
     if (!args->task.empty()) o.task = args->task;
     if (args->min_accuracy_ratio != 0) o.min_accuracy_ratio = args->min_accuracy_ratio;
+    if (!args->calib.empty()) o.calibration_text = args->calib;
     o.on_progress = [](const std::string& line) {
       std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
