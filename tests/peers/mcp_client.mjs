@@ -72,7 +72,7 @@ try {
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name);
   for (const n of ['export_gguf', 'export_onnx', 'validate_format', 'test_inference',
-                   'create_manifest', 'inspect_model', 'run_pipeline']) {
+                   'create_manifest', 'inspect_model', 'run_pipeline', 'quantize_auto']) {
     check(names.includes(n), `tools/list has ${n}`, names);
   }
   check(tools.every((t) => t.inputSchema?.type === 'object' && t.outputSchema?.type === 'object'),
