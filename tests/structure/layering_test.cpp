@@ -22,10 +22,11 @@ namespace fs = std::filesystem;
 // read a folder with); formats: GGUF, safetensors, llama2.c <-> model; quant: the type registry
 // and quantizers; io: what a path holds, load/save, tokenizer sources; synth; kernels; eval: the
 // evaluation driver over a logit source; engine; export; peers: other runtimes; validate; bench;
+// mix: mixed precision by measurement (sensitivity on the engine, kernel costs, the search);
 // pipeline; the front ends over all of it: mcp (the agent server) and capi (the C API).
-constexpr std::array<const char*, 17> kLayers = {
-    "core",   "arch",   "tokenizer", "formats",  "quant", "io",       "synth", "kernels", "eval",
-    "engine", "export", "peers",     "validate", "bench", "pipeline", "mcp",   "capi"};
+constexpr std::array<const char*, 18> kLayers = {
+    "core",   "arch",   "tokenizer", "formats",  "quant", "io",  "synth",    "kernels", "eval",
+    "engine", "export", "peers",     "validate", "bench", "mix", "pipeline", "mcp",     "capi"};
 
 int layer_of(const std::string& module) {
   for (size_t i = 0; i < kLayers.size(); ++i) {
