@@ -53,17 +53,20 @@ HWY_INLINE bool MatmulBlocks(KernelList<K...>, const MatrixRef& w, const std::by
           ...);
 }
 
+// A target without packed layouts has an empty list: its parameters go unused there (GCC warns).
 template <class... K>
-HWY_INLINE bool MatmulPacked(KernelList<K...>, const MatrixRef& w, const std::byte* act,
-                             int64_t act_stride, int64_t n_tokens, float* y, int64_t y_stride,
-                             int64_t r0, int64_t r1) {
+HWY_INLINE bool MatmulPacked(KernelList<K...>, [[maybe_unused]] const MatrixRef& w,
+                             [[maybe_unused]] const std::byte* act,
+                             [[maybe_unused]] int64_t act_stride, [[maybe_unused]] int64_t n_tokens,
+                             [[maybe_unused]] float* y, [[maybe_unused]] int64_t y_stride,
+                             [[maybe_unused]] int64_t r0, [[maybe_unused]] int64_t r1) {
   return ((w.dtype == K::kType &&
            (K::Matmul(w, act, act_stride, n_tokens, y, y_stride, r0, r1), true)) ||
           ...);
 }
 
 template <class... K>
-HWY_INLINE bool Lists(KernelList<K...>, DType type) {
+HWY_INLINE bool Lists(KernelList<K...>, [[maybe_unused]] DType type) {
   return ((type == K::kType) || ...);
 }
 
