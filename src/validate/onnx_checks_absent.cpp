@@ -15,7 +15,7 @@ bool onnx_format_checks(const artifact::Info& info, Checks&) {
 }
 
 void onnx_functional_checks(const artifact::Info& info, const std::string&, const std::string&,
-                            const ValidateOptions&, Checks&) {
+                            Reference*, const ValidateOptions&, Checks&) {
   fail_unsupported(
       "{}: cannot run an ONNX artifact: this build of slmkit has no ONNX support (configured "
       "with SLMKIT_ONNX=OFF)",
