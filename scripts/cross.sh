@@ -194,7 +194,7 @@ do_agree() {
   rm -rf "$work" && mkdir -p "$work"
   # The ISAs this build runs here: the best (auto) and the plain scalar references.
   local isas=(auto scalar) types model name
-  read -r -a types <<<"$("$host" quantize --help | sed -n 's/.*Type or preset: \(.*\)/\1/p' |
+  read -r -a types <<<"$("$host" quantize --help | sed -n 's/.*Type or preset: \([^;]*\).*/\1/p' |
     tr -d ',' | head -1)"
   ((${#types[@]})) || { echo "cross.sh: could not read the quantize types" >&2; exit 2; }
   for model in "${models[@]}"; do
