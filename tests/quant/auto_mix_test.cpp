@@ -270,10 +270,13 @@ TEST(SlowAutoMix, Stories3MBeatsQ4KMAtItsSize) {
   EXPECT_LT(mixed, q4km);
 }
 
-// stories3M with --min-decode-tps = our Q4_K_M file's measured decode speed, at Q4_K_M's size: the
-// plan meets the budget in the predictor's terms (kernel costs measured here) and has lower
-// held-out KLD. The two files' measured decode speeds are printed, not asserted: a timed assertion
-// fails by chance on a busy machine, and speed goals live in the benchmarks (bench/).
+// stories3M with --min-decode-tps at Q4_K_M's size: the budget is Q4_K_M's own decode time as the
+// measured kernel costs predict it, so Q4_K_M is a plan that meets it exactly; the chosen plan
+// meets it too and has lower held-out KLD. The budget is not the measured speed of the Q4_K_M file:
+// that and the prediction are timed apart, and on a busy 2-core machine their ratio moved by 20-40
+// % (CI measured 5,112 t/s for the file and predicted 4,207 t/s for the fastest plan), which made
+// the budget unreachable by chance. The two files' measured decode speeds are printed, not
+// asserted: speed goals live in the benchmarks (bench/).
 TEST(SlowAutoMix, Stories3MMinDecodeTpsOfQ4KM) {
   SLMKIT_REQUIRE_FIXTURES();
   const Model model = load_model(testing::fixture("models/stories3M/stories3M.gguf"));
@@ -291,8 +294,6 @@ TEST(SlowAutoMix, Stories3MMinDecodeTpsOfQ4KM) {
   };
   std::vector<double> q4km_ts, auto_ts;
   decode(dir / "q4km.gguf", q4km_ts);
-  double min_tps = 0;
-  for (double v : q4km_ts) min_tps += v / static_cast<double>(q4km_ts.size());
 
   const AutoSensitivityOptions o = calibration_options(model, t.calibration);
   AutoSensitivity s = measure_sensitivity(model, o);
@@ -311,12 +312,10 @@ TEST(SlowAutoMix, Stories3MMinDecodeTpsOfQ4KM) {
     q4km_types.push_back(k);
   }
   const double q4km_predicted = predicted_decode_seconds(s, q4km_types);
-  // The budget: Q4_K_M's measured speed, or its predicted one where that is higher (on this busy
-  // machine the prediction's scale moves by +/-30 % from run to run; a stricter budget, never a
-  // looser one, so the plan is at least as fast as Q4_K_M in the predictor's own terms too).
-  min_tps = std::max(min_tps, 1.0 / q4km_predicted);
-  const AutoMixPlan plan = choose_mix(s, target, 1.0 / min_tps);
-  EXPECT_LE(plan.decode_seconds, 1.0 / min_tps);
+  // 1e-9 relative: the plan's time is summed in another order than Q4_K_M's.
+  const double budget = q4km_predicted * (1 + 1e-9);
+  const AutoMixPlan plan = choose_mix(s, target, budget);
+  EXPECT_LE(plan.decode_seconds, budget);
   save_mix(apply_mix(model, s, plan, 0), s, plan, dir / "auto.gguf");
 
   decode(dir / "auto.gguf", auto_ts);
@@ -332,11 +331,11 @@ TEST(SlowAutoMix, Stories3MMinDecodeTpsOfQ4KM) {
   const double q4km_kld = held_out.kld(dir / "q4km.gguf");
   const double auto_kld = held_out.kld(dir / "auto.gguf");
   std::printf(
-      "stories3M at %llu bytes, --min-decode-tps %.1f (predicted: auto %.1f, Q4_K_M %.1f): decode "
+      "stories3M at %llu bytes, budget %.1f t/s (predicted: auto %.1f, Q4_K_M %.1f): decode "
       "Q4_K_M %.1f +/- "
       "%.1f, auto %.1f +/- %.1f t/s (measured, not asserted); held-out KLD Q4_K_M %.6f, auto "
       "%.6f\n",
-      static_cast<unsigned long long>(target), min_tps, 1.0 / plan.decode_seconds,
+      static_cast<unsigned long long>(target), 1.0 / budget, 1.0 / plan.decode_seconds,
       1.0 / q4km_predicted, q_mean, q_sd, a_mean, a_sd, q4km_kld, auto_kld);
   EXPECT_LT(auto_kld, q4km_kld);
 }
