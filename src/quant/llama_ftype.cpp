@@ -80,6 +80,10 @@ int32_t llama_ftype_of(const Model& model) {
   for (const Tensor& t : model.tensors()) {
     if (t.rank() == 2) bytes.add(t.dtype(), t.n_bytes());
   }
+  return llama_ftype_of(bytes);
+}
+
+int32_t llama_ftype_of(const TypeBytes& bytes) {
   const DType main = bytes.most().value_or(DType::F32);
   const QuantTraits* row = quant_traits(main);
   if (!row || !row->llama_ftype) {

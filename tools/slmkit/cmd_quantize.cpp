@@ -214,8 +214,8 @@ void register_quantize(CLI::App& app) {
       throw Error(ErrorKind::invalid_input, "--imatrix-best needs --imatrix FILE");
     }
     QuantizeReport report;
-    const Model quantized = quantize_model(model, options, &report);
-    save_model(quantized, args->output, ModelFormat::gguf);
+    // Streamed: one tensor's input and output in memory at a time.
+    quantize_model_to_file(model, options, args->output, &report);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
