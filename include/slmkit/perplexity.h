@@ -91,7 +91,8 @@ PerplexityResult compute_perplexity(const ChunkLogits& logits, std::span<const i
                                     const PerplexityOptions& options);
 
 // ONNX Runtime as the logit source: `model` is an export folder (`slmkit export onnx`, optimum's
-// layout: its fp32 no-cache graph onnx/decoder_model.onnx) or one no-cache graph of such a folder
+// layout: its fp32 no-cache graph onnx/decoder_model.onnx, else its only one, e.g.
+// decoder_model_int8.onnx of an int8-only export) or one no-cache graph of such a folder
 // (onnx/decoder_model_int8.onnx, ...; config.json one folder up or beside it). Every position's
 // logits in one pass per chunk. Error(unsupported) when ONNX Runtime is not available,
 // Error(invalid_input) naming the path when it is not such a graph or folder.
@@ -102,7 +103,7 @@ struct OnnxChunkLogits {
 };
 OnnxChunkLogits onnx_chunk_logits(const std::filesystem::path& model, int n_threads);
 // Whether `model` names what onnx_chunk_logits takes (a .onnx file, or a folder with
-// onnx/decoder_model.onnx), so a command can tell it from a GGUF or Hugging Face folder.
+// onnx/decoder_model*.onnx), so a command can tell it from a GGUF or Hugging Face folder.
 bool is_onnx_model(const std::filesystem::path& model);
 
 // Evaluates `tokens` chunk by chunk as compute_perplexity does and writes every scored position's

@@ -42,10 +42,10 @@ struct PipelineOptions {
   // Calibration text of mixed-precision GGUFs (gguf entries "auto:2091936", "auto:4.5bpw",
   // "auto:120tps": quantize -t auto under that budget); unset: eval_text.
   std::optional<std::filesystem::path> calibration_text;
-  // SmoothQuant alpha in [0, 1]: every artifact is built from the input smoothed on the
-  // calibration text (calibration_text, else eval_text); names get "-sqALPHA"; the baseline and
-  // the reference stay the input as given (smoothing does not change the function).
-  std::optional<double> smoothquant;
+  // SmoothQuant alpha, "0.5" (in [0, 1]) or "auto": every artifact is built from the input
+  // smoothed on the calibration text (calibration_text, else eval_text); names get "-sqALPHA";
+  // the baseline and the reference stay the input as given (smoothing keeps the function).
+  std::optional<std::string> smoothquant;
   int64_t ppl_ctx = 128;
   int64_t ppl_chunks = 8;
   int64_t bench_prompt = 128;

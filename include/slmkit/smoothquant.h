@@ -30,6 +30,9 @@ namespace slmkit {
 // calibration tokens.
 struct ActivationRanges {
   std::map<std::string, std::vector<float>> max_abs;
+  // With ActivationRangeOptions::sample_rows: per matrix, input rows kept as they were (row-major,
+  // max_abs's width), spread evenly over the calibration tokens: what `alpha auto` measures on.
+  std::map<std::string, std::vector<float>> samples;
   int64_t n_tokens = 0;  // calibration tokens evaluated
   int64_t n_chunks = 0;
 };
@@ -40,6 +43,7 @@ struct ActivationRangeOptions {
   bool add_bos = true;    // first token of every chunk replaced by BOS
   int32_t bos_id = -1;
   int n_threads = 0;
+  int64_t sample_rows = 0;  // input rows kept per matrix (ActivationRanges::samples); 0: none
 };
 
 // Evaluates `tokens` in chunks through the engine's SessionOptions::on_matmul_input hook and keeps
@@ -50,12 +54,24 @@ ActivationRanges collect_activation_ranges(const Engine& engine, std::span<const
 
 struct SmoothQuantOptions {
   double alpha = 0.5;  // migration strength in [0, 1]: 0 leaves X as is, 1 moves all of it to W
+  // Per norm, the alpha in 0, 0.1, ..., 1 whose smoothing gives its readers' outputs the smallest
+  // error under W8A8 (int8 weights per output row, int8 activations per tensor) on the calibration
+  // rows kept (ActivationRanges::samples), as Neural Compressor's auto-tuning picks it. `alpha` is
+  // then unused.
+  bool auto_alpha = false;
 };
+
+// "0.5" (an alpha in [0, 1]) or "auto", as the commands take it; Error(invalid_input) otherwise.
+SmoothQuantOptions parse_smoothquant(const std::string& text);
+std::string smoothquant_name(const SmoothQuantOptions& options);  // "0.5", "auto"
 
 struct SmoothedGroup {
   std::string norm;                  // "blk.0.attn_norm"
   std::vector<std::string> readers;  // the matrices scaled by s
   double alpha = 0;
+  // With auto_alpha: the relative output error ||Y_q - Y||^2 / ||Y||^2 of every alpha tried
+  // (0, 0.1, ..., 1), the chosen one the smallest.
+  std::vector<std::pair<double, double>> alpha_errors;
   float s_min = 0, s_max = 0;                   // over the channels
   float x_max_before = 0, x_max_after = 0;      // the largest calibration |x| over the channels
   float x_ratio_before = 0, x_ratio_after = 0;  // max over channels / median over channels
@@ -77,16 +93,17 @@ Model smooth_model(const Model& model, const ActivationRanges& ranges,
 // The calibration run behind smooth_model, as `quantize --smoothquant`, `export onnx
 // --smoothquant` and `pipeline --smoothquant` take it from a text.
 struct SmoothQuantCalibration {
-  int64_t n_ctx = 128;    // tokens per chunk
-  int64_t n_chunks = 16;  // at most this many chunks
-  int n_threads = 0;      // 0: every core
+  int64_t n_ctx = 128;       // tokens per chunk
+  int64_t n_chunks = 16;     // at most this many chunks
+  int n_threads = 0;         // 0: every core
+  int64_t sample_rows = 64;  // rows kept per matrix for auto_alpha
 };
 
 struct SmoothQuantResult {
   Model model;  // smoothed (touched tensors F32)
   SmoothQuantReport report;
   int64_t n_tokens = 0, n_chunks = 0;  // calibration tokens and chunks evaluated
-  double alpha = 0;
+  std::string alpha;                   // smoothquant_name of the options
   // "smoothquant alpha 0.5 on 2048 calibration tokens (16 chunks): 10 norms folded, 10 matrices
   // without a norm left as they are; largest channel max/median 41.2 -> 3.1"
   std::string summary() const;

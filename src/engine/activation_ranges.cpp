@@ -3,6 +3,8 @@
 // taken, however few rows (unlike llama-imatrix's 16-row rule): a maximum needs no minimum count.
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <string>
 
 #include "core/fail.h"
 #include "engine/engine_logits.h"
@@ -17,9 +19,26 @@ ActivationRanges collect_activation_ranges(const Engine& engine, std::span<const
       eval::plan_chunks(static_cast<int64_t>(tokens.size()), options.n_ctx, options.n_chunks,
                         options.add_bos, options.bos_id, 4, "smoothquant calibration");
   ActivationRanges ranges;
+  // Every stride-th input row of a matrix is kept, so the samples spread over the whole text.
+  const int64_t stride =
+      options.sample_rows > 0
+          ? std::max<int64_t>(1, plan.n_chunks * plan.n_ctx / options.sample_rows)
+          : 0;
+  std::map<std::string, int64_t> rows_seen;
   SessionOptions so = engine::evaluation_session(plan.n_ctx, options.n_threads, DType::F16);
   so.on_matmul_input = [&](const MatmulInput& in) {
     if (!in.weight.starts_with("blk.")) return;
+    if (stride > 0) {
+      int64_t& seen = rows_seen[std::string(in.weight)];
+      std::vector<float>& kept = ranges.samples[std::string(in.weight)];
+      for (int64_t r = 0; r < in.n_rows; ++r, ++seen) {
+        if (seen % stride != 0 ||
+            static_cast<int64_t>(kept.size()) >= options.sample_rows * in.n_cols) {
+          continue;
+        }
+        kept.insert(kept.end(), in.rows + r * in.stride, in.rows + r * in.stride + in.n_cols);
+      }
+    }
     auto [it, added] = ranges.max_abs.try_emplace(std::string(in.weight));
     std::vector<float>& m = it->second;
     if (added) {

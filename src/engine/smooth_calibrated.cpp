@@ -14,10 +14,17 @@ std::string SmoothQuantResult::summary() const {
     before = std::max(before, g.x_ratio_before);
     after = std::max(after, g.x_ratio_after);
   }
+  std::string chosen = alpha;
+  if (alpha == "auto" && !report.groups.empty()) {
+    double lo = 1, hi = 0;
+    for (const SmoothedGroup& g : report.groups)
+      lo = std::min(lo, g.alpha), hi = std::max(hi, g.alpha);
+    chosen += fmt::format(" ({:g} to {:g} per norm)", lo, hi);
+  }
   return fmt::format(
-      "smoothquant alpha {:g} on {} calibration tokens ({} chunks): {} norms folded, {} matrices "
+      "smoothquant alpha {} on {} calibration tokens ({} chunks): {} norms folded, {} matrices "
       "without a norm left as they are; largest channel max/median {:.1f} -> {:.1f}",
-      alpha, n_tokens, n_chunks, report.groups.size(), report.skipped.size(), before, after);
+      chosen, n_tokens, n_chunks, report.groups.size(), report.skipped.size(), before, after);
 }
 
 SmoothQuantResult smooth_with_calibration(const Model& model, const std::string& calibration_text,
@@ -31,6 +38,7 @@ SmoothQuantResult smooth_with_calibration(const Model& model, const std::string&
   ro.add_bos = tokenizer.bos_id() >= 0 && !tokens.empty() && tokens.front() == tokenizer.bos_id();
   ro.bos_id = tokenizer.bos_id();
   ro.n_threads = calibration.n_threads;
+  ro.sample_rows = options.auto_alpha ? calibration.sample_rows : 0;
   ActivationRanges ranges;
   {
     const Engine engine(model);
@@ -40,7 +48,7 @@ SmoothQuantResult smooth_with_calibration(const Model& model, const std::string&
   r.model = smooth_model(model, ranges, options, &r.report);
   r.n_tokens = ranges.n_tokens;
   r.n_chunks = ranges.n_chunks;
-  r.alpha = options.alpha;
+  r.alpha = smoothquant_name(options);
   return r;
 }
 

@@ -67,8 +67,8 @@ Tool run_pipeline_tool() {
         string_schema("Calibration text of auto: GGUFs and smoothquant, inside a root (default: "
                       "eval_text_path)")},
        {"smoothquant",
-        number_schema("SmoothQuant alpha in [0, 1]: every artifact is built from the model "
-                      "smoothed on the calibration text (default: none)")},
+        string_schema("SmoothQuant alpha, \"0.5\" (in [0, 1]) or \"auto\": every artifact is "
+                      "built from the model smoothed on the calibration text (default: none)")},
        {"ppl_ctx", integer_schema(4, 1 << 16, "Perplexity window (default 128)")},
        {"ppl_chunks", integer_schema(1, 1 << 20, "Perplexity windows (default 8)")},
        {"bench_prompt", integer_schema(0, 8192, "Prefill test tokens (default 128)")},
@@ -149,7 +149,7 @@ Tool run_pipeline_tool() {
       o.calibration_text =
           ctx.paths.existing("calibration_text_path", arg_string(args, "calibration_text_path"));
     }
-    if (args.contains("smoothquant")) o.smoothquant = arg_number(args, "smoothquant", 0);
+    if (args.contains("smoothquant")) o.smoothquant = arg_string(args, "smoothquant");
     if (args.contains("task_name")) o.task_name = arg_string(args, "task_name");
     if (args.contains("task_format")) o.task_format = arg_string(args, "task_format");
     o.task_items = arg_int(args, "task_items", o.task_items);

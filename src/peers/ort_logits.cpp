@@ -1,6 +1,9 @@
 #include "peers/ort_logits.h"
 
+#include <algorithm>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -51,10 +54,27 @@ PerplexityResult onnx_perplexity(const std::filesystem::path& export_dir,
 namespace slmkit {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The folder's no-cache graphs (onnx/decoder_model*.onnx), sorted: fp32's first when present.
+std::vector<fs::path> no_cache_graphs(const fs::path& folder) {
+  std::vector<fs::path> graphs;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folder / "onnx", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("decoder_model") && e.path().extension() == ".onnx") {
+      graphs.push_back(e.path());
+    }
+  }
+  std::sort(graphs.begin(), graphs.end());
+  return graphs;
+}
+
+}  // namespace
+
 bool is_onnx_model(const fs::path& model) {
   std::error_code ec;
-  if (fs::is_directory(model, ec))
-    return fs::is_regular_file(model / "onnx/decoder_model.onnx", ec);
+  if (fs::is_directory(model, ec)) return !no_cache_graphs(model).empty();
   return model.extension() == ".onnx";
 }
 
@@ -62,8 +82,17 @@ OnnxChunkLogits onnx_chunk_logits(const fs::path& model, int n_threads) {
   OnnxChunkLogits o;
   std::error_code ec;
   if (fs::is_directory(model, ec)) {
+    // fp32's graph, else the folder's only one; several other precisions: the caller names one.
+    const std::vector<fs::path> graphs = no_cache_graphs(model);
     o.export_dir = model;
     o.graph = model / "onnx/decoder_model.onnx";
+    if (graphs.size() == 1) o.graph = graphs.front();
+    if (graphs.size() > 1 && !fs::is_regular_file(o.graph, ec)) {
+      std::string names;
+      for (const fs::path& g : graphs) names += (names.empty() ? "" : ", ") + g.filename().string();
+      fail_invalid("{}: several no-cache graphs and no fp32 one ({}): name the graph file",
+                   model.string(), names);
+    }
   } else {
     o.graph = model;
     const fs::path parent = model.parent_path().empty() ? fs::path(".") : model.parent_path();

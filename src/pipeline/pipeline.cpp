@@ -85,6 +85,7 @@ struct Plan {
   std::vector<ArtifactSpec> artifacts;         // GGUFs, then ONNX precisions
   std::optional<fs::path> calibration;         // for auto: GGUFs (--calib, else --eval)
   std::optional<fs::path> smooth_calibration;  // for --smoothquant (the same choice)
+  std::optional<SmoothQuantOptions> smoothing;
   std::vector<OnnxPrecision> precisions;
   std::vector<OnnxVariant> variants;  // the plain graph first (what validation and PPL run)
   std::optional<Task> task;           // read whole, so a malformed file stops the run here
@@ -117,9 +118,7 @@ Plan plan_of(const PipelineOptions& o) {
     if (!plan.smooth_calibration) {
       fail_invalid("pipeline: --smoothquant needs a calibration text (--calib or --eval)");
     }
-    if (!(*o.smoothquant >= 0 && *o.smoothquant <= 1)) {
-      fail_invalid("pipeline: --smoothquant {}: alpha must be in [0, 1]", *o.smoothquant);
-    }
+    plan.smoothing = parse_smoothquant(*o.smoothquant);
   }
   for (const std::string& p : o.onnx) {
     plan.precisions.push_back(parse_onnx_precision(p));
@@ -519,24 +518,21 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   // SmoothQuant: the artifacts come from the smoothed model, under their own names (a re-run
   // without it must not reuse them); the reference stays the input.
   std::optional<SmoothQuantResult> smoothed;
-  if (options.smoothquant) {
-    SmoothQuantOptions so;
-    so.alpha = *options.smoothquant;
+  if (plan.smoothing) {
     SmoothQuantCalibration calibration;
     calibration.n_threads = options.n_threads;
-    smoothed =
-        smooth_with_calibration(model, read_text_file(*plan.smooth_calibration), so, calibration);
+    smoothed = smooth_with_calibration(model, read_text_file(*plan.smooth_calibration),
+                                       *plan.smoothing, calibration);
     result.smoothquant = smoothed->summary() + " (calibration text `" +
                          plan.smooth_calibration->filename().string() + "`)";
     progress.note("pipeline: " + result.smoothquant);
   }
-  const std::string artifact_base =
-      smoothed ? fmt::format("{}-sq{:g}", base, *options.smoothquant) : base;
+  const std::string artifact_base = smoothed ? fmt::format("{}-sq{}", base, smoothed->alpha) : base;
   std::vector<Artifact> artifacts = build_artifacts(
       smoothed ? smoothed->model : model, artifact_base, plan, out, options.n_threads, progress);
   if (smoothed) {
     for (Artifact& a : artifacts) {
-      a.row.precision += fmt::format(" + SmoothQuant {:g}", *options.smoothquant);
+      a.row.precision += " + SmoothQuant " + smoothed->alpha;
     }
   }
 

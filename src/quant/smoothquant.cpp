@@ -8,7 +8,10 @@
 #include <cstring>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "core/fail.h"
+#include "quant/smoothquant_auto.h"
 
 namespace slmkit {
 namespace {
@@ -105,6 +108,43 @@ void fold(const Model& model, const std::string& norm, std::span<const float> s,
 
 }  // namespace
 
+std::vector<float> smoothing_scales(std::span<const float> x, std::span<const float> w,
+                                    double alpha) {
+  std::vector<float> s(x.size(), 1.0f);
+  for (size_t j = 0; j < x.size(); ++j) {
+    // A channel that is zero on calibration (or a zero weight column) has nothing to balance;
+    // dividing the norm by a tiny s there would blow up inputs calibration never showed.
+    if (x[j] > 0.0f && w[j] > 0.0f) {
+      s[j] = static_cast<float>(std::pow(static_cast<double>(x[j]), alpha) /
+                                std::pow(static_cast<double>(w[j]), 1.0 - alpha));
+      s[j] = std::clamp(s[j], 1e-5f, 1e5f);
+    }
+  }
+  return s;
+}
+
+SmoothQuantOptions parse_smoothquant(const std::string& text) {
+  SmoothQuantOptions o;
+  if (text == "auto") {
+    o.auto_alpha = true;
+    return o;
+  }
+  size_t used = 0;
+  try {
+    o.alpha = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || !(o.alpha >= 0.0 && o.alpha <= 1.0)) {
+    fail(ErrorKind::invalid_input, "smoothquant: '{}': expected an alpha in [0, 1] or auto", text);
+  }
+  return o;
+}
+
+std::string smoothquant_name(const SmoothQuantOptions& options) {
+  return options.auto_alpha ? std::string("auto") : fmt::format("{:g}", options.alpha);
+}
+
 std::vector<std::string> norm_readers(const Model& model, const std::string& norm) {
   const auto dot = norm.rfind('.');
   if (!norm.starts_with("blk.") || dot == std::string::npos) return {};
@@ -137,7 +177,7 @@ void rescale_norm_channels(Model& model, const std::string& norm, std::span<cons
 Model smooth_model(const Model& model, const ActivationRanges& ranges,
                    const SmoothQuantOptions& options, SmoothQuantReport* report) {
   const double a = options.alpha;
-  if (!(a >= 0.0 && a <= 1.0)) {
+  if (!options.auto_alpha && !(a >= 0.0 && a <= 1.0)) {
     fail(ErrorKind::invalid_input, "smoothquant: alpha {} is outside [0, 1]", a);
   }
   std::map<std::string, Tensor> replaced;
@@ -152,6 +192,7 @@ Model smooth_model(const Model& model, const ActivationRanges& ranges,
       const int64_t n = in_features(model.get(readers.front()));
       // Every reader sees the same input; their ranges agree, so the maximum is any of them.
       std::vector<float> x(static_cast<size_t>(n), 0.0f);
+      const std::vector<float>* samples = nullptr;
       bool seen = false;
       for (const std::string& r : readers) {
         auto it = ranges.max_abs.find(r);
@@ -162,35 +203,42 @@ Model smooth_model(const Model& model, const ActivationRanges& ranges,
         }
         for (int64_t j = 0; j < n; ++j) x[j] = std::max(x[j], it->second[j]);
         seen = true;
+        auto kept = ranges.samples.find(r);
+        if (!samples && kept != ranges.samples.end() && !kept->second.empty()) {
+          samples = &kept->second;
+        }
       }
       if (!seen) {
         fail(ErrorKind::invalid_input,
              "smoothquant: no calibration ranges for '{}' (readers of {})", readers.front(), norm);
       }
+      std::vector<std::vector<float>> weights;
       std::vector<float> w(static_cast<size_t>(n), 0.0f);
       for (const std::string& r : readers) {
-        const std::vector<float> v = floats_of(model.get(r));
+        weights.push_back(floats_of(model.get(r)));
+        const std::vector<float>& v = weights.back();
         for (size_t i = 0; i < v.size(); ++i) {
           float& m = w[i % static_cast<size_t>(n)];
           m = std::max(m, std::fabs(v[i]));
         }
       }
-      std::vector<float> s(static_cast<size_t>(n), 1.0f);
-      for (int64_t j = 0; j < n; ++j) {
-        // A channel that is zero on calibration (or a zero weight column) has nothing to balance;
-        // dividing the norm by a tiny s there would blow up inputs calibration never showed.
-        if (x[j] > 0.0f && w[j] > 0.0f) {
-          s[j] = static_cast<float>(std::pow(static_cast<double>(x[j]), a) /
-                                    std::pow(static_cast<double>(w[j]), 1.0 - a));
-          s[j] = std::clamp(s[j], 1e-5f, 1e5f);
+      SmoothedGroup g;
+      g.alpha = a;
+      if (options.auto_alpha) {
+        if (!samples) {
+          fail(ErrorKind::invalid_input,
+               "smoothquant auto: no calibration rows kept for {} (collect with sample_rows > 0)",
+               norm);
         }
+        const AlphaChoice c = choose_alpha(weights, x, w, *samples);
+        g.alpha = c.alpha;
+        g.alpha_errors = c.errors;
       }
+      const std::vector<float> s = smoothing_scales(x, w, g.alpha);
       fold(model, norm, s, replaced);
 
-      SmoothedGroup g;
       g.norm = norm;
       g.readers = readers;
-      g.alpha = a;
       g.s_min = *std::min_element(s.begin(), s.end());
       g.s_max = *std::max_element(s.begin(), s.end());
       std::vector<float> after(x.size());
@@ -223,6 +271,11 @@ nlohmann::ordered_json SmoothQuantReport::to_json() const {
                            {"x_max_after", g.x_max_after},
                            {"x_max_over_median_before", g.x_ratio_before},
                            {"x_max_over_median_after", g.x_ratio_after}});
+    if (!g.alpha_errors.empty()) {
+      nlohmann::ordered_json tried = nlohmann::ordered_json::array();
+      for (const auto& [alpha, error] : g.alpha_errors) tried.push_back({alpha, error});
+      j["groups"].back()["alpha_search"] = tried;  // [alpha, relative W8A8 output error]
+    }
   }
   j["skipped"] = skipped;
   return j;

@@ -32,7 +32,7 @@ void register_export(CLI::App& app) {
     bool q4_zero_points = false;
     int64_t q4_accuracy = 0;
     bool q4_embedding = false;
-    std::optional<double> smoothquant;
+    std::optional<std::string> smoothquant;
     std::string calibration;
     int64_t calib_ctx = 128;
     int64_t calib_chunks = 16;
@@ -72,7 +72,7 @@ void register_export(CLI::App& app) {
       ->capture_default_str();
   onnx->add_flag("--no-check", args->no_check, "Skip ONNX's checker and shape inference");
   onnx->add_option("--smoothquant", args->smoothquant,
-                   "SmoothQuant with this alpha in [0, 1] before export (needs -f; "
+                   "SmoothQuant with this alpha in [0, 1], or auto, before export (needs -f; "
                    "docs/quantization.md): helps int8 on models with outlier channels");
   onnx->add_option("-f,--file,--calib", args->calibration, "Calibration text (--smoothquant)");
   onnx->add_option("--calib-ctx", args->calib_ctx, "--smoothquant: tokens per calibration chunk")
@@ -106,15 +106,15 @@ void register_export(CLI::App& app) {
                                                 ? "--smoothquant needs -f CALIB.txt"
                                                 : "-f CALIB.txt is for --smoothquant ALPHA");
     }
+    const std::optional<SmoothQuantOptions> smoothing =
+        args->smoothquant ? std::optional(parse_smoothquant(*args->smoothquant)) : std::nullopt;
     Model model = load_model(args->model);
-    if (args->smoothquant) {
-      SmoothQuantOptions so;
-      so.alpha = *args->smoothquant;
+    if (smoothing) {
       SmoothQuantCalibration calibration;
       calibration.n_ctx = args->calib_ctx;
       calibration.n_chunks = args->calib_chunks;
-      SmoothQuantResult sq =
-          smooth_with_calibration(model, read_text_file(args->calibration), so, calibration);
+      SmoothQuantResult sq = smooth_with_calibration(model, read_text_file(args->calibration),
+                                                     *smoothing, calibration);
       model = std::move(sq.model);
       std::fprintf(stderr, "export onnx: %s\n", sq.summary().c_str());
     }

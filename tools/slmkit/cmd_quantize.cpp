@@ -97,7 +97,7 @@ void register_quantize(CLI::App& app) {
     bool strict = false;
     bool allow_requantize = false;
     int threads = 0;
-    std::optional<double> smoothquant;
+    std::optional<std::string> smoothquant;
     std::vector<double> dev_outliers;  // {channels, factor}
   };
   auto args = std::make_shared<Args>();
@@ -148,9 +148,9 @@ void register_quantize(CLI::App& app) {
                   "--smoothquant)");
   sub->add_flag("--dry-run", auto_args->dry_run, "-t auto: print the plan, write nothing");
   sub->add_option("--smoothquant", args->smoothquant,
-                  "SmoothQuant migration strength ALPHA in [0, 1]: activation outliers folded "
-                  "into the weights before quantizing (needs -f CALIB.txt)")
-      ->check(CLI::Range(0.0, 1.0));
+                  "SmoothQuant migration strength ALPHA in [0, 1], or auto (per norm, the alpha "
+                  "with the smallest W8A8 output error on calibration): activation outliers "
+                  "folded into the weights before quantizing (needs -f CALIB.txt)");
   // Development: a function-preserving copy of the model with outlier channels (test models for
   // SmoothQuant; see add_outlier_channels).
   sub->add_option("--dev-outliers", args->dev_outliers, "CHANNELS FACTOR")->expected(2)->group("");
@@ -158,6 +158,8 @@ void register_quantize(CLI::App& app) {
     LoadOptions load;
     load.llama2c_tokenizer = args->tokenizer;
     const auto start = std::chrono::steady_clock::now();
+    const std::optional<SmoothQuantOptions> smoothing =
+        args->smoothquant ? std::optional(parse_smoothquant(*args->smoothquant)) : std::nullopt;
     Model model = load_model(args->model, load);
     if (args->type == "auto" || args->type == "AUTO") {
       if (!args->imatrix.empty() || args->pure || args->strict)
@@ -184,14 +186,12 @@ void register_quantize(CLI::App& app) {
       if (auto_args->calibration.empty()) {
         throw Error(ErrorKind::invalid_input, "--smoothquant needs -f CALIB.txt");
       }
-      SmoothQuantOptions so;
-      so.alpha = *args->smoothquant;
       SmoothQuantCalibration calibration;
       calibration.n_ctx = auto_args->n_ctx;
       calibration.n_chunks = auto_args->n_chunks > 0 ? auto_args->n_chunks : 16;
       calibration.n_threads = args->threads;
-      SmoothQuantResult sq =
-          smooth_with_calibration(model, read_text_file(auto_args->calibration), so, calibration);
+      SmoothQuantResult sq = smooth_with_calibration(model, read_text_file(auto_args->calibration),
+                                                     *smoothing, calibration);
       model = std::move(sq.model);
       std::fprintf(stderr, "quantize: %s\n", sq.summary().c_str());
     } else if (!auto_args->calibration.empty()) {
