@@ -76,11 +76,7 @@ std::optional<int32_t> llama_ftype_from_name(std::string_view name) {
 
 int32_t llama_ftype_of(const Model& model) {
   if (model.config.file_type >= 0) return model.config.file_type;
-  TypeBytes bytes;
-  for (const Tensor& t : model.tensors()) {
-    if (t.rank() == 2) bytes.add(t.dtype(), t.n_bytes());
-  }
-  const DType main = bytes.most().value_or(DType::F32);
+  const DType main = most_matrix_type(model).value_or(DType::F32);
   const QuantTraits* row = quant_traits(main);
   if (!row || !row->llama_ftype) {
     fail_unsupported("writing a GGUF whose matrices are {}: no llama_ftype for that type",
