@@ -4,8 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/fail.h"
-#include "engine/engine_logits.h"
+#include "engine/column_stats.h"
 #include "eval/chunks.h"
 #include "slmkit/smoothquant.h"
 
@@ -17,29 +16,17 @@ ActivationRanges collect_activation_ranges(const Engine& engine, std::span<const
       eval::plan_chunks(static_cast<int64_t>(tokens.size()), options.n_ctx, options.n_chunks,
                         options.add_bos, options.bos_id, 4, "smoothquant calibration");
   ActivationRanges ranges;
-  SessionOptions so = engine::evaluation_session(plan.n_ctx, options.n_threads, DType::F16);
-  so.on_matmul_input = [&](const MatmulInput& in) {
-    if (!in.weight.starts_with("blk.")) return;
-    auto [it, added] = ranges.max_abs.try_emplace(std::string(in.weight));
-    std::vector<float>& m = it->second;
-    if (added) {
-      m.assign(static_cast<size_t>(in.n_cols), 0.0f);
-    } else if (m.size() != static_cast<size_t>(in.n_cols)) {
-      fail(ErrorKind::internal, "smoothquant calibration: '{}' seen with {} and {} columns",
-           in.weight, m.size(), in.n_cols);
-    }
-    for (int64_t r = 0; r < in.n_rows; ++r) {
-      const float* x = in.rows + r * in.stride;
-      for (int64_t j = 0; j < in.n_cols; ++j) m[j] = std::max(m[j], std::fabs(x[j]));
-    }
-  };
-  Session session(engine, so);
-  eval::for_each_chunk(tokens, plan, [&](int64_t c, std::span<const int32_t> chunk) {
-    session.clear();
-    session.eval(chunk, false);
+  engine::ColumnPass pass;
+  pass.what = "smoothquant calibration";
+  pass.n_threads = options.n_threads;
+  pass.take = [](const MatmulInput& in) { return in.weight.starts_with("blk."); };
+  pass.on_chunk = [&](int64_t c, std::span<const int32_t> chunk) {
     ranges.n_chunks = c + 1;
     ranges.n_tokens += static_cast<int64_t>(chunk.size());
-  });
+  };
+  auto stats = engine::collect_column_stats(
+      engine, tokens, plan, pass, [](float& acc, float x) { acc = std::max(acc, std::fabs(x)); });
+  for (auto& [name, s] : stats) ranges.max_abs.emplace(name, std::move(s.values));
   return ranges;
 }
 
