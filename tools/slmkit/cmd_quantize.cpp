@@ -24,6 +24,22 @@
 namespace slmkit::cli {
 namespace {
 
+struct Args {
+  std::string model;
+  std::string type;
+  std::string output;
+  std::string tokenizer;
+  std::string json;
+  std::string imatrix;
+  bool imatrix_best = false;
+  bool pure = false;
+  bool strict = false;
+  bool allow_requantize = false;
+  int threads = 0;
+  std::optional<double> smoothquant;
+  std::vector<double> dev_outliers;  // {channels, factor}
+};
+
 struct AutoArgs {
   std::string calibration;
   uint64_t target_size = 0;
@@ -36,9 +52,30 @@ struct AutoArgs {
   bool dry_run = false;
 };
 
+// Every combination of options that cannot go together, refused before any work is done.
+void check_combinations(const Args& args, const AutoArgs& auto_args) {
+  if (args.type == "auto" || args.type == "AUTO") {
+    if (!args.imatrix.empty() || args.pure || args.strict)
+      throw Error(ErrorKind::invalid_input,
+                  "-t auto does not take --imatrix, --pure or --strict (yet)");
+    if (!args.json.empty())
+      throw Error(ErrorKind::invalid_input,
+                  "-t auto writes its report to OUT.gguf.mix.json; --json is for presets");
+    if (args.smoothquant)
+      throw Error(ErrorKind::invalid_input, "-t auto does not take --smoothquant (yet)");
+    if (auto_args.calibration.empty())
+      throw Error(ErrorKind::invalid_input, "-t auto needs -f CALIB.txt (calibration text)");
+    return;
+  }
+  if (args.smoothquant && auto_args.calibration.empty())
+    throw Error(ErrorKind::invalid_input, "--smoothquant needs -f CALIB.txt");
+  if (!args.smoothquant && !auto_args.calibration.empty())
+    throw Error(ErrorKind::invalid_input, "-f CALIB.txt is for --smoothquant ALPHA");
+  if (args.imatrix_best && args.imatrix.empty())
+    throw Error(ErrorKind::invalid_input, "--imatrix-best needs --imatrix FILE");
+}
+
 void run_auto(const Model& model, const std::string& output, const AutoArgs& a, int threads) {
-  if (a.calibration.empty())
-    throw Error(ErrorKind::invalid_input, "-t auto needs -f CALIB.txt (calibration text)");
   QuantizeAutoOptions o;
   o.calibration_text = read_text_file(a.calibration);
   o.target_size = a.target_size;
@@ -85,21 +122,6 @@ void run_auto(const Model& model, const std::string& output, const AutoArgs& a, 
 }  // namespace
 
 void register_quantize(CLI::App& app) {
-  struct Args {
-    std::string model;
-    std::string type;
-    std::string output;
-    std::string tokenizer;
-    std::string json;
-    std::string imatrix;
-    bool imatrix_best = false;
-    bool pure = false;
-    bool strict = false;
-    bool allow_requantize = false;
-    int threads = 0;
-    std::optional<double> smoothquant;
-    std::vector<double> dev_outliers;  // {channels, factor}
-  };
   auto args = std::make_shared<Args>();
   auto auto_args = std::make_shared<AutoArgs>();
   std::string types;
@@ -155,20 +177,12 @@ void register_quantize(CLI::App& app) {
   // SmoothQuant; see add_outlier_channels).
   sub->add_option("--dev-outliers", args->dev_outliers, "CHANNELS FACTOR")->expected(2)->group("");
   add_command(sub, [args, auto_args] {
+    check_combinations(*args, *auto_args);
     LoadOptions load;
     load.llama2c_tokenizer = args->tokenizer;
     const auto start = std::chrono::steady_clock::now();
     Model model = load_model(args->model, load);
     if (args->type == "auto" || args->type == "AUTO") {
-      if (!args->imatrix.empty() || args->pure || args->strict)
-        throw Error(ErrorKind::invalid_input,
-                    "-t auto does not take --imatrix, --pure or --strict (yet)");
-      if (!args->json.empty())
-        throw Error(ErrorKind::invalid_input,
-                    "-t auto writes its report to OUT.gguf.mix.json; --json is for presets");
-      if (args->smoothquant) {
-        throw Error(ErrorKind::invalid_input, "-t auto does not take --smoothquant (yet)");
-      }
       if (auto_args->n_chunks == 0) auto_args->n_chunks = 4;
       return run_auto(model, args->output, *auto_args, args->threads);
     }
@@ -181,9 +195,6 @@ void register_quantize(CLI::App& app) {
       std::fputs("\n", stderr);
     }
     if (args->smoothquant) {
-      if (auto_args->calibration.empty()) {
-        throw Error(ErrorKind::invalid_input, "--smoothquant needs -f CALIB.txt");
-      }
       const Tokenizer tokenizer(model.vocab);
       const std::vector<int32_t> tokens =
           tokenizer.encode(read_text_file(auto_args->calibration), true);
@@ -215,8 +226,6 @@ void register_quantize(CLI::App& app) {
                    so.alpha, static_cast<long long>(ranges.n_tokens),
                    static_cast<long long>(ranges.n_chunks), sq.groups.size(), sq.skipped.size(),
                    before, after);
-    } else if (!auto_args->calibration.empty()) {
-      throw Error(ErrorKind::invalid_input, "-f CALIB.txt is for --smoothquant ALPHA");
     }
     QuantizeOptions options;
     options.type = args->type;
@@ -231,9 +240,6 @@ void register_quantize(CLI::App& app) {
                    static_cast<long long>(options.imatrix->chunk_count));
     }
     options.imatrix_best_of_both = args->imatrix_best;
-    if (args->imatrix_best && !options.imatrix) {
-      throw Error(ErrorKind::invalid_input, "--imatrix-best needs --imatrix FILE");
-    }
     QuantizeReport report;
     const Model quantized = quantize_model(model, options, &report);
     save_model(quantized, args->output, ModelFormat::gguf);
