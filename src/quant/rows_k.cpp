@@ -269,15 +269,8 @@ void quantize_row_q6_k(const float* x, block_q6_k* y, int64_t n) {
 
 void quantize_row_q8_k(const float* x, block_q8_k* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    float max = 0;
-    float amax = 0;
-    for (int j = 0; j < kQK_K; ++j) {
-      const float ax = std::fabs(x[j]);
-      if (ax > amax) {
-        amax = ax;
-        max = x[j];
-      }
-    }
+    const float max = signed_absmax(x, kQK_K);
+    const float amax = std::fabs(max);
     if (amax == 0.0f) {
       y[i].d = 0;
       std::memset(y[i].qs, 0, sizeof(y[i].qs));
