@@ -288,20 +288,12 @@ void quantize_row_q6_k_weighted(const float* x, block_q6_k* y, int64_t n, const 
   int8_t L[kQK_K];
   float scales[kQK_K / 16];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    float max_scale = 0;
-    float max_abs_scale = 0;
     for (int ib = 0; ib < kQK_K / 16; ++ib) {
       // Q6_K takes the imatrix means as they are (ggml left the sigma weighting commented out).
-      const float scale =
-          make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw + kQK_K * i + 16 * ib);
-      scales[ib] = scale;
-      const float abs_scale = std::fabs(scale);
-      if (abs_scale > max_abs_scale) {
-        max_abs_scale = abs_scale;
-        max_scale = scale;
-      }
+      scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw + kQK_K * i + 16 * ib);
     }
-    if (max_abs_scale < kGroupMaxEps) {
+    const float max_scale = signed_absmax(scales, kQK_K / 16);
+    if (std::fabs(max_scale) < kGroupMaxEps) {
       std::memset(&y[i], 0, sizeof(block_q6_k));
       y[i].d = f32_to_f16(0.f);
       continue;
