@@ -13,6 +13,7 @@
 #include "slmkit/export_onnx.h"
 #include "slmkit/synth.h"
 #include "slmkit/tokenizer.h"
+#include "support/engine_logits.h"
 #include "support/fixtures.h"
 #include "support/ort.h"
 
@@ -74,16 +75,9 @@ void expect_parity(const std::vector<float>& ours, const std::vector<float>& the
       what.c_str(), max_diff, tol, *hi - *lo, exact, static_cast<long long>(n));
 }
 
+// The ONNX graphs keep K and V in f32, as engine_all_logits does.
 std::vector<float> engine_logits(const Model& model, const std::vector<int32_t>& tokens) {
-  Engine engine{Model(model)};
-  SessionOptions so;
-  so.n_ctx = 64;
-  so.kv_type = DType::F32;  // the ONNX graphs keep K and V in f32
-  so.all_logits = true;
-  so.n_threads = 1;
-  Session session(engine, so);
-  const auto span = session.eval(tokens, true);
-  return {span.begin(), span.end()};
+  return testing::engine_all_logits(model, tokens, 64);
 }
 
 class OnnxParity : public ::testing::TestWithParam<std::string> {};
@@ -260,15 +254,7 @@ TEST_P(OnnxReduced, Stories260KTopOneAndKld) {
   ASSERT_GE(tokens.size(), 512u);
   tokens.resize(512);
 
-  Engine engine{Model(model)};
-  SessionOptions so;
-  so.n_ctx = 512;
-  so.kv_type = DType::F32;
-  so.all_logits = true;
-  so.n_threads = 1;
-  Session session(engine, so);
-  const auto span = session.eval(tokens, true);
-  const std::vector<float> ours(span.begin(), span.end());
+  const std::vector<float> ours = testing::engine_all_logits(model, tokens, 512);
 
   const fs::path dir = slmkit::testing::temp_dir(std::string("onnx_reduced_") + rc.name);
   OnnxGraphOptions go;

@@ -14,6 +14,7 @@
 #include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/synth.h"
+#include "support/engine_logits.h"
 #include "support/fixtures.h"
 #include "support/logit_agreement.h"
 #include "support/ort.h"
@@ -78,15 +79,7 @@ TEST_P(OnnxPrecisionMatrix, EveryVariantRunsWithinBounds) {
   std::vector<int32_t> tokens;
   for (int i = 0; i < 24; ++i) tokens.push_back(static_cast<int32_t>((i * 7919 + 13) % kVocab));
 
-  Engine engine{Model(model)};
-  SessionOptions sopt;
-  sopt.n_ctx = 32;
-  sopt.kv_type = DType::F32;
-  sopt.all_logits = true;
-  sopt.n_threads = 1;
-  Session session(engine, sopt);
-  const auto span = session.eval(tokens, true);
-  const std::vector<float> ours(span.begin(), span.end());
+  const std::vector<float> ours = testing::engine_all_logits(model, tokens, 32);
 
   const std::string tag = std::string(mc.arch) + "_" + onnx_precision_name(mc.precision) +
                           (mc.q4_embedding ? "_embd" : "");

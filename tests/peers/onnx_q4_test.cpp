@@ -16,6 +16,7 @@
 #include "slmkit/export_onnx.h"
 #include "slmkit/quantize.h"
 #include "slmkit/tokenizer.h"
+#include "support/engine_logits.h"
 #include "support/fixtures.h"
 #include "support/logit_agreement.h"
 #include "support/ort.h"
@@ -24,18 +25,6 @@ namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<float> engine_logits(const Model& model, const std::vector<int32_t>& tokens) {
-  Engine engine{Model(model)};
-  SessionOptions so;
-  so.n_ctx = static_cast<int64_t>(tokens.size());
-  so.kv_type = DType::F32;
-  so.all_logits = true;
-  so.n_threads = 1;
-  Session session(engine, so);
-  const auto span = session.eval(tokens, true);
-  return {span.begin(), span.end()};
-}
 
 std::vector<float> ort_logits(const fs::path& graph, const Model& model,
                               const std::vector<int32_t>& tokens) {
@@ -105,7 +94,8 @@ TEST(OnnxQ4, MatchesEngineOnQ4_0DequantizedWeights) {
     const fs::path graph = dir / (embedding ? "q4_embd.onnx" : "q4.onnx");
     write_onnx_graph(s.model, go, graph);
     const std::vector<float> theirs = ort_logits(graph, s.model, s.tokens);
-    const std::vector<float> ours = engine_logits(q4_0_dequantized(s.model, embedding), s.tokens);
+    const std::vector<float> ours =
+        testing::engine_all_logits(q4_0_dequantized(s.model, embedding), s.tokens);
     const testing::Agreement a = testing::top1_and_kld(ours, theirs, V);
     double max_diff = 0, range = 0;
     for (size_t i = 0; i < ours.size(); ++i) {
@@ -132,7 +122,7 @@ TEST(OnnxQ4, Stories3MTopOneAndKldVsF32) {
   SLMKIT_REQUIRE_ORT();
   const Stories3M& s = stories3m();
   const int64_t V = s.model.config.vocab_size;
-  const std::vector<float> ours = engine_logits(s.model, s.tokens);
+  const std::vector<float> ours = testing::engine_all_logits(s.model, s.tokens);
   const fs::path dir = slmkit::testing::temp_dir("onnx_q4_vs_f32");
   struct Case {
     const char* name;

@@ -16,28 +16,10 @@
 
 #include "peers/llama_cpp_peer.h"
 #include "slmkit/engine.h"
+#include "support/engine_logits.h"
 #include "validate/checks.h"
 
 namespace slmkit::testing {
-
-// One thread, F32 KV cache: the settings both sides of the parity tests run with.
-inline SessionOptions parity_session_options(bool all_logits) {
-  SessionOptions so;
-  so.n_ctx = 128;
-  so.n_threads = 1;
-  so.kv_type = DType::F32;
-  so.all_logits = all_logits;
-  return so;
-}
-
-// Our logits for every position of `tokens`, row-major [tokens, vocab].
-inline std::vector<float> engine_all_logits(const Model& model,
-                                            const std::vector<int32_t>& tokens) {
-  Engine engine{Model(model)};
-  Session session(engine, parity_session_options(true));
-  const std::span<const float> v = session.eval(tokens, true);
-  return {v.begin(), v.end()};
-}
 
 // Difference between the largest and second-largest value.
 inline double top2_margin(std::span<const float> row) {
@@ -78,9 +60,9 @@ inline GreedyParity greedy_parity(const Model& ours, const peers::LlamaCppModel&
   tokens.insert(tokens.end(), theirs_greedy.begin(), theirs_greedy.end());
   const peers::LlamaCppLogits want = peers::LlamaCppContext(theirs, co).logits(tokens);
 
-  const std::vector<float> got = engine_all_logits(ours, tokens);
+  const std::vector<float> got = engine_all_logits(ours, tokens, 128);
   const std::vector<float> f32_activations =
-      engine_all_logits(validation::widened_to_f32(ours), tokens);
+      engine_all_logits(validation::widened_to_f32(ours), tokens, 128);
   GreedyParity p;
   EXPECT_EQ(got.size(), want.values.size());
   if (got.size() != want.values.size()) return p;
@@ -93,7 +75,11 @@ inline GreedyParity greedy_parity(const Model& ours, const peers::LlamaCppModel&
   p.e = vs_f32.max_abs_diff / p.range;
 
   Engine engine{Model(ours)};
-  Session session(engine, parity_session_options(false));
+  SessionOptions so;  // as engine_all_logits: one thread, f32 KV cache
+  so.n_ctx = 128;
+  so.n_threads = 1;
+  so.kv_type = DType::F32;
+  Session session(engine, so);
   GenerateOptions go;
   go.n_predict = n_greedy;
   go.sampling.temperature = 0;
