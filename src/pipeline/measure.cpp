@@ -1,6 +1,7 @@
 #include "pipeline/measure.h"
 
 #include <cmath>
+#include <functional>
 
 #include "bench/bench_stats.h"
 #include "core/fail.h"
@@ -57,6 +58,16 @@ void record_bench(const std::vector<BenchRow>& rows, PipelineArtifact& a) {
   }
 }
 
+// Runs one measurement of an artifact; an Error becomes its note (the report says why the cell is
+// empty) instead of stopping the pipeline.
+void noted(std::string& note, const std::function<void()>& measure) {
+  try {
+    measure();
+  } catch (const Error& e) {
+    note = one_line(e.what());
+  }
+}
+
 }  // namespace
 
 std::string one_line(const std::string& text, size_t max_chars) {
@@ -85,21 +96,17 @@ void measure_perplexity(const Engine& engine, const EvalText* eval, const Perple
     a.perplexity_note = "no evaluation text";
     return;
   }
-  try {
+  noted(a.perplexity_note, [&] {
     record_perplexity(compute_perplexity(engine, eval->tokens, perplexity_options(*eval, s)), a);
-  } catch (const Error& e) {
-    a.perplexity_note = one_line(e.what());
-  }
+  });
 }
 
 void measure_speed(const Engine& engine, const fs::path& file, const BenchOptions& options,
                    PipelineArtifact& a) {
-  try {
+  noted(a.bench_note, [&] {
     bench::reset_peak_rss();
     record_bench(bench::bench_engine(engine, file, options), a);
-  } catch (const Error& e) {
-    a.bench_note = one_line(e.what());
-  }
+  });
 }
 
 void measure_onnx_perplexity(const fs::path& export_dir, const fs::path& graph,
@@ -109,21 +116,17 @@ void measure_onnx_perplexity(const fs::path& export_dir, const fs::path& graph,
     a.perplexity_note = "no evaluation text";
     return;
   }
-  try {
+  noted(a.perplexity_note, [&] {
     record_perplexity(
         peers::onnx_perplexity(export_dir, graph, eval->tokens, perplexity_options(*eval, s)), a);
-  } catch (const Error& e) {
-    a.perplexity_note = one_line(e.what());
-  }
+  });
 }
 
 void measure_onnx_speed(const fs::path& export_dir, OnnxPrecision precision,
                         const BenchOptions& options, PipelineArtifact& a) {
-  try {
+  noted(a.bench_note, [&] {
     record_bench(bench_onnxruntime(export_dir, onnx_precision_name(precision), options), a);
-  } catch (const Error& e) {
-    a.bench_note = one_line(e.what());
-  }
+  });
 }
 
 void record_task(const TaskResult& r, PipelineArtifact& a) {
@@ -135,28 +138,24 @@ void record_task(const TaskResult& r, PipelineArtifact& a) {
 std::optional<TaskResult> measure_task(const Engine& engine, const TaskSettings& s,
                                        PipelineArtifact& a) {
   if (!s.task) return std::nullopt;
-  try {
-    TaskResult r = evaluate_task(engine, Tokenizer(engine.model().vocab), *s.task, s.options);
-    record_task(r, a);
-    return r;
-  } catch (const Error& e) {
-    a.task_note = one_line(e.what());
-    return std::nullopt;
-  }
+  std::optional<TaskResult> r;
+  noted(a.task_note, [&] {
+    r = evaluate_task(engine, Tokenizer(engine.model().vocab), *s.task, s.options);
+    record_task(*r, a);
+  });
+  return r;
 }
 
 std::optional<TaskResult> measure_onnx_task(const fs::path& export_dir, const fs::path& graph,
                                             const Tokenizer& tokenizer, const TaskSettings& s,
                                             PipelineArtifact& a) {
   if (!s.task) return std::nullopt;
-  try {
-    TaskResult r = evaluate_task_onnx(export_dir, graph, tokenizer, *s.task, s.options);
-    record_task(r, a);
-    return r;
-  } catch (const Error& e) {
-    a.task_note = one_line(e.what());
-    return std::nullopt;
-  }
+  std::optional<TaskResult> r;
+  noted(a.task_note, [&] {
+    r = evaluate_task_onnx(export_dir, graph, tokenizer, *s.task, s.options);
+    record_task(*r, a);
+  });
+  return r;
 }
 
 ValidationReport record_validation(ValidationReport report, const std::string& report_name,
