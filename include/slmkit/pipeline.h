@@ -91,6 +91,10 @@ struct PipelineArtifact {
   std::optional<double> perplexity;
   std::optional<double> perplexity_error;
   std::string perplexity_note;  // why there is no perplexity, when there is none
+  // Mean KL divergence from the baseline's next-token distributions on the evaluation text (as
+  // llama-perplexity --kl-divergence) and its standard error; none for the baseline itself.
+  std::optional<double> kl_divergence;
+  std::optional<double> kl_divergence_error;
   // The task's accuracy (llama.cpp's score, a fraction) and its standard error, over task_items.
   std::optional<double> task_accuracy;
   std::optional<double> task_accuracy_error;

@@ -204,13 +204,38 @@ KlDivergenceResult statistics(const Sums& s, std::vector<float>& kld_values,
   return k;
 }
 
+// eval::perplexity's numbers from the rows a KL pass scores anyway (null target: nothing).
+class ExactPerplexity {
+ public:
+  explicit ExactPerplexity(PerplexityResult* target) : target_(target) {}
+  void add(const eval::ScoredChunk& s) {
+    if (!target_) return;
+    for (int64_t j = s.first_scored; j < s.end_scored; ++j) {
+      acc_.add(eval::token_nll({s.row(j), static_cast<size_t>(s.n_vocab)}, s.target(j)));
+    }
+    chunk_ppl_.push_back(acc_.ppl());
+  }
+  void finish(int64_t n_chunks, double seconds) {
+    if (!target_) return;
+    *target_ = acc_.result();
+    target_->n_chunks = n_chunks;
+    target_->chunk_ppl = std::move(chunk_ppl_);
+    target_->seconds = seconds;
+  }
+
+ private:
+  PerplexityResult* target_;
+  eval::NllAccumulator acc_;
+  std::vector<double> chunk_ppl_;
+};
+
 }  // namespace
 
 namespace eval {
 
 PerplexityResult write_kl_base(LogitSource& source, int64_t n_vocab,
                                std::span<const int32_t> tokens, const PerplexityOptions& options,
-                               const std::filesystem::path& path) {
+                               const std::filesystem::path& path, PerplexityResult* perplexity) {
   const ChunkPlan plan =
       plan_chunks(static_cast<int64_t>(tokens.size()), options.n_ctx, options.n_chunks,
                   options.add_bos, options.bos_id, 4, "kl-divergence base");
@@ -224,6 +249,7 @@ PerplexityResult write_kl_base(LogitSource& source, int64_t n_vocab,
   const int64_t nv = row_values(n_vocab);
   std::vector<uint16_t> rows(static_cast<size_t>(plan.scored_per_chunk() * nv), 0);
   NllAccumulator acc;
+  ExactPerplexity exact(perplexity);
   std::vector<double> chunk_ppl;
   const Stopwatch clock;
   score_chunks(source, tokens, plan, n_vocab, [&](const ScoredChunk& s) {
@@ -231,6 +257,7 @@ PerplexityResult write_kl_base(LogitSource& source, int64_t n_vocab,
       acc.add(encode_log_probs(n_vocab, s.row(j), rows.data() + (j - s.first_scored) * nv,
                                s.target(j)));
     }
+    exact.add(s);
     out.write(rows.data(), rows.size() * sizeof(uint16_t));
     chunk_ppl.push_back(acc.ppl());
     if (options.on_chunk)
@@ -241,12 +268,14 @@ PerplexityResult write_kl_base(LogitSource& source, int64_t n_vocab,
   result.chunk_ppl = std::move(chunk_ppl);
   result.n_chunks = plan.n_chunks;
   result.seconds = clock.seconds();
+  exact.finish(plan.n_chunks, result.seconds);
   return result;
 }
 
 KlDivergenceResult compute_kl_divergence(LogitSource& source, int64_t n_vocab,
                                          const std::filesystem::path& base,
-                                         const PerplexityOptions& options) {
+                                         const PerplexityOptions& options,
+                                         PerplexityResult* perplexity) {
   const auto file = MappedFile::open(base);
   ByteReader r(file->bytes(), base.string());
   if (std::memcmp(r.bytes(8, "magic").data(), kMagic, 8) != 0) {
@@ -285,8 +314,10 @@ KlDivergenceResult compute_kl_divergence(LogitSource& source, int64_t n_vocab,
   kld_values.reserve(static_cast<size_t>(n_scored * plan.n_chunks));
   p_diff_values.reserve(static_cast<size_t>(n_scored * plan.n_chunks));
   Sums sums;
+  ExactPerplexity exact(perplexity);
   const Stopwatch clock;
   score_chunks(source, tokens, plan, n_vocab, [&](const ScoredChunk& s) {
+    exact.add(s);
     const std::span<const std::byte> raw = r.bytes(
         rows.size() * sizeof(uint16_t), fmt::format("log-probabilities of chunk {}", s.index));
     std::memcpy(rows.data(), raw.data(), raw.size());
@@ -305,6 +336,7 @@ KlDivergenceResult compute_kl_divergence(LogitSource& source, int64_t n_vocab,
   KlDivergenceResult k = statistics(sums, kld_values, p_diff_values);
   k.n_chunks = plan.n_chunks;
   k.seconds = clock.seconds();
+  exact.finish(plan.n_chunks, k.seconds);
   return k;
 }
 

@@ -12,12 +12,17 @@
 
 namespace slmkit::eval {
 
+// `perplexity`, when given, receives the perplexity of the same logits as eval::perplexity
+// computes it (to the last bit), so one pass gives both: the base file's own NLL is rounded to
+// float, as llama-perplexity's --kl-divergence mode does.
 PerplexityResult write_kl_base(LogitSource& source, int64_t n_vocab,
                                std::span<const int32_t> tokens, const PerplexityOptions& options,
-                               const std::filesystem::path& path);
+                               const std::filesystem::path& path,
+                               PerplexityResult* perplexity = nullptr);
 KlDivergenceResult compute_kl_divergence(LogitSource& source, int64_t n_vocab,
                                          const std::filesystem::path& base,
-                                         const PerplexityOptions& options);
+                                         const PerplexityOptions& options,
+                                         PerplexityResult* perplexity = nullptr);
 // The chunk length a base file was written with (a session is sized by it before comparing).
 int64_t kl_base_context(const std::filesystem::path& base);
 

@@ -5,6 +5,10 @@
 
 #include "bench/bench_stats.h"
 #include "core/fail.h"
+#include "engine/engine_logits.h"
+#include "eval/chunks.h"
+#include "eval/kl_divergence.h"
+#include "eval/perplexity.h"
 #include "peers/ort_logits.h"
 #include "pipeline/artifacts.h"
 #include "pipeline/report_cells.h"
@@ -35,6 +39,28 @@ PerplexityOptions perplexity_options(const EvalText& eval, const PerplexitySetti
 void record_perplexity(const PerplexityResult& r, PipelineArtifact& a) {
   a.perplexity = r.ppl;
   a.perplexity_error = r.ppl_error;
+}
+
+// One pass over the evaluation text: the baseline writes the KL base file, an artifact compares
+// with it (when the baseline wrote it); either way the perplexity is eval::perplexity's to the bit.
+void perplexity_pass(eval::LogitSource& source, const EvalText& eval, const PerplexitySettings& s,
+                     PipelineArtifact& a) {
+  const PerplexityOptions o = perplexity_options(eval, s);
+  PerplexityResult ppl;
+  std::error_code ec;
+  if (s.kl_base.empty()) {
+    ppl = eval::perplexity(source, eval.tokens, o);
+  } else if (a.baseline) {
+    eval::write_kl_base(source, s.n_vocab, eval.tokens, o, s.kl_base, &ppl);
+  } else if (fs::is_regular_file(s.kl_base, ec)) {
+    const KlDivergenceResult k = eval::compute_kl_divergence(source, s.n_vocab, s.kl_base, o, &ppl);
+    a.kl_divergence = k.kld_mean;
+    a.kl_divergence_error = k.kld_error;
+  } else {
+    ppl = eval::perplexity(source, eval.tokens, o);
+    a.perplexity_note = "no KL divergence: the baseline's perplexity was not measured";
+  }
+  record_perplexity(ppl, a);
 }
 
 // pp row: prefill tokens/s; tg row: decode tokens/s and the per-token latency of each repetition.
@@ -97,7 +123,12 @@ void measure_perplexity(const Engine& engine, const EvalText* eval, const Perple
     return;
   }
   noted(a.perplexity_note, [&] {
-    record_perplexity(compute_perplexity(engine, eval->tokens, perplexity_options(*eval, s)), a);
+    const PerplexityOptions o = perplexity_options(*eval, s);
+    // The driver's own checks before a session is sized by n_ctx.
+    eval::plan_chunks(static_cast<int64_t>(eval->tokens.size()), o.n_ctx, o.n_chunks, o.add_bos,
+                      o.bos_id, 4, "perplexity");
+    engine::EngineLogits source(engine, o.n_ctx, o.n_threads, o.kv_type);
+    perplexity_pass(source, *eval, s, a);
   });
 }
 
@@ -117,8 +148,11 @@ void measure_onnx_perplexity(const fs::path& export_dir, const fs::path& graph,
     return;
   }
   noted(a.perplexity_note, [&] {
-    record_perplexity(
-        peers::onnx_perplexity(export_dir, graph, eval->tokens, perplexity_options(*eval, s)), a);
+    const PerplexityOptions o = perplexity_options(*eval, s);
+    eval::plan_chunks(static_cast<int64_t>(eval->tokens.size()), o.n_ctx, o.n_chunks, o.add_bos,
+                      o.bos_id, 4, "perplexity");
+    peers::OrtLogits source(export_dir, graph, o.n_threads > 0 ? o.n_threads : 1);
+    perplexity_pass(source, *eval, s, a);
   });
 }
 
@@ -177,6 +211,10 @@ nlohmann::ordered_json performance_json(const PipelineArtifact& a, const std::st
   if (a.perplexity) {
     p["perplexity"] = *a.perplexity;
     if (a.perplexity_error) p["perplexity_error"] = *a.perplexity_error;
+  }
+  if (a.kl_divergence) {
+    p["kl_divergence"] = *a.kl_divergence;
+    if (a.kl_divergence_error) p["kl_divergence_error"] = *a.kl_divergence_error;
   }
   if (a.prefill_tps > 0) p["prefill_tokens_per_sec"] = a.prefill_tps;
   if (a.decode_tps > 0) {

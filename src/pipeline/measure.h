@@ -34,9 +34,15 @@ struct PerplexitySettings {
   int64_t n_ctx = 0;
   int64_t n_chunks = 0;
   int n_threads = 0;
+  // The baseline's log-probabilities on the evaluation text (llama-perplexity's
+  // --kl-divergence-base file), written by the baseline's perplexity pass; every artifact's pass
+  // then also gives its KL divergence from them. Empty: perplexity only.
+  std::filesystem::path kl_base;
+  int64_t n_vocab = 0;
 };
 
-// Our engine on a loaded model (the input, or a GGUF artifact as validation loaded it).
+// Our engine on a loaded model (the input, or a GGUF artifact as validation loaded it). The
+// baseline (a.baseline) writes s.kl_base; artifacts compare with it when it was written.
 void measure_perplexity(const Engine& engine, const EvalText* eval, const PerplexitySettings& s,
                         PipelineArtifact& a);
 void measure_speed(const Engine& engine, const std::filesystem::path& file,

@@ -180,7 +180,9 @@ Settings settings_of(const PipelineOptions& o, const Plan& plan, const Model& mo
   }
   s.sample = {o.sample_prompt, o.sample_tokens, o.n_threads};
   s.model_name = model_name;
-  s.perplexity = {o.ppl_ctx, o.ppl_chunks, o.n_threads};
+  // A temporary (".partial-": a killed run's is removed by the next), removed at the end.
+  s.perplexity = {o.ppl_ctx, o.ppl_chunks, o.n_threads, o.out / "eval-logits.partial-base",
+                  model.config.vocab_size};
   s.bench.n_prompt = o.bench_prompt;
   s.bench.n_gen = o.bench_gen;
   s.bench.repetitions = o.bench_repetitions;
@@ -441,8 +443,9 @@ void measure_artifact(Artifact& a, validation::Reference& reference, const EvalT
 std::string measured_line(const PipelineArtifact& a) {
   if (!a.valid) return "      FAILED: " + a.failed_check;
   return fmt::format(
-      "      valid ({} checks){}{}{}", a.n_checks,
+      "      valid ({} checks){}{}{}{}", a.n_checks,
       a.perplexity ? fmt::format(", PPL {:.5g}", *a.perplexity) : std::string(),
+      a.kl_divergence ? fmt::format(", KLD {:.5g}", *a.kl_divergence) : std::string(),
       a.task_accuracy ? fmt::format(", accuracy {:.2f} %", 100 * *a.task_accuracy) : std::string(),
       a.decode_tps > 0 ? fmt::format(", decode {:.1f} t/s", a.decode_tps) : std::string());
 }
@@ -509,6 +512,16 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   // the task, which is also the baseline's score).
   validation::Reference reference(input, options.model.filename().string(),
                                   settings.validate.n_compare, settings.validate.n_threads);
+  // The baseline's log-probabilities are only needed while the artifacts are measured (removed
+  // before the checksums, and by this guard when a step throws).
+  struct RemoveKlBase {
+    const fs::path& path;
+    void operator()() const {
+      std::error_code ec;
+      fs::remove(path, ec);
+    }
+    ~RemoveKlBase() { (*this)(); }
+  } remove_kl_base{settings.perplexity.kl_base};
   result.artifacts.push_back(
       measure_input(input, options, base, eval ? &*eval : nullptr, settings, reference));
   Measured measured;
@@ -517,6 +530,7 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
     measure_artifact(a, reference, eval ? &*eval : nullptr, settings, out, measured, result);
     progress.note(measured_line(result.artifacts.back()));
   }
+  remove_kl_base();
 
   progress.step("checksums, verify, report");
   result.seconds = clock.seconds();

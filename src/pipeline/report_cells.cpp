@@ -43,6 +43,65 @@ std::string cell_perplexity_value(const PipelineArtifact& a) {
   return a.perplexity ? perplexity_number(*a.perplexity) : "n/a";
 }
 
+std::string cell_kld(const PipelineArtifact& a) {
+  if (a.baseline) return "reference";
+  if (!a.kl_divergence) return "n/a";
+  if (a.kl_divergence_error) {
+    return fmt::format("{:.4g} +/- {:.2g}", *a.kl_divergence, *a.kl_divergence_error);
+  }
+  return fmt::format("{:.4g}", *a.kl_divergence);
+}
+
+std::string cell_kld_value(const PipelineArtifact& a) {
+  return a.kl_divergence ? fmt::format("{:.4g}", *a.kl_divergence) : "n/a";
+}
+
+bool has_kld(const PipelineResult& r) {
+  return std::any_of(r.artifacts.begin(), r.artifacts.end(),
+                     [](const PipelineArtifact& a) { return a.kl_divergence.has_value(); });
+}
+
+std::vector<bool> pareto_front(const PipelineResult& r) {
+  const std::vector<PipelineArtifact>& all = r.artifacts;
+  auto candidate = [](const PipelineArtifact& a) {
+    return !a.baseline && a.valid && a.kl_divergence && a.size_bytes > 0;
+  };
+  std::vector<bool> front(all.size(), false);
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!candidate(all[i])) continue;
+    const PipelineArtifact& a = all[i];
+    front[i] = std::none_of(all.begin(), all.end(), [&](const PipelineArtifact& b) {
+      if (&b == &a || !candidate(b)) return false;
+      const bool no_worse = b.size_bytes <= a.size_bytes && *b.kl_divergence <= *a.kl_divergence &&
+                            b.decode_tps >= a.decode_tps;
+      const bool better = b.size_bytes < a.size_bytes || *b.kl_divergence < *a.kl_divergence ||
+                          b.decode_tps > a.decode_tps;
+      return no_worse && better;
+    });
+  }
+  return front;
+}
+
+std::string pareto_summary(const PipelineResult& r) {
+  int n_kld = 0;
+  for (const PipelineArtifact& a : r.artifacts) n_kld += a.kl_divergence ? 1 : 0;
+  if (n_kld < 2) return "";
+  const std::vector<bool> front = pareto_front(r);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < front.size(); ++i) {
+    if (front[i]) names.push_back(r.artifacts[i].name);
+  }
+  std::string list;
+  for (size_t i = 0; i < names.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+  }
+  if (names.empty()) return "No valid artifact has a size, a KL divergence and a decode speed.";
+  return fmt::format(
+      "On the size / KL divergence / decode speed Pareto front: {} (no other valid artifact is at "
+      "once no larger, no further from the baseline's distributions and no slower).",
+      list);
+}
+
 bool has_task(const PipelineResult& r) {
   return !r.task.empty();
 }

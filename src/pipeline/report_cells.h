@@ -15,6 +15,17 @@ std::string check_summary(const ValidationCheck& check);
 std::string cell_size(const PipelineArtifact& a);
 std::string cell_perplexity(const PipelineArtifact& a);        // "4.8753 +/- 0.05" or "n/a"
 std::string cell_perplexity_value(const PipelineArtifact& a);  // "4.8753" (no error) or "n/a"
+std::string cell_kld(const PipelineArtifact& a);               // "0.00401 +/- 0.00012", "reference"
+std::string cell_kld_value(const PipelineArtifact& a);         // "0.00401" or "n/a"
+// Whether any artifact has a KL divergence (the tables then carry its column).
+bool has_kld(const PipelineResult& r);
+// Per artifact: on the size / KL divergence / decode speed Pareto front, i.e. valid, measured on
+// all three, and no other such artifact is at once no larger, no further from the baseline and no
+// slower (and better on one). Artifacts without a decode speed compete on size and KLD alone.
+std::vector<bool> pareto_front(const PipelineResult& r);
+// "Q4_K_M, auto-2091936B and Q8_0 are on the size / KL divergence / decode speed Pareto front
+// (...)", or "" when fewer than two artifacts have a KL divergence.
+std::string pareto_summary(const PipelineResult& r);
 // Whether a task was scored (the tables then carry an accuracy column).
 bool has_task(const PipelineResult& r);
 std::string cell_accuracy(const PipelineArtifact& a);        // "35.00 +/- 10.94 %" or "n/a"

@@ -233,6 +233,26 @@ std::string svg_scatter(const ScatterChart& chart) {
       "transform=\"rotate(-90 16 {0:.1f})\">{1}</text>\n",
       T + ph / 2, xml_escape(chart.y_label + (ya.log ? " (log scale)" : "")));
 
+  if (chart.front) {
+    std::vector<const ScatterPoint*> steps;
+    for (const ScatterPoint* p : shown) {
+      if (p->on_front) steps.push_back(p);
+    }
+    std::sort(steps.begin(), steps.end(),
+              [](const ScatterPoint* a, const ScatterPoint* b) { return a->x < b->x; });
+    if (steps.size() > 1) {
+      std::string points;
+      for (size_t i = 0; i < steps.size(); ++i) {
+        if (i > 0) points += fmt::format("{:.1f},{:.1f} ", px(steps[i]->x), py(steps[i - 1]->y));
+        points += fmt::format("{:.1f},{:.1f} ", px(steps[i]->x), py(steps[i]->y));
+      }
+      points.pop_back();
+      s += fmt::format(
+          "<polyline points=\"{}\" class=\"front\" fill=\"none\" stroke=\"{}\" "
+          "stroke-dasharray=\"5,3\"><title>Pareto front</title></polyline>\n",
+          points, kValidColor);
+    }
+  }
   // Markers first, so that labels can avoid all of them.
   std::vector<Box> taken;
   for (const ScatterPoint* p : shown) {
@@ -249,6 +269,12 @@ std::string svg_scatter(const ScatterChart& chart) {
           x, y - 8, x + 8, y, x, y + 8, x - 8, y, kBaselineColor,
           xml_escape(p->tooltip + " (baseline): " + p->value_text));
     } else {
+      if (p->on_front) {
+        s += fmt::format(
+            "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"9\" fill=\"none\" stroke=\"{}\" "
+            "stroke-width=\"1.5\" class=\"front\"/>\n",
+            x, y, kValidColor);
+      }
       s += fmt::format(
           "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"6\" fill=\"{}\"><title>{}</title></circle>\n", x,
           y, p->failed ? kFailedColor : kValidColor,

@@ -27,12 +27,15 @@ struct ScatterPoint {
   double x = 0, y = 0;
   bool baseline = false;  // red diamond and a dashed line at its y
   bool failed = false;    // orange: failed validation
+  bool on_front = false;  // ringed; with ScatterChart::front, joined by the front's line
 };
 
 struct ScatterChart {
   std::string title, x_label, y_label;
   bool y_from_zero = false;  // else the y axis hugs the data (log scale over wide ranges)
   std::vector<ScatterPoint> points;
+  // A dashed staircase through the on_front points by increasing x: what each size buys at best.
+  bool front = false;
 };
 
 std::string svg_scatter(const ScatterChart& chart);

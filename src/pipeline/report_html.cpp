@@ -85,24 +85,33 @@ std::string pipeline_report_html(const PipelineResult& r) {
   h += "<p>" + esc_code(method_summary(r)) + fmt::format(" Run took {:.1f} s.</p>\n", r.seconds);
 
   const bool task = has_task(r);
+  const bool kld = has_kld(r);
+  const std::vector<bool> front = pareto_front(r);
   h += std::string(
            "<h2>Artifacts</h2>\n<table>\n<thead><tr><th class=\"l\">artifact</th><th "
            "class=\"l\">format</th><th class=\"l\">precision</th><th>size</th>"
            "<th>perplexity</th>") +
-       (task ? "<th>accuracy</th>" : "") +
+       (kld ? "<th>KL divergence</th>" : "") + (task ? "<th>accuracy</th>" : "") +
        "<th>prefill t/s</th><th>decode t/s</th><th>ms/token</th><th>peak memory</th><th "
        "class=\"l\">validation</th></tr></thead>\n<tbody>\n";
-  for (const PipelineArtifact& a : r.artifacts) {
+  for (size_t i = 0; i < r.artifacts.size(); ++i) {
+    const PipelineArtifact& a = r.artifacts[i];
     h += fmt::format(
         "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td>"
-        "<td>{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l{}\">{}</td></tr>\n",
-        a.baseline ? " class=\"baseline\"" : "", esc(display_name(a)), esc(a.format),
-        esc(a.precision), esc(cell_size(a)), esc(cell_perplexity(a)),
+        "<td>{}</td>{}{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l{}\">{}</td>"
+        "</tr>\n",
+        a.baseline ? " class=\"baseline\"" : "",
+        esc(display_name(a)) + (front[i] ? " <span class=\"front\">(Pareto)</span>" : ""),
+        esc(a.format), esc(a.precision), esc(cell_size(a)), esc(cell_perplexity(a)),
+        kld ? "<td>" + esc(cell_kld(a)) + "</td>" : "",
         task ? "<td>" + esc(cell_accuracy(a)) + "</td>" : "", esc(cell_tps(a.prefill_tps)),
         esc(cell_tps(a.decode_tps)), esc(cell_latency(a)), esc(cell_rss(a)),
         !a.baseline && !a.valid ? " bad" : "", esc(cell_validation(a)));
   }
   h += "</tbody>\n</table>\n";
+  if (const std::string front_text = pareto_summary(r); !front_text.empty()) {
+    h += "<p>" + esc(front_text) + "</p>\n";
+  }
 
   bool any_failed = !r.problems.empty();
   for (const PipelineArtifact& a : r.artifacts) any_failed |= !a.failed_checks.empty();
@@ -140,15 +149,27 @@ std::string pipeline_report_html(const PipelineResult& r) {
       "Size vs decode speed (higher is better)", "size (MiB)", "decode tokens/s", true, {}};
   ScatterChart accuracy{
       "Size vs task accuracy (higher is better)", "size (MiB)", "accuracy (%)", false, {}};
+  // The baseline has no KLD (it is the reference); the front's points are ringed and joined.
+  ScatterChart kl{"Size vs KL divergence from the baseline (lower is better)",
+                  "size (MiB)",
+                  "mean KL divergence",
+                  false,
+                  {},
+                  true};
   std::vector<BarPair> speed;
   constexpr double kMiB = 1024.0 * 1024.0;
-  for (const PipelineArtifact& a : r.artifacts) {
+  for (size_t i = 0; i < r.artifacts.size(); ++i) {
+    const PipelineArtifact& a = r.artifacts[i];
     const double mib = static_cast<double>(a.size_bytes) / kMiB;
     const bool failed = !a.baseline && !a.valid;
     const std::string label = chart_label(a.name, r.model_name);
     if (a.perplexity) {
       ppl.points.push_back(
           {label, a.name, cell_perplexity_value(a), mib, *a.perplexity, a.baseline, failed});
+    }
+    if (a.kl_divergence) {
+      kl.points.push_back(
+          {label, a.name, cell_kld_value(a), mib, *a.kl_divergence, false, failed, front[i]});
     }
     if (a.task_accuracy) {
       accuracy.points.push_back(
@@ -161,9 +182,10 @@ std::string pipeline_report_html(const PipelineResult& r) {
     speed.push_back({label, a.name, a.prefill_tps, a.decode_tps, cell_tps(a.prefill_tps),
                      cell_tps(a.decode_tps), a.baseline});
   }
-  h += std::string("<h2>Size, perplexity") + (task ? ", accuracy" : "") +
-       " and speed</h2>\n<div class=\"charts\">\n";
+  h += std::string("<h2>Size, perplexity") + (kld ? ", KL divergence" : "") +
+       (task ? ", accuracy" : "") + " and speed</h2>\n<div class=\"charts\">\n";
   h += svg_scatter(ppl);
+  if (kld) h += svg_scatter(kl);
   if (task) h += svg_scatter(accuracy);
   h += svg_scatter(tps);
   h += svg_bars("Tokens per second", "prefill", "decode", speed);

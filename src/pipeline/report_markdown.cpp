@@ -41,18 +41,28 @@ std::string pipeline_report_markdown(const PipelineResult& r) {
                     r.seconds);
   md += method_summary(r) + "\n\n";
   const bool task = has_task(r);
+  const bool kld = has_kld(r);
   md += fmt::format(
-      "| artifact | format | precision | size | perplexity |{} prefill t/s | decode t/s | "
+      "| artifact | format | precision | size | perplexity |{}{} prefill t/s | decode t/s | "
       "ms/token | peak memory | validation |\n"
-      "|---|---|---|--:|--:|{}--:|--:|--:|--:|---|\n",
-      task ? " accuracy |" : "", task ? "--:|" : "");
-  for (const PipelineArtifact& a : r.artifacts) {
-    const std::string name = a.baseline ? "**" + display_name(a) + "**" : display_name(a);
-    md += fmt::format("| {} | {} | {} | {} | {} |{} {} | {} | {} | {} | {} |\n", md_cell(name),
+      "|---|---|---|--:|--:|{}{}--:|--:|--:|--:|---|\n",
+      kld ? " KL divergence |" : "", task ? " accuracy |" : "", kld ? "--:|" : "",
+      task ? "--:|" : "");
+  const std::vector<bool> front = pareto_front(r);
+  for (size_t i = 0; i < r.artifacts.size(); ++i) {
+    const PipelineArtifact& a = r.artifacts[i];
+    const std::string name = a.baseline ? "**" + display_name(a) + "**"
+                             : front[i] ? display_name(a) + " (Pareto)"
+                                        : display_name(a);
+    md += fmt::format("| {} | {} | {} | {} | {} |{}{} {} | {} | {} | {} | {} |\n", md_cell(name),
                       a.format, a.precision, cell_size(a), md_cell(cell_perplexity(a)),
+                      kld ? fmt::format(" {} |", md_cell(cell_kld(a))) : std::string(),
                       task ? fmt::format(" {} |", md_cell(cell_accuracy(a))) : std::string(),
                       cell_tps(a.prefill_tps), cell_tps(a.decode_tps), cell_latency(a), cell_rss(a),
                       md_cell(cell_validation(a)));
+  }
+  if (const std::string front_text = pareto_summary(r); !front_text.empty()) {
+    md += "\n" + front_text + "\n";
   }
   bool any_failed = false;
   for (const PipelineArtifact& a : r.artifacts) any_failed |= !a.failed_checks.empty();

@@ -38,21 +38,25 @@ const PrecisionBounds kTable[] = {
     // hard on 4 bits; stories3M: 0.047, 0.930, 32/32). q4f16 measures the same.
     {"q4", 0.25, 0.75, 0.05},
     {"q4f16", 0.25, 0.75, 0.05},
-    // GGUF integer types in llama.cpp.
+    // GGUF integer types in llama.cpp. A K type alone (a -t auto mix's matrices) takes its _S
+    // preset's row: the _S presets are that type nearly everywhere.
     {"Q8_0", 0.02, 0.9, 0.5},      // 0.0073, 0.978, 32/32
     {"Q6_K", 0.03, 0.9, 0.5},      // 0.0119, 0.978, 32/32
     {"Q5_K_M", 0.06, 0.9, 0.25},   // 0.0372, 0.978, 16/32
     {"Q5_K_S", 0.06, 0.9, 0.25},   // 0.0386, 0.984, 16/32
+    {"Q5_K", 0.06, 0.9, 0.25},     // as Q5_K_S
     {"Q5_1", 0.06, 0.9, 0.25},     // 0.0386, 0.984, 16/32
     {"Q5_0", 0.07, 0.85, 0.25},    // 0.0467, 0.924, 32/32
     {"Q4_K_M", 0.07, 0.85, 0.25},  // 0.0410, 0.930, 32/32
     {"Q4_K_S", 0.08, 0.83, 0.25},  // 0.0510, 0.908, 32/32
+    {"Q4_K", 0.08, 0.83, 0.25},    // as Q4_K_S
     {"Q4_1", 0.12, 0.82, 0.25},    // 0.0809, 0.897, 16/32
     {"Q3_K_M", 0.17, 0.8, 0.25},   // 0.1090, 0.881, 16/32
     {"Q3_K_L", 0.17, 0.8, 0.25},   // 0.1126, 0.870, 16/32
     // stories260K's rows fit no K-quant, so these fall back to Q4_0-like blocks there.
     {"Q4_0", 0.3, 0.78, 0.25},    // 0.1927, 0.854, 23/32
     {"Q3_K_S", 0.3, 0.78, 0.25},  // 0.1927, 0.854, 23/32
+    {"Q3_K", 0.3, 0.78, 0.25},    // as Q3_K_S
     {"Q2_K", 0.3, 0.78, 0.25},    // 0.1927, 0.854, 23/32 (stories3M 0.1020, 0.887, 32/32)
 };
 
@@ -94,6 +98,27 @@ PrecisionBounds comparison_bounds(const std::string& precision, const Model& ref
   b.top5_overlap = std::min(b.top5_overlap, r.top5_overlap);
   b.greedy_share = std::min(b.greedy_share, r.greedy_share);
   b.precision = precision + ", no tighter than the " + r.precision + " reference";
+  return b;
+}
+
+PrecisionBounds widened_by_matrix_types(PrecisionBounds b, const std::string& precision,
+                                        const Model& artifact) {
+  const std::string suffix = precision.size() > 2 ? precision.substr(precision.size() - 2) : "";
+  if (suffix == "_S" || suffix == "_M" || suffix == "_L") return b;
+  std::string looser;
+  for (const Tensor& t : artifact.tensors()) {
+    if (t.shape().size() != 2) continue;
+    const PrecisionBounds r = bounds_for(upper(std::string(dtype_name(t.dtype()))));
+    if (r.logits_rel <= b.logits_rel && r.top5_overlap >= b.top5_overlap &&
+        r.greedy_share >= b.greedy_share) {
+      continue;
+    }
+    b.logits_rel = std::max(b.logits_rel, r.logits_rel);
+    b.top5_overlap = std::min(b.top5_overlap, r.top5_overlap);
+    b.greedy_share = std::min(b.greedy_share, r.greedy_share);
+    looser += (looser.empty() ? "" : ", ") + r.precision;
+  }
+  if (!looser.empty()) b.precision += ", no tighter than its " + looser + " matrices";
   return b;
 }
 

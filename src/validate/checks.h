@@ -45,6 +45,12 @@ PrecisionBounds bounds_for(const std::string& precision);
 // no tighter than the row of the reference's own weight type where that is not F32 (an F16
 // reference's engine run carries F16's error itself).
 PrecisionBounds comparison_bounds(const std::string& precision, const Model& reference);
+// `b` no tighter than the rows of the artifact's own matrix types, for a file named for one plain
+// type (F16, Q8_0, Q4_K...; presets ending _S/_M/_L keep their row, measured on the mix they make).
+// A `quantize -t auto` mix is named for the type holding most of its bytes (llama.cpp has no
+// "mixed" file type) and may hold lower-precision matrices, whose error its logits carry.
+PrecisionBounds widened_by_matrix_types(PrecisionBounds b, const std::string& precision,
+                                        const Model& artifact);
 
 // A GGUF read once: the parsed container and the family's reading of it.
 struct GgufRead {

@@ -191,7 +191,8 @@ Model widened_to_f32(const Model& m) {
 void gguf_functional_checks(const Engine& artifact, const std::vector<int32_t>& prompt,
                             Reference& reference, const std::string& precision,
                             const ValidateOptions& options, Checks& checks) {
-  const PrecisionBounds b = reference.bounds(precision);
+  const PrecisionBounds b =
+      widened_by_matrix_types(reference.bounds(precision), precision, artifact.model());
   const int64_t vocab = artifact.config().vocab_size;
   if (reference.vocab_size() != vocab) {
     checks.measure("functional.reference_vocab", static_cast<double>(vocab),

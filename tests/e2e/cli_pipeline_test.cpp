@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <map>
+#include <string>
 #include <thread>
 
 #include <sys/types.h>
@@ -96,6 +98,54 @@ TEST(CliPipeline, SlowStories260KFullTreeVerifiedAndTamperCaught) {
             0)
       << log;
   EXPECT_NE(log.find("kept (complete from an earlier run)"), std::string::npos) << log;
+}
+
+// Every artifact's KL divergence is llama-perplexity's --kl-divergence measure against the
+// baseline on the --eval text: what `slmkit perplexity --kl-divergence` prints (6 decimals) from a
+// base the input writes. A -t auto mix between Q4_0 and Q8_0 in size, closer to the baseline than
+// Q4_0 (measured 0.019 vs 0.095 at 8 chunks), validates and is named on the Pareto front.
+TEST(CliPipeline, SlowKlDivergenceAndAnAutoMixOnTheParetoFront) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const fs::path out = testing::temp_dir("pipeline-kld");
+  const std::string input = fixture("models/gguf-stories260K/stories260K.gguf").string();
+  const std::string cli = cli_path().string();
+  std::string log;
+  ASSERT_EQ(run_command(cli + " pipeline " + input + " -o " + out.string() +
+                            " --gguf Q4_0,Q8_0,auto:300000 --onnx none" + small_run_flags(),
+                        &log),
+            0)
+      << log;
+  const std::string base = (out / "base.kld").string();
+  ASSERT_EQ(run_command(cli + " perplexity -m " + input + " -f " +
+                            fixture("text/tinystories_val_subset.txt").string() +
+                            " -c 64 --chunks 2 -t 2 --kl-base " + base,
+                        &log),
+            0)
+      << log;
+  std::map<std::string, double> kld;
+  for (const std::string name : {"Q4_0", "Q8_0", "auto-300000B"}) {
+    const nlohmann::json m = nlohmann::json::parse(
+        testing::read_text(out / "manifests" / ("stories260K-" + name + ".json")));
+    ASSERT_TRUE(m["performance"].contains("kl_divergence")) << m.dump(2);
+    kld[name] = m["performance"]["kl_divergence"].get<double>();
+    ASSERT_EQ(
+        run_command(cli + " perplexity -m " + (out / ("stories260K-" + name + ".gguf")).string() +
+                        " --kl-divergence " + base + " -t 2",
+                    &log),
+        0)
+        << log;
+    const size_t at = log.find("Mean    KLD:");
+    ASSERT_NE(at, std::string::npos) << log;
+    EXPECT_NEAR(kld[name], std::stod(log.substr(at + 12)), 5e-7) << name << "\n" << log;
+  }
+  EXPECT_LT(kld["auto-300000B"], kld["Q4_0"]);
+  EXPECT_GT(kld["auto-300000B"], kld["Q8_0"]);
+  const std::string md = testing::read_text(out / "report.md");
+  EXPECT_NE(md.find("| stories260K-auto-300000B (Pareto) | gguf |"), std::string::npos) << md;
+  EXPECT_NE(md.find("**Result: PASSED** (3 of 3 artifacts passed validation)"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("On the size / KL divergence / decode speed Pareto front:"), std::string::npos);
+  EXPECT_NE(testing::read_text(out / "report.html").find("class=\"front\""), std::string::npos);
 }
 
 // A bound nothing meets: the run finishes, exits 1 and the report names the check and numbers.

@@ -12,6 +12,7 @@
 #include <regex>
 #include <string>
 
+#include "pipeline/report_cells.h"
 #include "slmkit/pipeline.h"
 #include "support/fixtures.h"
 
@@ -162,6 +163,55 @@ TEST(PipelineReport, TaskAccuracyColumnNotesAndChart) {
   // Without a task neither the column nor the chart.
   const std::string plain = pipeline_report_html(sample_result());
   EXPECT_EQ(plain.find("accuracy"), std::string::npos);
+}
+
+// The front over size, KL divergence and decode speed: an artifact is off it only when another
+// valid one is no larger, no further and no slower, and better on one; equal ones both stay on.
+// The baseline (the reference) and failed artifacts are never on it.
+TEST(PipelineReport, KlDivergenceColumnAndParetoFront) {
+  PipelineResult r = sample_result();
+  r.artifacts[1].kl_divergence = 0.0008;  // Q8_0: 300000 B, 6100 t/s
+  r.artifacts[1].kl_divergence_error = 0.00005;
+  r.artifacts[2].kl_divergence = 0.001;  // the failed ONNX q4
+  auto add = [&r](const std::string& name, uint64_t size, double kld, double tps) {
+    PipelineArtifact a;
+    a.name = a.precision = name;
+    a.format = "gguf";
+    a.size_bytes = size;
+    a.kl_divergence = kld;
+    a.decode_tps = tps;
+    a.valid = true;
+    r.artifacts.push_back(a);
+  };
+  add("Q4_0", 200000, 0.09, 6000);
+  add("auto", 250000, 0.02, 5000);
+  add("Q5_0", 260000, 0.03, 4000);  // auto is smaller, closer and faster
+  add("auto-copy", 250000, 0.02, 5000);
+  const std::vector<bool> front = pipeline::pareto_front(r);
+  EXPECT_EQ(front, (std::vector<bool>{false, true, false, true, true, false, true}));
+  EXPECT_NE(pipeline::pareto_summary(r).find("stories260K-Q8_0, Q4_0, auto and auto-copy"),
+            std::string::npos)
+      << pipeline::pareto_summary(r);
+
+  const std::string md = pipeline_report_markdown(r);
+  EXPECT_NE(md.find("| perplexity | KL divergence |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| stories260K-Q8_0 (Pareto) | gguf | Q8_0 | 293.0 KiB | 4.8801 | 0.0008 +/- "
+                    "5e-05 |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| **stories260K (FP32 baseline)** | llama2c | F32 | 1015.8 KiB | 4.8753 +/- "
+                    "0.0512 | reference |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| Q5_0 | gguf |"), std::string::npos) << md;
+  const std::string html = pipeline_report_html(r);
+  EXPECT_NE(html.find("Size vs KL divergence from the baseline"), std::string::npos);
+  EXPECT_NE(html.find("<polyline"), std::string::npos);
+  // Without any KL divergence: no column, no chart, no front.
+  r = sample_result();
+  EXPECT_EQ(pipeline_report_markdown(r).find("KL divergence"), std::string::npos);
+  EXPECT_EQ(pipeline_report_html(r).find("KL divergence"), std::string::npos);
+  EXPECT_EQ(pipeline::pareto_summary(r), "");
 }
 
 TEST(PipelineReport, SyntheticBannerAndPass) {
