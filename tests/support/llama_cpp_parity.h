@@ -21,6 +21,18 @@
 
 namespace slmkit::testing {
 
+// llama.cpp as the parity tests run it: the whole sequence in one batch, one thread, f32 KV cache,
+// flash attention off.
+inline peers::LlamaCppContextOptions parity_context_options(uint32_t n_ctx) {
+  peers::LlamaCppContextOptions co;
+  co.n_ctx = n_ctx;
+  co.n_batch = n_ctx;
+  co.n_threads = 1;
+  co.kv_cache_f32 = true;
+  co.flash_attention = peers::LlamaCppFlashAttention::disabled;
+  return co;
+}
+
 // Difference between the largest and second-largest value.
 inline double top2_margin(std::span<const float> row) {
   float a = -INFINITY, b = -INFINITY;
@@ -48,12 +60,7 @@ struct GreedyParity {
 // prompt + that continuation are compared, and our own greedy continuation with theirs.
 inline GreedyParity greedy_parity(const Model& ours, const peers::LlamaCppModel& theirs,
                                   const std::vector<int32_t>& prompt, int n_greedy) {
-  peers::LlamaCppContextOptions co;
-  co.n_ctx = 128;
-  co.n_batch = 128;
-  co.n_threads = 1;
-  co.kv_cache_f32 = true;
-  co.flash_attention = peers::LlamaCppFlashAttention::disabled;
+  const peers::LlamaCppContextOptions co = parity_context_options(128);
   const std::vector<int32_t> theirs_greedy =
       peers::LlamaCppContext(theirs, co).generate_greedy(prompt, n_greedy);
   std::vector<int32_t> tokens = prompt;
