@@ -94,6 +94,23 @@ void noted(std::string& note, const std::function<void()>& measure) {
   }
 }
 
+// The perplexity cell of either runtime: a note without an evaluation text; else the driver's own
+// checks before `pass` sizes a session (or graph run) by n_ctx, and `pass` itself, its Error the
+// cell's note.
+void measured_perplexity(const EvalText* eval, const PerplexitySettings& s, PipelineArtifact& a,
+                         const std::function<void(const PerplexityOptions&)>& pass) {
+  if (!eval) {
+    a.perplexity_note = "no evaluation text";
+    return;
+  }
+  noted(a.perplexity_note, [&] {
+    const PerplexityOptions o = perplexity_options(*eval, s);
+    eval::plan_chunks(static_cast<int64_t>(eval->tokens.size()), o.n_ctx, o.n_chunks, o.add_bos,
+                      o.bos_id, 4, "perplexity");
+    pass(o);
+  });
+}
+
 }  // namespace
 
 std::string one_line(const std::string& text, size_t max_chars) {
@@ -118,15 +135,7 @@ EvalText read_eval_text(const fs::path& path, const Vocab& vocab, int64_t ppl_ct
 
 void measure_perplexity(const Engine& engine, const EvalText* eval, const PerplexitySettings& s,
                         PipelineArtifact& a) {
-  if (!eval) {
-    a.perplexity_note = "no evaluation text";
-    return;
-  }
-  noted(a.perplexity_note, [&] {
-    const PerplexityOptions o = perplexity_options(*eval, s);
-    // The driver's own checks before a session is sized by n_ctx.
-    eval::plan_chunks(static_cast<int64_t>(eval->tokens.size()), o.n_ctx, o.n_chunks, o.add_bos,
-                      o.bos_id, 4, "perplexity");
+  measured_perplexity(eval, s, a, [&](const PerplexityOptions& o) {
     engine::EngineLogits source(engine, o.n_ctx, o.n_threads, o.kv_type);
     perplexity_pass(source, *eval, s, a);
   });
@@ -143,14 +152,7 @@ void measure_speed(const Engine& engine, const fs::path& file, const BenchOption
 void measure_onnx_perplexity(const fs::path& export_dir, const fs::path& graph,
                              const EvalText* eval, const PerplexitySettings& s,
                              PipelineArtifact& a) {
-  if (!eval) {
-    a.perplexity_note = "no evaluation text";
-    return;
-  }
-  noted(a.perplexity_note, [&] {
-    const PerplexityOptions o = perplexity_options(*eval, s);
-    eval::plan_chunks(static_cast<int64_t>(eval->tokens.size()), o.n_ctx, o.n_chunks, o.add_bos,
-                      o.bos_id, 4, "perplexity");
+  measured_perplexity(eval, s, a, [&](const PerplexityOptions& o) {
     peers::OrtLogits source(export_dir, graph, o.n_threads > 0 ? o.n_threads : 1);
     perplexity_pass(source, *eval, s, a);
   });
