@@ -86,6 +86,25 @@ struct KlDivergenceResult {
   std::string to_text() const;
 };
 
+// compute_perplexity over another runtime's logits (onnx_chunk_logits below).
+PerplexityResult compute_perplexity(const ChunkLogits& logits, std::span<const int32_t> tokens,
+                                    const PerplexityOptions& options);
+
+// ONNX Runtime as the logit source: `model` is an export folder (`slmkit export onnx`, optimum's
+// layout: its fp32 no-cache graph onnx/decoder_model.onnx) or one no-cache graph of such a folder
+// (onnx/decoder_model_int8.onnx, ...; config.json one folder up or beside it). Every position's
+// logits in one pass per chunk. Error(unsupported) when ONNX Runtime is not available,
+// Error(invalid_input) naming the path when it is not such a graph or folder.
+struct OnnxChunkLogits {
+  ChunkLogits logits;
+  int64_t n_vocab = 0;  // config.json's vocab_size
+  std::filesystem::path export_dir, graph;
+};
+OnnxChunkLogits onnx_chunk_logits(const std::filesystem::path& model, int n_threads);
+// Whether `model` names what onnx_chunk_logits takes (a .onnx file, or a folder with
+// onnx/decoder_model.onnx), so a command can tell it from a GGUF or Hugging Face folder.
+bool is_onnx_model(const std::filesystem::path& model);
+
 // Evaluates `tokens` chunk by chunk as compute_perplexity does and writes every scored position's
 // log-probabilities to `path` (temporary name, renamed at the end). Returns the perplexity.
 PerplexityResult write_kl_base(const ChunkLogits& logits, int64_t n_vocab,

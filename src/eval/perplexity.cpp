@@ -3,6 +3,7 @@
 
 #include "core/stopwatch.h"
 #include "eval/chunks.h"
+#include "eval/logit_source.h"
 #include "eval/nll.h"
 
 namespace slmkit::eval {
@@ -32,3 +33,13 @@ PerplexityResult perplexity(LogitSource& source, std::span<const int32_t> tokens
 }
 
 }  // namespace slmkit::eval
+
+namespace slmkit {
+
+PerplexityResult compute_perplexity(const ChunkLogits& logits, std::span<const int32_t> tokens,
+                                    const PerplexityOptions& options) {
+  eval::FunctionLogits source(logits);
+  return eval::perplexity(source, tokens, options);
+}
+
+}  // namespace slmkit

@@ -83,5 +83,51 @@ TEST(CliPerplexity, KlDivergenceOfAModelWithItselfIsZero) {
   EXPECT_LT(std::fabs(number_after(out, "Mean ln(PPL(Q)/PPL(base))     :")), 1e-5) << out;
 }
 
+// An ONNX export scored from the CLI through ONNX Runtime, as GGUF files are in our engine: the
+// folder (its fp32 no-cache graph) agrees with our engine on the same text within 1e-3 (other
+// summation order, as tests/peers/ort_logits_test.cpp measures: ~1e-4), and the int8 graph
+// compared with the engine's base has a small, non-zero divergence (measured 0.0072 over 4
+// chunks of 64; ONNX int8's validation bounds allow far more). A path that is no graph exits 2.
+TEST(CliPerplexity, OnnxExportThroughOnnxRuntime) {
+  SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
+  const auto dir = testing::temp_dir("cli_onnx_ppl");
+  const std::string model = fixture("models/gguf-stories260K/stories260K.gguf").string();
+  const std::string text = fixture("text/tinystories_val_subset.txt").string();
+  const std::string cli = cli_path().string();
+  std::string out;
+  ASSERT_EQ(run_command(cli + " export onnx " + model + " -o " + (dir / "onnx").string() +
+                            " --variant plain --precision fp32,int8",
+                        &out),
+            0)
+      << out;
+  const std::string flags = " -f " + text + " -c 64 --chunks 3 -t 2";
+  ASSERT_EQ(run_command(cli + " perplexity -m " + model + flags + " --kl-base " +
+                            (dir / "base.kl").string() + " 2>/dev/null",
+                        &out),
+            0)
+      << out;
+  const double engine_ppl = number_after(out, "Final estimate: PPL = ");
+  ASSERT_EQ(
+      run_command(cli + " perplexity -m " + (dir / "onnx").string() + flags + " 2>/dev/null", &out),
+      0)
+      << out;
+  const double onnx_ppl = number_after(out, "Final estimate: PPL = ");
+  EXPECT_NEAR(onnx_ppl, engine_ppl, 1e-3 * engine_ppl) << out;
+  ASSERT_EQ(
+      run_command(cli + " perplexity -m " + (dir / "onnx/onnx/decoder_model_int8.onnx").string() +
+                      " --kl-divergence " + (dir / "base.kl").string() + " -t 2 2>/dev/null",
+                  &out),
+      0)
+      << out;
+  const double kld = number_after(out, "Mean    KLD:");
+  EXPECT_GT(kld, 1e-4) << out;
+  EXPECT_LT(kld, 0.05) << out;
+  EXPECT_EQ(
+      run_command(cli + " perplexity -m " + (dir / "onnx/onnx/absent.onnx").string() + flags, &out),
+      2);
+  EXPECT_NE(out.find("absent.onnx: no ONNX graph there"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace slmkit

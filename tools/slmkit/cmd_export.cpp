@@ -2,12 +2,17 @@
 //                                 [--precision fp32,fp16,int8] [--int8-per-tensor]
 //                                 [--int8-weights u8|s8|s8_reduced] [--int8-reduce-range]
 //                                 [--max-length N] [--no-check]
+//                                 [--smoothquant ALPHA -f CALIB.txt [--calib-ctx N] [--calib-chunks
+//                                 N]]
 #include <cstdio>
+#include <optional>
 
 #include "commands.h"
 #include "slmkit/error.h"
 #include "slmkit/export_onnx.h"
+#include "slmkit/files.h"
 #include "slmkit/inspect.h"
+#include "slmkit/smoothquant.h"
 
 namespace slmkit::cli {
 
@@ -27,6 +32,10 @@ void register_export(CLI::App& app) {
     bool q4_zero_points = false;
     int64_t q4_accuracy = 0;
     bool q4_embedding = false;
+    std::optional<double> smoothquant;
+    std::string calibration;
+    int64_t calib_ctx = 128;
+    int64_t calib_chunks = 16;
   };
   auto args = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand("export", "Export a model to another runtime's format");
@@ -62,6 +71,15 @@ void register_export(CLI::App& app) {
   onnx->add_option("--q4-accuracy-level", args->q4_accuracy, "q4: MatMulNBits accuracy_level 0-4")
       ->capture_default_str();
   onnx->add_flag("--no-check", args->no_check, "Skip ONNX's checker and shape inference");
+  onnx->add_option("--smoothquant", args->smoothquant,
+                   "SmoothQuant with this alpha in [0, 1] before export (needs -f; "
+                   "docs/quantization.md): helps int8 on models with outlier channels");
+  onnx->add_option("-f,--file,--calib", args->calibration, "Calibration text (--smoothquant)");
+  onnx->add_option("--calib-ctx", args->calib_ctx, "--smoothquant: tokens per calibration chunk")
+      ->capture_default_str();
+  onnx->add_option("--calib-chunks", args->calib_chunks,
+                   "--smoothquant: at most this many calibration chunks")
+      ->capture_default_str();
   add_command(sub, [args, onnx] {
     if (!onnx->parsed()) return;
     OnnxExportOptions o;
@@ -83,7 +101,23 @@ void register_export(CLI::App& app) {
     o.q4_symmetric = !args->q4_zero_points;
     o.q4_accuracy_level = args->q4_accuracy;
     o.q4_embedding = args->q4_embedding;
-    const Model model = load_model(args->model);
+    if (args->smoothquant.has_value() != !args->calibration.empty()) {
+      throw Error(ErrorKind::invalid_input, args->smoothquant
+                                                ? "--smoothquant needs -f CALIB.txt"
+                                                : "-f CALIB.txt is for --smoothquant ALPHA");
+    }
+    Model model = load_model(args->model);
+    if (args->smoothquant) {
+      SmoothQuantOptions so;
+      so.alpha = *args->smoothquant;
+      SmoothQuantCalibration calibration;
+      calibration.n_ctx = args->calib_ctx;
+      calibration.n_chunks = args->calib_chunks;
+      SmoothQuantResult sq =
+          smooth_with_calibration(model, read_text_file(args->calibration), so, calibration);
+      model = std::move(sq.model);
+      std::fprintf(stderr, "export onnx: %s\n", sq.summary().c_str());
+    }
     const OnnxExportResult r = export_onnx(model, args->output, o);
     size_t graphs = 0;
     uint64_t total = 0;

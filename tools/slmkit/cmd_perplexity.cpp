@@ -1,9 +1,13 @@
 // slmkit perplexity -m MODEL -f TEXT [-c CTX] [--chunks N] [-t THREADS] [--kv-type f16|f32]
 //                   [--kl-base FILE]              also save the base log-probabilities
 // slmkit perplexity -m MODEL --kl-divergence FILE  compare with a saved base (llama.cpp's format)
+// MODEL: a GGUF, Hugging Face folder or llama2.c checkpoint in our engine, or an ONNX export
+// folder / one of its no-cache graphs (onnx/decoder_model_int8.onnx) in ONNX Runtime.
 // llama-perplexity's method and final lines; a progress bar on stderr on the way.
 #include <chrono>
 #include <cstdio>
+#include <optional>
+#include <thread>
 
 #include "commands.h"
 #include "slmkit/engine.h"
@@ -48,7 +52,10 @@ void register_perplexity(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand(
       "perplexity", "Perplexity of a text, computed as llama.cpp's llama-perplexity does");
-  sub->add_option("-m,--model", args->model, "Model file or folder")->required();
+  sub->add_option("-m,--model", args->model,
+                  "Model file or folder; an ONNX export folder or one of its no-cache graphs "
+                  "(onnx/decoder_model*.onnx) runs in ONNX Runtime")
+      ->required();
   sub->add_option("-f,--file", args->file, "Text file (not needed with --kl-divergence)");
   sub->add_option("--kl-base", args->kl_base,
                   "Save every scored position's log-probabilities here (llama-perplexity's "
@@ -77,10 +84,22 @@ void register_perplexity(CLI::App& app) {
     if (args->file.empty() && args->kl_divergence.empty()) {
       throw Error(ErrorKind::invalid_input, "-f TEXT is required (except with --kl-divergence)");
     }
-    Model model = load_model(args->model);
-    Tokenizer tokenizer =
-        args->tokenizer.empty() ? Tokenizer(model.vocab) : Tokenizer::from_path(args->tokenizer);
-    const Engine engine(std::move(model));
+    // GGUF / Hugging Face / llama2.c in our engine; an ONNX export through ONNX Runtime.
+    std::optional<Engine> engine;
+    std::optional<OnnxChunkLogits> onnx;
+    std::optional<Tokenizer> own_tokenizer;
+    if (is_onnx_model(args->model)) {
+      onnx = onnx_chunk_logits(
+          args->model, args->threads > 0 ? args->threads
+                                         : static_cast<int>(std::thread::hardware_concurrency()));
+      if (args->tokenizer.empty()) own_tokenizer = Tokenizer::from_path(onnx->export_dir);
+    } else {
+      Model model = load_model(args->model);
+      if (args->tokenizer.empty()) own_tokenizer.emplace(model.vocab);
+      engine.emplace(std::move(model));
+    }
+    const Tokenizer tokenizer =
+        own_tokenizer ? std::move(*own_tokenizer) : Tokenizer::from_path(args->tokenizer);
     auto progress = [last_draw = -1.0](const PerplexityProgress& p) mutable {
       // At most ten redraws a second; the first and the last chunk always.
       if (p.chunk == 1 || p.chunk == p.n_chunks || p.seconds - last_draw >= 0.1) {
@@ -99,7 +118,9 @@ void register_perplexity(CLI::App& app) {
       o.n_threads = args->threads;
       o.kv_type = kv_type;
       o.on_chunk = progress;
-      const KlDivergenceResult k = compute_kl_divergence(engine, args->kl_divergence, o);
+      const KlDivergenceResult k =
+          onnx ? compute_kl_divergence(onnx->logits, onnx->n_vocab, args->kl_divergence, o)
+               : compute_kl_divergence(*engine, args->kl_divergence, o);
       std::printf("%s", k.to_text().c_str());
       return;
     }
@@ -123,9 +144,15 @@ void register_perplexity(CLI::App& app) {
                  "chunk: %s, scoring the second half of each\n",
                  tokens.size(), tokenize_ms, static_cast<long long>(o.n_ctx),
                  o.add_bos ? "yes" : "no");
-    const PerplexityResult r = args->kl_base.empty()
-                                   ? compute_perplexity(engine, tokens, o)
-                                   : write_kl_base(engine, tokens, o, args->kl_base);
+    PerplexityResult r;
+    if (onnx) {
+      r = args->kl_base.empty()
+              ? compute_perplexity(onnx->logits, tokens, o)
+              : write_kl_base(onnx->logits, onnx->n_vocab, tokens, o, args->kl_base);
+    } else {
+      r = args->kl_base.empty() ? compute_perplexity(*engine, tokens, o)
+                                : write_kl_base(*engine, tokens, o, args->kl_base);
+    }
     std::fprintf(stderr, "perplexity: %lld chunks, %lld tokens scored in %.2f s\n",
                  static_cast<long long>(r.n_chunks), static_cast<long long>(r.n_scored), r.seconds);
     std::printf("Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_error);

@@ -195,37 +195,16 @@ void register_quantize(CLI::App& app) {
       std::fputs("\n", stderr);
     }
     if (args->smoothquant) {
-      const Tokenizer tokenizer(model.vocab);
-      const std::vector<int32_t> tokens =
-          tokenizer.encode(read_text_file(auto_args->calibration), true);
-      ActivationRangeOptions ro;
-      ro.n_ctx = auto_args->n_ctx;
-      ro.n_chunks = auto_args->n_chunks > 0 ? auto_args->n_chunks : 16;
-      ro.add_bos =
-          tokenizer.bos_id() >= 0 && !tokens.empty() && tokens.front() == tokenizer.bos_id();
-      ro.bos_id = tokenizer.bos_id();
-      ro.n_threads = args->threads;
-      ActivationRanges ranges;
-      {
-        const Engine engine(model);
-        ranges = collect_activation_ranges(engine, tokens, ro);
-      }
       SmoothQuantOptions so;
       so.alpha = *args->smoothquant;
-      SmoothQuantReport sq;
-      model = smooth_model(model, ranges, so, &sq);
-      float before = 0, after = 0;
-      for (const SmoothedGroup& g : sq.groups) {
-        before = std::max(before, g.x_ratio_before);
-        after = std::max(after, g.x_ratio_after);
-      }
-      std::fprintf(stderr,
-                   "quantize: smoothquant alpha %g on %lld calibration tokens (%lld chunks): %zu "
-                   "norms folded, %zu matrices without a norm left as they are; largest channel "
-                   "max/median %.1f -> %.1f\n",
-                   so.alpha, static_cast<long long>(ranges.n_tokens),
-                   static_cast<long long>(ranges.n_chunks), sq.groups.size(), sq.skipped.size(),
-                   before, after);
+      SmoothQuantCalibration calibration;
+      calibration.n_ctx = auto_args->n_ctx;
+      calibration.n_chunks = auto_args->n_chunks > 0 ? auto_args->n_chunks : 16;
+      calibration.n_threads = args->threads;
+      SmoothQuantResult sq =
+          smooth_with_calibration(model, read_text_file(auto_args->calibration), so, calibration);
+      model = std::move(sq.model);
+      std::fprintf(stderr, "quantize: %s\n", sq.summary().c_str());
     }
     QuantizeOptions options;
     options.type = args->type;
