@@ -42,6 +42,10 @@ struct PipelineOptions {
   // Calibration text of mixed-precision GGUFs (gguf entries "auto:2091936", "auto:4.5bpw",
   // "auto:120tps": quantize -t auto under that budget); unset: eval_text.
   std::optional<std::filesystem::path> calibration_text;
+  // SmoothQuant alpha in [0, 1]: every artifact is built from the input smoothed on the
+  // calibration text (calibration_text, else eval_text); names get "-sqALPHA"; the baseline and
+  // the reference stay the input as given (smoothing does not change the function).
+  std::optional<double> smoothquant;
   int64_t ppl_ctx = 128;
   int64_t ppl_chunks = 8;
   int64_t bench_prompt = 128;
@@ -123,6 +127,7 @@ struct PipelineResult {
   std::string task;       // the task's name, "" when none
   std::string task_file;  // its file name
   std::string task_format;
+  std::string smoothquant;  // what was smoothed (SmoothQuantResult::summary), "" when not asked
   int64_t ppl_ctx = 0, ppl_chunks = 0;
   int64_t bench_prompt = 0, bench_gen = 0;
   int bench_repetitions = 0;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -84,5 +85,14 @@ std::vector<std::string> quantize_type_names();
 // that needed a fallback.
 Model quantize_model(const Model& model, const QuantizeOptions& options,
                      QuantizeReport* report = nullptr);
+
+// The same quantization written straight to a GGUF at `output` (the bytes save_model would write
+// for quantize_model's result), one tensor at a time: each tensor is quantized when the writer
+// reaches it, written and freed, and the input's file pages are handed back after it, so the
+// peak memory is about one tensor in and out however large the model. Written to a temporary
+// name and renamed at the end. Errors from the plan (unknown type, --strict, imatrix mismatch)
+// come before the file is begun.
+void quantize_model_to_file(const Model& model, const QuantizeOptions& options,
+                            const std::filesystem::path& output, QuantizeReport* report = nullptr);
 
 }  // namespace slmkit

@@ -6,11 +6,28 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "core/fail.h"
 
 namespace slmkit {
+namespace {
+
+// The live mappings (start -> size): release_mapped_pages acts only inside one of them, since
+// MADV_DONTNEED on anonymous memory would zero it.
+std::mutex& mappings_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<const std::byte*, size_t>& mappings() {
+  static std::map<const std::byte*, size_t> m;
+  return m;
+}
+
+}  // namespace
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -37,13 +54,42 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
     }
     file->data_ = static_cast<const std::byte*>(p);
     file->mapped_ = true;
+    const std::lock_guard lock(mappings_mutex());
+    mappings()[file->data_] = file->size_;
   }
   ::close(fd);
   return file;
 }
 
 MappedFile::~MappedFile() {
-  if (mapped_) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (!mapped_) return;
+  {
+    const std::lock_guard lock(mappings_mutex());
+    mappings().erase(data_);
+  }
+  ::munmap(const_cast<std::byte*>(data_), size_);
+}
+
+bool release_mapped_pages(std::span<const std::byte> range) {
+  if (range.empty()) return false;
+  const auto begin = reinterpret_cast<uintptr_t>(range.data());
+  const uintptr_t end = begin + range.size();
+  // Only the pages wholly inside the range: a neighbour's bytes share the edge pages.
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = end / page * page;
+  if (last <= first) return false;
+  // Held through madvise: the destructor unmaps under the same lock, so the range cannot become
+  // someone else's memory in between.
+  const std::lock_guard lock(mappings_mutex());
+  const auto& m = mappings();
+  auto it = m.upper_bound(range.data());
+  if (it == m.begin()) return false;
+  --it;
+  const auto map_begin = reinterpret_cast<uintptr_t>(it->first);
+  if (begin < map_begin || end > map_begin + it->second) return false;
+  // The mapping is PROT_READ, so it holds no private copies of pages: dropping them loses nothing.
+  return ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) == 0;
 }
 
 }  // namespace slmkit

@@ -29,4 +29,12 @@ class MappedFile {
   bool mapped_ = false;
 };
 
+// Hands back this process's memory for the whole pages of `range` when the range lies inside a
+// live MappedFile: the pages leave the resident set and are read from the file again if touched
+// later, so every pointer into the file stays valid. Readers that are done with a tensor (the
+// quantizer after writing it, the engine after repacking it) call this to keep the peak resident
+// set near one tensor instead of the whole file. Returns false, doing nothing, for memory that is
+// not a file mapping (owned buffers) or where madvise refuses.
+bool release_mapped_pages(std::span<const std::byte> range);
+
 }  // namespace slmkit

@@ -31,13 +31,18 @@ class TypeBytes {
   std::map<DType, uint64_t> bytes_;
 };
 
-// The type holding most bytes of `model`'s matrices (its 2-D tensors); nullopt when it has none.
-inline std::optional<DType> most_matrix_type(const Model& model) {
+// The bytes of `model`'s matrices (its 2-D tensors) by type.
+inline TypeBytes matrix_type_bytes(const Model& model) {
   TypeBytes bytes;
   for (const Tensor& t : model.tensors()) {
     if (t.rank() == 2) bytes.add(t.dtype(), t.n_bytes());
   }
-  return bytes.most();
+  return bytes;
+}
+
+// The type holding most bytes of `model`'s matrices; nullopt when it has none.
+inline std::optional<DType> most_matrix_type(const Model& model) {
+  return matrix_type_bytes(model).most();
 }
 
 // A type as people write it ("Q8_0", "F16"), where dtype_name spells it as llama.cpp ("q8_0").

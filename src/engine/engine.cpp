@@ -4,6 +4,7 @@
 
 #include "arch/arch.h"
 #include "core/fail.h"
+#include "core/mapped_file.h"
 #include "engine/engine_impl.h"
 #include "kernels/quant_kernels.h"
 #include "slmkit/quantize.h"
@@ -52,6 +53,10 @@ class Binder {
       std::vector<std::byte>& copy = e_.packed.emplace_back(bytes);
       kernels::pack_matrix(lin.w, copy.data());
       lin.w.packed = copy.data();
+      // The packed copy serves the matmuls from now on: hand back the file's pages of these rows
+      // (re-read from the file should a row outside the packed groups be read), so a repacked
+      // model does not hold its weights twice.
+      release_mapped_pages(t.bytes());
     }
     return lin;
   }

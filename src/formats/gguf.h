@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -125,6 +126,11 @@ class Writer {
   void add_tensor(std::string name, DType type, const Shape& shape,
                   std::span<const std::byte> data);
   void add_tensor(const Tensor& tensor);  // keeps the tensor (and its owner) alive
+  // A tensor whose bytes are made only when write() reaches it, then written and freed: a file
+  // of any size is written holding one tensor's bytes at a time. `produce` must return exactly
+  // the bytes `type` and `shape` need; it is called once per write() or to_bytes().
+  using Producer = std::function<std::vector<std::byte>()>;
+  void add_deferred_tensor(std::string name, DType type, const Shape& shape, Producer produce);
 
   // Writes to a temporary name beside `path` and renames it into place.
   void write(const std::filesystem::path& path) const;
@@ -145,11 +151,14 @@ class Writer {
   friend Writer writer_from(const File& file);
   template <typename Sink>
   void emit(Sink& sink) const;
+  void add_pending(std::string name, DType type, const Shape& shape,
+                   std::span<const std::byte> data, bool deferred);
 
   struct PendingTensor {
     TensorInfo info;
     std::span<const std::byte> data;
     std::shared_ptr<const void> owner;
+    Producer produce;  // set for a deferred tensor (data is then empty)
   };
   uint32_t version_;
   std::vector<KeyValue> kvs_;

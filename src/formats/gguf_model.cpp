@@ -192,12 +192,26 @@ namespace {
 // The writer for `model` (tensors converted to GGUF's conventions; the writer keeps them alive).
 // `block_tensors`: whether the file holds block-quantized tensors (general.quantization_version);
 // unset: as the model's tensors say.
-gguf::Writer gguf_model_writer(const Model& model, int32_t file_type,
-                               std::optional<bool> block_tensors) {
-  const arch::Arch* a = arch::find(model.config.arch);
+const arch::Arch& gguf_arch(const ModelConfig& c) {
+  const arch::Arch* a = arch::find(c.arch);
   if (!a)
-    fail_unsupported("architecture '{}' is not supported (supported: {})", model.config.arch,
+    fail_unsupported("architecture '{}' is not supported (supported: {})", c.arch,
                      arch::supported_names());
+  return *a;
+}
+
+bool in_gguf_conventions(const ModelConfig& c, const arch::Arch& a) {
+  return (c.rope.style == RopeStyle::none || c.rope.style == a.gguf_rope_style) &&
+         c.norm_weight_offset == 0.0f;
+}
+
+gguf::Writer gguf_model_writer(const Model& model, int32_t file_type,
+                               std::optional<bool> block_tensors,
+                               const std::map<std::string, DeferredTensor>* deferred = nullptr) {
+  const arch::Arch* a = &gguf_arch(model.config);
+  if (deferred && !deferred->empty() && !in_gguf_conventions(model.config, *a)) {
+    fail(ErrorKind::internal, "GGUF writer: deferred tensors need a model in GGUF's conventions");
+  }
   Model m = model;
   convert_conventions(m, a->gguf_rope_style, 0.0f);
   const ModelConfig& c = m.config;
@@ -248,7 +262,14 @@ gguf::Writer gguf_model_writer(const Model& model, int32_t file_type,
   }
   for (const arch::TensorSpec& spec : arch::expected_tensors(c)) {
     const Tensor* t = spec.name == "rope_freqs.weight" ? rope_freqs : m.find(spec.name);
-    if (t) w.add_tensor(*t);
+    if (!t) continue;
+    const auto d = deferred ? deferred->find(spec.name)
+                            : std::map<std::string, DeferredTensor>::const_iterator{};
+    if (deferred && d != deferred->end()) {
+      w.add_deferred_tensor(spec.name, d->second.type, d->second.shape, d->second.produce);
+    } else {
+      w.add_tensor(*t);
+    }
   }
   return w;
 }
@@ -257,6 +278,16 @@ gguf::Writer gguf_model_writer(const Model& model, int32_t file_type,
 
 void write_gguf_model(const Model& model, const std::filesystem::path& path, int32_t file_type) {
   gguf_model_writer(model, file_type, std::nullopt).write(path);
+}
+
+void write_gguf_model(const Model& model, const std::filesystem::path& path, int32_t file_type,
+                      bool block_tensors, const std::map<std::string, DeferredTensor>& deferred) {
+  gguf_model_writer(model, file_type, block_tensors, &deferred).write(path);
+}
+
+void to_gguf_conventions(Model& model) {
+  const arch::Arch& a = gguf_arch(model.config);
+  if (!in_gguf_conventions(model.config, a)) convert_conventions(model, a.gguf_rope_style, 0.0f);
 }
 
 GgufModelLayout gguf_model_layout(const Model& model, int32_t file_type, bool block_tensors) {

@@ -122,6 +122,18 @@ const Value* Writer::find(std::string_view key) const {
 
 void Writer::add_tensor(std::string name, DType type, const Shape& shape,
                         std::span<const std::byte> data) {
+  add_pending(std::move(name), type, shape, data, false);
+}
+
+void Writer::add_deferred_tensor(std::string name, DType type, const Shape& shape,
+                                 Producer produce) {
+  if (!produce) fail_invalid("GGUF writer: deferred tensor '{}' without a producer", name);
+  add_pending(std::move(name), type, shape, {}, true);
+  tensors_.back().produce = std::move(produce);
+}
+
+void Writer::add_pending(std::string name, DType type, const Shape& shape,
+                         std::span<const std::byte> data, bool deferred) {
   if (name.size() > kMaxTensorNameBytes) {
     fail_invalid("GGUF writer: tensor name '{}' has {} bytes; llama.cpp accepts at most {}", name,
                  name.size(), kMaxTensorNameBytes);
@@ -135,7 +147,7 @@ void Writer::add_tensor(std::string name, DType type, const Shape& shape,
   }
   PendingTensor t;
   t.info.n_bytes = tensor_bytes(type, shape, "GGUF writer: tensor '" + name + "'");
-  if (data.size() != t.info.n_bytes) {
+  if (data.size() != t.info.n_bytes && !deferred) {
     fail_invalid("GGUF writer: tensor '{}': {} {} needs {} bytes, given {}", name, dtype_name(type),
                  shape_string(shape), t.info.n_bytes, data.size());
   }
@@ -204,11 +216,17 @@ void Writer::emit(Sink& sink) const {
   const std::vector<std::byte> meta = header();
   sink.write(meta);
   for (const PendingTensor& t : tensors_) {
-    if (t.data.size() != t.info.n_bytes) {
-      fail(ErrorKind::internal, "GGUF writer: tensor '{}' has {} bytes of data for {} expected",
-           t.info.name, t.data.size(), t.info.n_bytes);
+    std::vector<std::byte> made;  // a deferred tensor's bytes, freed before the next tensor
+    std::span<const std::byte> data = t.data;
+    if (t.produce) {
+      made = t.produce();
+      data = made;
     }
-    sink.write(t.data);
+    if (data.size() != t.info.n_bytes) {
+      fail(ErrorKind::internal, "GGUF writer: tensor '{}' has {} bytes of data for {} expected",
+           t.info.name, data.size(), t.info.n_bytes);
+    }
+    sink.write(data);
     const uint64_t padded = padded_size(t.info.n_bytes, alignment);
     sink.write_zeros(static_cast<size_t>(padded - t.info.n_bytes));
   }
@@ -233,7 +251,7 @@ Writer writer_from(const File& file) {
   writer.kvs_ = file.kvs;
   writer.tensors_.reserve(file.tensors.size());
   for (const TensorInfo& info : file.tensors) {
-    writer.tensors_.push_back(Writer::PendingTensor{info, file.tensor_data(info), file.owner});
+    writer.tensors_.push_back(Writer::PendingTensor{info, file.tensor_data(info), file.owner, {}});
   }
   return writer;
 }

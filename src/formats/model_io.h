@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <string>
 
 #include "formats/gguf.h"
 #include "slmkit/model.h"
@@ -11,6 +13,22 @@ namespace slmkit {
 Model model_from_gguf(const gguf::File& file);
 // `file_type`: the llama_ftype written as general.file_type.
 void write_gguf_model(const Model& model, const std::filesystem::path& path, int32_t file_type);
+
+// Streaming: tensors named in `deferred` are written with the type and shape given there, their
+// bytes made by the producer only when the writer reaches them (one at a time), in place of the
+// model's tensor of that name. `model` must already be in GGUF's conventions
+// (to_gguf_conventions), since a deferred tensor cannot be converted on the way.
+// `block_tensors`: whether the file holds block types (general.quantization_version).
+struct DeferredTensor {
+  DType type = DType::F32;
+  Shape shape;
+  gguf::Writer::Producer produce;
+};
+void write_gguf_model(const Model& model, const std::filesystem::path& path, int32_t file_type,
+                      bool block_tensors, const std::map<std::string, DeferredTensor>& deferred);
+// Brings `model` to the RoPE row order and norm convention GGUF stores (what write_gguf_model does
+// to a copy on the way out); a model read from a GGUF is already there and is left as it is.
+void to_gguf_conventions(Model& model);
 
 // What write_gguf_model(model, ..., file_type) would lay out, without writing: header bytes and
 // the tensors it stores. A tensor's type changes neither the header's size nor which tensors are

@@ -63,6 +63,12 @@ Tool run_pipeline_tool() {
         array_schema(enum_schema({"plain", "with_past", "prefill", "decode"}, "variant"),
                      "ONNX graphs per precision (default [\"plain\", \"with_past\"])")},
        {"eval_text_path", string_schema("Text for perplexity, inside a root (default: none)")},
+       {"calibration_text_path",
+        string_schema("Calibration text of auto: GGUFs and smoothquant, inside a root (default: "
+                      "eval_text_path)")},
+       {"smoothquant",
+        number_schema("SmoothQuant alpha in [0, 1]: every artifact is built from the model "
+                      "smoothed on the calibration text (default: none)")},
        {"ppl_ctx", integer_schema(4, 1 << 16, "Perplexity window (default 128)")},
        {"ppl_chunks", integer_schema(1, 1 << 20, "Perplexity windows (default 8)")},
        {"bench_prompt", integer_schema(0, 8192, "Prefill test tokens (default 128)")},
@@ -139,6 +145,11 @@ Tool run_pipeline_tool() {
     if (args.contains("task_path")) {
       o.task = ctx.paths.existing("task_path", arg_string(args, "task_path"));
     }
+    if (args.contains("calibration_text_path")) {
+      o.calibration_text =
+          ctx.paths.existing("calibration_text_path", arg_string(args, "calibration_text_path"));
+    }
+    if (args.contains("smoothquant")) o.smoothquant = arg_number(args, "smoothquant", 0);
     if (args.contains("task_name")) o.task_name = arg_string(args, "task_name");
     if (args.contains("task_format")) o.task_format = arg_string(args, "task_format");
     o.task_items = arg_int(args, "task_items", o.task_items);

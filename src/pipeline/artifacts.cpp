@@ -175,7 +175,7 @@ BuildOutcome build_gguf(const Model& model, quant::Preset preset, const fs::path
     // llama.cpp's --allow-requantize does; the report shows the input as the baseline, so this is
     // visible.
     options.allow_requantize = true;
-    save_model(quantize_model(model, options), path, ModelFormat::gguf);
+    quantize_model_to_file(model, options, path);  // streamed: one tensor in memory at a time
   });
 }
 

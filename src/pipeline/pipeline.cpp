@@ -23,6 +23,7 @@
 #include "slmkit/inspect.h"
 #include "slmkit/manifest.h"
 #include "slmkit/quantize.h"
+#include "slmkit/smoothquant.h"
 #include "slmkit/task_eval.h"
 #include "slmkit/tokenizer.h"
 #include "validate/validate_loaded.h"
@@ -78,8 +79,9 @@ class Progress {
 
 // What the options ask for, typed and checked before any work, so a typo costs nothing.
 struct Plan {
-  std::vector<ArtifactSpec> artifacts;  // GGUFs, then ONNX precisions
-  std::optional<fs::path> calibration;  // for auto: GGUFs (--calib, else --eval)
+  std::vector<ArtifactSpec> artifacts;         // GGUFs, then ONNX precisions
+  std::optional<fs::path> calibration;         // for auto: GGUFs (--calib, else --eval)
+  std::optional<fs::path> smooth_calibration;  // for --smoothquant (the same choice)
   std::vector<OnnxPrecision> precisions;
   std::vector<OnnxVariant> variants;  // the plain graph first (what validation and PPL run)
   std::optional<Task> task;           // read whole, so a malformed file stops the run here
@@ -106,6 +108,15 @@ Plan plan_of(const PipelineOptions& o) {
                    join(quantize_type_names()));
     }
     plan.artifacts.push_back({ArtifactFormat::gguf, *preset});
+  }
+  if (o.smoothquant) {
+    plan.smooth_calibration = o.calibration_text ? o.calibration_text : o.eval_text;
+    if (!plan.smooth_calibration) {
+      fail_invalid("pipeline: --smoothquant needs a calibration text (--calib or --eval)");
+    }
+    if (!(*o.smoothquant >= 0 && *o.smoothquant <= 1)) {
+      fail_invalid("pipeline: --smoothquant {}: alpha must be in [0, 1]", *o.smoothquant);
+    }
   }
   for (const std::string& p : o.onnx) {
     plan.precisions.push_back(parse_onnx_precision(p));
@@ -502,8 +513,29 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
     progress.note(fmt::format("removed {} temporaries left by an interrupted run", n));
   }
 
-  std::vector<Artifact> artifacts =
-      build_artifacts(model, base, plan, out, options.n_threads, progress);
+  // SmoothQuant: the artifacts come from the smoothed model, under their own names (a re-run
+  // without it must not reuse them); the reference stays the input.
+  std::optional<SmoothQuantResult> smoothed;
+  if (options.smoothquant) {
+    SmoothQuantOptions so;
+    so.alpha = *options.smoothquant;
+    SmoothQuantCalibration calibration;
+    calibration.n_threads = options.n_threads;
+    smoothed =
+        smooth_with_calibration(model, read_text_file(*plan.smooth_calibration), so, calibration);
+    result.smoothquant = smoothed->summary() + " (calibration text `" +
+                         plan.smooth_calibration->filename().string() + "`)";
+    progress.note("pipeline: " + result.smoothquant);
+  }
+  const std::string artifact_base =
+      smoothed ? fmt::format("{}-sq{:g}", base, *options.smoothquant) : base;
+  std::vector<Artifact> artifacts = build_artifacts(
+      smoothed ? smoothed->model : model, artifact_base, plan, out, options.n_threads, progress);
+  if (smoothed) {
+    for (Artifact& a : artifacts) {
+      a.row.precision += fmt::format(" + SmoothQuant {:g}", *options.smoothquant);
+    }
+  }
 
   const std::string input_precision = dominant_type(model);
   progress.step(fmt::format("measure the input ({} baseline)",

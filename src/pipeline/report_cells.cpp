@@ -186,6 +186,11 @@ std::string method_summary(const PipelineResult& r) {
       "process's peak resident set.",
       r.bench_prompt, r.bench_gen, r.bench_repetitions,
       r.n_threads > 0 ? std::to_string(r.n_threads) : std::string("all"));
+  if (!r.smoothquant.empty()) {
+    s += " Every artifact is built from the input smoothed by SmoothQuant (precision \"+ "
+         "SmoothQuant\"; the function is unchanged, so the baseline is the input as given): " +
+         r.smoothquant + ".";
+  }
   s += " The baseline is the input model itself in our engine: FP32 compute on F32 weights; "
        "with F16 or BF16 weights, activations are rounded to that type before each product, as "
        "llama.cpp does, so artifacts are held to bounds no tighter than that type's.";

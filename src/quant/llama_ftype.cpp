@@ -76,7 +76,11 @@ std::optional<int32_t> llama_ftype_from_name(std::string_view name) {
 
 int32_t llama_ftype_of(const Model& model) {
   if (model.config.file_type >= 0) return model.config.file_type;
-  const DType main = most_matrix_type(model).value_or(DType::F32);
+  return llama_ftype_of(matrix_type_bytes(model));
+}
+
+int32_t llama_ftype_of(const TypeBytes& bytes) {
+  const DType main = bytes.most().value_or(DType::F32);
   const QuantTraits* row = quant_traits(main);
   if (!row || !row->llama_ftype) {
     fail_unsupported("writing a GGUF whose matrices are {}: no llama_ftype for that type",

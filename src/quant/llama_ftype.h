@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/type_bytes.h"
 #include "slmkit/model.h"
 
 namespace slmkit::quant {
@@ -59,5 +60,7 @@ std::optional<int32_t> llama_ftype_from_name(std::string_view name);
 // it), else the type holding most bytes of the matrices (a K type alone reads as its _M preset).
 // Error(unsupported) when that type has no llama_ftype.
 int32_t llama_ftype_of(const Model& model);
+// The same for matrices known by type and byte count only (a file planned but not yet written).
+int32_t llama_ftype_of(const TypeBytes& matrix_bytes);
 
 }  // namespace slmkit::quant

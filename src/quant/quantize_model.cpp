@@ -7,6 +7,9 @@
 
 #include "arch/arch.h"
 #include "core/fail.h"
+#include "core/mapped_file.h"
+#include "core/type_bytes.h"
+#include "formats/model_io.h"
 #include "quant/llama_ftype.h"
 #include "quant/presets.h"
 #include "quant/quant.h"
@@ -79,26 +82,35 @@ std::vector<std::string> quantize_type_names() {
   return names;
 }
 
-Model quantize_model(const Model& model, const QuantizeOptions& options, QuantizeReport* report) {
-  const auto start = std::chrono::steady_clock::now();
+namespace {
+
+// Everything decided before any tensor is quantized: each tensor's type, importance and size.
+// Every error a plan or an option can raise is raised here, before an output file is begun.
+struct Prepared {
+  std::vector<Tensor> ordered;  // the writer's order, then tensors the layout does not list
+  std::vector<quant::TensorPlan> plans;
+  std::vector<std::vector<float>> importance;  // per tensor; empty: the reference path
+  QuantizeReport report;                       // bytes_out as the planned types make them
+};
+
+Prepared prepare(const Model& model, const QuantizeOptions& options) {
   const auto preset = quant::preset_from_name(options.type);
   if (!preset) {
     std::string known;
     for (const std::string& n : quantize_type_names()) known += (known.empty() ? "" : ", ") + n;
     fail_invalid("quantize: unknown type or preset '{}' (known: {})", options.type, known);
   }
-
+  Prepared p;
   // Writer order first, then anything the layout does not list, in model order.
-  std::vector<Tensor> ordered;
   std::set<std::string> seen;
   for (const arch::TensorSpec& spec : arch::expected_tensors(model.config)) {
     if (const Tensor* t = model.find(spec.name)) {
-      ordered.push_back(*t);
+      p.ordered.push_back(*t);
       seen.insert(spec.name);
     }
   }
   for (const Tensor& t : model.tensors()) {
-    if (!seen.count(t.name())) ordered.push_back(t);
+    if (!seen.count(t.name())) p.ordered.push_back(t);
   }
 
   quant::ModelFacts facts;
@@ -108,21 +120,17 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
   quant::PlanOptions plan_options;
   plan_options.pure = options.pure;
   plan_options.has_imatrix = options.imatrix != nullptr;
-  std::vector<quant::TensorPlan> plans = quant::plan_types(*preset, ordered, facts, plan_options);
-  apply_tensor_types(options.tensor_types, ordered, plans);
+  p.plans = quant::plan_types(*preset, p.ordered, facts, plan_options);
+  apply_tensor_types(options.tensor_types, p.ordered, p.plans);
 
-  QuantizeReport r;
+  QuantizeReport& r = p.report;
   r.preset = std::string(quant::preset_name(*preset));
   r.file_type = static_cast<int32_t>(*preset);
-  Model out = model;
-  const auto n_plans = static_cast<int64_t>(plans.size());
-  for (size_t i = 0; i < plans.size(); ++i) {
-    const quant::TensorPlan& plan = plans[i];
-    const Tensor& t = ordered[i];
-    options.cancel.throw_if_cancelled();
-    if (options.on_progress) {
-      options.on_progress(static_cast<int64_t>(i), n_plans, "quantize " + t.name());
-    }
+  p.importance.resize(p.plans.size());
+  TypeBytes matrix_bytes;
+  for (size_t i = 0; i < p.plans.size(); ++i) {
+    const quant::TensorPlan& plan = p.plans[i];
+    const Tensor& t = p.ordered[i];
     if (plan.fallback) {
       ++r.n_fallback;
       if (options.strict) {
@@ -146,7 +154,7 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
             t.name(), dtype_name(t.dtype()));
       }
       const int64_t n_per_row = t.shape().empty() ? 1 : t.shape().back();
-      std::vector<float> importance;
+      std::vector<float>& importance = p.importance[i];
       if (options.imatrix) {
         importance = options.imatrix->weights(t.name());
         if (!importance.empty() && importance.size() != static_cast<size_t>(n_per_row)) {
@@ -164,38 +172,109 @@ Model quantize_model(const Model& model, const QuantizeOptions& options, Quantiz
         }
       }
       const quant::QuantTraits* to = quant::quant_traits(plan.to);
-      const bool weighted = !importance.empty() && to && to->from_float_weighted;
-      if (weighted) {
+      if (!importance.empty() && to && to->from_float_weighted) {
         tq.imatrix = true;
         ++r.n_imatrix;
       }
-      const float* qw = importance.empty() ? nullptr : importance.data();
-      // Row by row from the stored type where it has a converter; otherwise all at once.
-      std::vector<std::byte> bytes =
-          quant::quant_traits(t.dtype())
-              ? quant::quantize_tensor_rows(plan.to, t.dtype(), t.bytes(), n_per_row,
-                                            options.n_threads, qw, options.imatrix_best_of_both)
-              : quant::quantize_rows(plan.to, dequantize(t), n_per_row, options.n_threads, qw,
-                                     options.imatrix_best_of_both);
-      tq.bytes_out = bytes.size();
-      Tensor q = Tensor::owned(t.name(), plan.to, t.shape(), std::move(bytes));
-      out.remove(t.name());
-      out.add(std::move(q));
+      tq.bytes_out = tensor_bytes(plan.to, t.shape(), "quantize: tensor '" + t.name() + "'");
     }
+    if (t.rank() == 2) matrix_bytes.add(plan.to, tq.bytes_out);
     r.bytes_in += tq.bytes_in;
     r.bytes_out += tq.bytes_out;
     r.tensors.push_back(std::move(tq));
   }
+  // With per-tensor types the file is named by the type holding most matrix bytes.
   if (!options.tensor_types.empty()) {
-    out.config.file_type = -1;
-    r.file_type = quant::llama_ftype_of(out);
+    r.file_type = quant::llama_ftype_of(matrix_bytes);
     r.preset = "mix, named " + std::string(quant::llama_ftype_name(r.file_type));
   }
-  out.config.file_type = r.file_type;
+  return p;
+}
+
+// Tensor i's bytes in its planned type.
+std::vector<std::byte> quantize_one(const Prepared& p, size_t i, const QuantizeOptions& options) {
+  const Tensor& t = p.ordered[i];
+  const DType to = p.plans[i].to;
+  if (to == t.dtype()) return {t.bytes().begin(), t.bytes().end()};
+  const int64_t n_per_row = t.shape().empty() ? 1 : t.shape().back();
+  const std::vector<float>& importance = p.importance[i];
+  const float* qw = importance.empty() ? nullptr : importance.data();
+  // Row by row from the stored type where it has a converter; otherwise all at once.
+  std::vector<std::byte> bytes =
+      quant::quant_traits(t.dtype())
+          ? quant::quantize_tensor_rows(to, t.dtype(), t.bytes(), n_per_row, options.n_threads, qw,
+                                        options.imatrix_best_of_both)
+          : quant::quantize_rows(to, dequantize(t), n_per_row, options.n_threads, qw,
+                                 options.imatrix_best_of_both);
+  if (bytes.size() != p.report.tensors[i].bytes_out) {
+    fail(ErrorKind::internal, "quantize: tensor '{}' made {} bytes, planned {}", t.name(),
+         bytes.size(), p.report.tensors[i].bytes_out);
+  }
+  return bytes;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Model quantize_model(const Model& model, const QuantizeOptions& options, QuantizeReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  Prepared p = prepare(model, options);
+  Model out = model;
+  const auto n_plans = static_cast<int64_t>(p.plans.size());
+  for (size_t i = 0; i < p.plans.size(); ++i) {
+    const Tensor& t = p.ordered[i];
+    options.cancel.throw_if_cancelled();
+    if (options.on_progress) {
+      options.on_progress(static_cast<int64_t>(i), n_plans, "quantize " + t.name());
+    }
+    if (p.plans[i].to == t.dtype()) continue;
+    Tensor q = Tensor::owned(t.name(), p.plans[i].to, t.shape(), quantize_one(p, i, options));
+    out.remove(t.name());
+    out.add(std::move(q));
+  }
+  out.config.file_type = p.report.file_type;
   if (options.on_progress) options.on_progress(n_plans, n_plans, "quantized");
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (report) *report = std::move(r);
+  p.report.seconds = seconds_since(start);
+  if (report) *report = std::move(p.report);
   return out;
+}
+
+void quantize_model_to_file(const Model& model, const QuantizeOptions& options,
+                            const std::filesystem::path& output, QuantizeReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  // Converted before quantizing (a GGUF input needs nothing): rows are quantized independently,
+  // so reordering q/k rows first gives the bytes reordering them after would.
+  Model source = model;
+  to_gguf_conventions(source);
+  const Prepared p = prepare(source, options);
+  const auto n_plans = static_cast<int64_t>(p.plans.size());
+  std::map<std::string, DeferredTensor> deferred;
+  bool block_tensors = false;
+  for (size_t i = 0; i < p.plans.size(); ++i) {
+    const Tensor& t = p.ordered[i];
+    if (traits(p.plans[i].to).block_size > 1) block_tensors = true;
+    deferred[t.name()] = DeferredTensor{
+        p.plans[i].to, t.shape(), [&p, &options, i, n_plans] {
+          const Tensor& src = p.ordered[i];
+          options.cancel.throw_if_cancelled();
+          if (options.on_progress) {
+            options.on_progress(static_cast<int64_t>(i), n_plans, "quantize " + src.name());
+          }
+          std::vector<std::byte> bytes = quantize_one(p, i, options);
+          // Done with the input: its file pages leave the RSS.
+          release_mapped_pages(src.bytes());
+          return bytes;
+        }};
+  }
+  write_gguf_model(source, output, p.report.file_type, block_tensors, deferred);
+  if (options.on_progress) options.on_progress(n_plans, n_plans, "quantized");
+  if (report) {
+    *report = p.report;
+    report->seconds = seconds_since(start);
+  }
 }
 
 }  // namespace slmkit

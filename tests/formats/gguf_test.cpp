@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "slmkit/error.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 
 namespace slmkit::gguf {
@@ -307,6 +308,35 @@ TEST(GgufWriter, TensorsAreAlignedAndPadded) {
   EXPECT_EQ(f.tensors[3].type, DType::Q8_0);
   EXPECT_EQ(bytes.size(), f.data_offset + 192 + 320);  // d: 272 bytes padded to 320
   EXPECT_EQ(writer_from(f).to_bytes(), bytes);
+}
+
+// A deferred tensor is laid out from its type and shape alone and made only when written: the
+// file equals one written from the bytes themselves, made once per write.
+TEST(GgufWriter, DeferredTensorsWriteTheSameFile) {
+  const auto a = iota_bytes(3 * 5 * 4, 1);  // F32 [3, 5]
+  const auto b = iota_bytes(2 * 18, 2);     // Q4_0 [2, 32]
+  Writer eager;
+  eager.set_string("general.architecture", "test");
+  eager.add_tensor("a", DType::F32, {3, 5}, a);
+  eager.add_tensor("b", DType::Q4_0, {2, 32}, b);
+  Writer deferred;
+  deferred.set_string("general.architecture", "test");
+  int made = 0;
+  deferred.add_deferred_tensor("a", DType::F32, {3, 5}, [&] {
+    ++made;
+    return a;
+  });
+  deferred.add_tensor("b", DType::Q4_0, {2, 32}, b);
+  EXPECT_EQ(made, 0);
+  EXPECT_EQ(deferred.header(), eager.header());
+  EXPECT_EQ(deferred.to_bytes(), eager.to_bytes());
+  EXPECT_EQ(made, 1);
+
+  Writer wrong;
+  wrong.add_deferred_tensor("a", DType::F32, {3, 5}, [&] { return b; });
+  const Error e = testing::expect_error([&] { (void)wrong.to_bytes(); });
+  EXPECT_EQ(e.kind(), ErrorKind::internal);
+  EXPECT_TRUE(testing::contains(e, "'a'")) << e.what();
 }
 
 TEST(GgufWriter, SetReplacesInPlaceAndRemoveDeletes) {

@@ -68,7 +68,7 @@ void register_pipeline(CLI::App& app) {
                   "build of slmkit (e.g. \"scripts/cross.sh aarch64 exec --\"); repeatable");
   sub->add_option("--eval", args->eval, "Text file for perplexity (default: none measured)");
   sub->add_option("--calib", args->calib,
-                  "Calibration text of auto: GGUFs (default: the --eval text)");
+                  "Calibration text of auto: GGUFs and --smoothquant (default: the --eval text)");
   sub->add_option("--ppl-ctx", args->o.ppl_ctx, "Perplexity: tokens per chunk")
       ->capture_default_str();
   sub->add_option("--ppl-chunks", args->o.ppl_chunks, "Perplexity: at most this many chunks")
@@ -106,6 +106,9 @@ void register_pipeline(CLI::App& app) {
   sub->add_option("--min-accuracy-ratio", args->min_accuracy_ratio,
                   "With --task: an artifact fails validation when its accuracy is below R x the "
                   "baseline's on the same items (default: reported, not judged)");
+  sub->add_option("--smoothquant", args->o.smoothquant,
+                  "SmoothQuant alpha in [0, 1]: build every artifact from the input smoothed on "
+                  "the --calib text (else --eval); names get -sqALPHA (docs/quantization.md)");
   sub->add_flag("--synthetic", args->o.synthetic,
                 "Say in the report that the weights are random (automatic for `slmkit synth` "
                 "models)");

@@ -220,8 +220,8 @@ void register_quantize(CLI::App& app) {
     }
     options.imatrix_best_of_both = args->imatrix_best;
     QuantizeReport report;
-    const Model quantized = quantize_model(model, options, &report);
-    save_model(quantized, args->output, ModelFormat::gguf);
+    // Streamed: one tensor's input and output in memory at a time.
+    quantize_model_to_file(model, options, args->output, &report);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
