@@ -72,7 +72,8 @@ TEST(CliSmoothQuant, ExportOnnxInt8OfAnOutlierModelPassesWithIt) {
   EXPECT_NE(out.find("export onnx: smoothquant alpha 0.5 on 512 calibration tokens (4 chunks)"),
             std::string::npos)
       << out;
-  const std::string validate = cli + " validate --reference " + outliers + " ";
+  const std::string validate =
+      cli + " validate --out " + (dir / "reports").string() + " --reference " + outliers + " ";
   EXPECT_EQ(run_command(validate + (dir / "plain").string(), &out), 1) << out;
   EXPECT_NE(out.find("FAIL functional logits.top5_overlap"), std::string::npos) << out;
   EXPECT_EQ(run_command(validate + (dir / "smoothed").string(), &out), 0) << out;
