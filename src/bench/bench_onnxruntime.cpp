@@ -87,17 +87,12 @@ std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::str
   base.type_k = req.shape.kv_f16 ? "f16" : "f32";
   base.peak_rss_bytes = t.peak_rss_bytes;
   std::vector<BenchRow> rows;
-  if (options.n_prompt > 0) {
+  for (const bool prompt : {true, false}) {
+    const int64_t n = prompt ? options.n_prompt : options.n_gen;
+    if (n <= 0) continue;
     BenchRow row = base;
-    row.n_prompt = options.n_prompt;
-    row.samples_ns = t.prompt_ns;
-    bench::finish_row(row);
-    rows.push_back(std::move(row));
-  }
-  if (options.n_gen > 0) {
-    BenchRow row = base;
-    row.n_gen = options.n_gen;
-    row.samples_ns = t.gen_ns;
+    (prompt ? row.n_prompt : row.n_gen) = n;
+    row.samples_ns = prompt ? t.prompt_ns : t.gen_ns;
     bench::finish_row(row);
     rows.push_back(std::move(row));
   }

@@ -22,11 +22,7 @@ std::string model_type(const Model& model) {
     type = std::string(quant::llama_ftype_name(meta["general.file_type"].get<int32_t>()));
   }
   if (type.empty()) {
-    TypeBytes bytes;
-    for (const Tensor& t : model.tensors()) {
-      if (t.rank() == 2) bytes.add(t.dtype(), t.n_bytes());
-    }
-    if (const auto most = bytes.most()) type = std::string(dtype_name(*most));
+    if (const auto most = most_matrix_type(model)) type = std::string(dtype_name(*most));
   }
   const double p = static_cast<double>(model.n_parameters());
   const std::string size =

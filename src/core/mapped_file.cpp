@@ -18,13 +18,15 @@ namespace {
 
 // The live mappings (start -> size): release_mapped_pages acts only inside one of them, since
 // MADV_DONTNEED on anonymous memory would zero it.
+// Never destroyed: a MappedFile held by a static (a test's cached Model) is destroyed after
+// function-local statics are, and its destructor still erases itself here.
 std::mutex& mappings_mutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex;
+  return *m;
 }
 std::map<const std::byte*, size_t>& mappings() {
-  static std::map<const std::byte*, size_t> m;
-  return m;
+  static auto* m = new std::map<const std::byte*, size_t>;
+  return *m;
 }
 
 }  // namespace

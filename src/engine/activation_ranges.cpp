@@ -6,8 +6,7 @@
 #include <map>
 #include <string>
 
-#include "core/fail.h"
-#include "engine/engine_logits.h"
+#include "engine/column_stats.h"
 #include "eval/chunks.h"
 #include "slmkit/smoothquant.h"
 
@@ -25,40 +24,31 @@ ActivationRanges collect_activation_ranges(const Engine& engine, std::span<const
           ? std::max<int64_t>(1, plan.n_chunks * plan.n_ctx / options.sample_rows)
           : 0;
   std::map<std::string, int64_t> rows_seen;
-  SessionOptions so = engine::evaluation_session(plan.n_ctx, options.n_threads, DType::F16);
-  so.on_matmul_input = [&](const MatmulInput& in) {
-    if (!in.weight.starts_with("blk.")) return;
-    if (stride > 0) {
-      int64_t& seen = rows_seen[std::string(in.weight)];
-      std::vector<float>& kept = ranges.samples[std::string(in.weight)];
-      for (int64_t r = 0; r < in.n_rows; ++r, ++seen) {
-        if (seen % stride != 0 ||
-            static_cast<int64_t>(kept.size()) >= options.sample_rows * in.n_cols) {
-          continue;
-        }
-        kept.insert(kept.end(), in.rows + r * in.stride, in.rows + r * in.stride + in.n_cols);
-      }
-    }
-    auto [it, added] = ranges.max_abs.try_emplace(std::string(in.weight));
-    std::vector<float>& m = it->second;
-    if (added) {
-      m.assign(static_cast<size_t>(in.n_cols), 0.0f);
-    } else if (m.size() != static_cast<size_t>(in.n_cols)) {
-      fail(ErrorKind::internal, "smoothquant calibration: '{}' seen with {} and {} columns",
-           in.weight, m.size(), in.n_cols);
-    }
-    for (int64_t r = 0; r < in.n_rows; ++r) {
-      const float* x = in.rows + r * in.stride;
-      for (int64_t j = 0; j < in.n_cols; ++j) m[j] = std::max(m[j], std::fabs(x[j]));
+  auto keep_samples = [&](const MatmulInput& in) {
+    int64_t& seen = rows_seen[std::string(in.weight)];
+    std::vector<float>& kept = ranges.samples[std::string(in.weight)];
+    for (int64_t r = 0; r < in.n_rows; ++r, ++seen) {
+      if (seen % stride != 0 ||
+          static_cast<int64_t>(kept.size()) >= options.sample_rows * in.n_cols)
+        continue;
+      kept.insert(kept.end(), in.rows + r * in.stride, in.rows + r * in.stride + in.n_cols);
     }
   };
-  Session session(engine, so);
-  eval::for_each_chunk(tokens, plan, [&](int64_t c, std::span<const int32_t> chunk) {
-    session.clear();
-    session.eval(chunk, false);
+  engine::ColumnPass pass;
+  pass.what = "smoothquant calibration";
+  pass.n_threads = options.n_threads;
+  pass.take = [&](const MatmulInput& in) {
+    if (!in.weight.starts_with("blk.")) return false;
+    if (stride > 0) keep_samples(in);
+    return true;
+  };
+  pass.on_chunk = [&](int64_t c, std::span<const int32_t> chunk) {
     ranges.n_chunks = c + 1;
     ranges.n_tokens += static_cast<int64_t>(chunk.size());
-  });
+  };
+  auto stats = engine::collect_column_stats(
+      engine, tokens, plan, pass, [](float& acc, float x) { acc = std::max(acc, std::fabs(x)); });
+  for (auto& [name, s] : stats) ranges.max_abs.emplace(name, std::move(s.values));
   return ranges;
 }
 

@@ -71,6 +71,16 @@ void check_gguf_output(const std::filesystem::path& out, const std::filesystem::
                        const std::string& given);
 void make_parent(const std::filesystem::path& out);  // Error(io) when the folder cannot be made
 
+// model_path and output_path, both inside the roots; `check_output` (check_gguf_output, ...)
+// refuses an output the tool may not replace.
+struct ExportPaths {
+  std::filesystem::path model, out;
+};
+ExportPaths export_paths(const json& args, ToolContext& ctx,
+                         void (*check_output)(const std::filesystem::path& out,
+                                              const std::filesystem::path& model,
+                                              const std::string& given));
+
 // Schema pieces, so each tool's schema reads as a table of its arguments.
 json string_schema(const std::string& description);
 json enum_schema(const std::vector<std::string>& values, const std::string& description);

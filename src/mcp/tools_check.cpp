@@ -21,6 +21,25 @@ const char* kExportPathHelp =
 const char* kReferenceHelp =
     "FP32 reference of the same model (GGUF, Hugging Face folder or llama2.c), inside a root";
 
+// The arguments both tools read alike: export_path (inside a root, of format_type) and the
+// optional reference_path (inside a root).
+struct ArtifactArgs {
+  std::string given;  // export_path as the caller wrote it: the report records it so
+  fs::path path;
+  std::optional<fs::path> reference;
+};
+
+ArtifactArgs artifact_args(const json& args, ToolContext& ctx) {
+  ArtifactArgs a;
+  a.given = arg_string(args, "export_path");
+  a.path = ctx.paths.existing("export_path", a.given);
+  artifact_format(a.path, arg_string(args, "format_type"));
+  if (args.contains("reference_path")) {
+    a.reference = ctx.paths.existing("reference_path", arg_string(args, "reference_path"));
+  }
+  return a;
+}
+
 std::string check_line(const ValidationCheck& c) {
   std::string num;
   if (c.value) num = fmt::format(" {:.4g}", *c.value);
@@ -72,15 +91,12 @@ Tool validate_format_tool() {
                    {"idempotentHint", true},
                    {"openWorldHint", false}};
   t.run = [](const json& args, ToolContext& ctx) {
-    const std::string given = arg_string(args, "export_path");
-    const fs::path path = ctx.paths.existing("export_path", given);
-    artifact_format(path, arg_string(args, "format_type"));
+    const ArtifactArgs a = artifact_args(args, ctx);
+    const std::string& given = a.given;
     const fs::path report_dir =
         ctx.paths.output("report_dir", arg_string(args, "report_dir", "validation_reports"));
     ValidateOptions o;
-    if (args.contains("reference_path")) {
-      o.reference = ctx.paths.existing("reference_path", arg_string(args, "reference_path"));
-    }
+    o.reference = a.reference;
     o.functional = arg_bool(args, "functional", true);
     o.prompt = arg_string(args, "prompt", o.prompt);
     o.n_compare = arg_int(args, "n_compare", o.n_compare);
@@ -88,7 +104,7 @@ Tool validate_format_tool() {
     o.n_threads = ctx.n_threads;
     o.on_progress = ctx.progress.stage(0, 0.95);
     o.cancel = ctx.cancel;
-    ValidationReport report = validate_artifact(path, o);
+    ValidationReport report = validate_artifact(a.path, o);
     report.artifact = given;  // as `slmkit validate` records the path it was given
     ctx.cancel.throw_if_cancelled();
     const fs::path written = write_validation_report(report, report_dir);
@@ -160,19 +176,16 @@ Tool test_inference_tool() {
                    {"idempotentHint", true},
                    {"openWorldHint", false}};
   t.run = [](const json& args, ToolContext& ctx) {
-    const std::string given = arg_string(args, "export_path");
-    const fs::path path = ctx.paths.existing("export_path", given);
-    artifact_format(path, arg_string(args, "format_type"));
+    const ArtifactArgs a = artifact_args(args, ctx);
+    const std::string& given = a.given;
     InferenceOptions o;
-    if (args.contains("reference_path")) {
-      o.reference = ctx.paths.existing("reference_path", arg_string(args, "reference_path"));
-    }
+    o.reference = a.reference;
     o.max_new_tokens = arg_int(args, "max_new_tokens", o.max_new_tokens);
     o.precision = arg_string(args, "precision");
     o.n_threads = ctx.n_threads;
     o.on_progress = ctx.progress.stage(0, 1.0);
     o.cancel = ctx.cancel;
-    InferenceReport report = test_inference(path, arg_strings(args, "test_prompts"), o);
+    InferenceReport report = test_inference(a.path, arg_strings(args, "test_prompts"), o);
     report.artifact = given;
 
     ToolResult r;

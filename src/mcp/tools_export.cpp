@@ -73,6 +73,17 @@ void make_parent(const fs::path& out) {
   if (ec) fail_io("cannot create folder {}: {}", out.parent_path().string(), ec.message());
 }
 
+ExportPaths export_paths(const json& args, ToolContext& ctx,
+                         void (*check_output)(const fs::path&, const fs::path&,
+                                              const std::string&)) {
+  const std::string given_out = arg_string(args, "output_path");
+  ExportPaths p;
+  p.model = ctx.paths.existing("model_path", arg_string(args, "model_path"));
+  p.out = ctx.paths.output("output_path", given_out);
+  check_output(p.out, p.model, given_out);
+  return p;
+}
+
 namespace {
 
 const char* kModelPathHelp =
@@ -120,10 +131,7 @@ Tool export_gguf_tool() {
                    {"idempotentHint", true},
                    {"openWorldHint", false}};
   t.run = [](const json& args, ToolContext& ctx) {
-    const std::string given_out = arg_string(args, "output_path");
-    const fs::path model_path = ctx.paths.existing("model_path", arg_string(args, "model_path"));
-    const fs::path out = ctx.paths.output("output_path", given_out);
-    check_gguf_output(out, model_path, given_out);
+    const auto [model_path, out] = export_paths(args, ctx, check_gguf_output);
     ctx.progress.report(0, "load " + model_path.filename().string());
     const Model model = load_model(model_path);
     ctx.cancel.throw_if_cancelled();
@@ -209,10 +217,7 @@ Tool export_onnx_tool() {
                    {"idempotentHint", true},
                    {"openWorldHint", false}};
   t.run = [](const json& args, ToolContext& ctx) {
-    const std::string given_out = arg_string(args, "output_path");
-    const fs::path model_path = ctx.paths.existing("model_path", arg_string(args, "model_path"));
-    const fs::path out = ctx.paths.output("output_path", given_out);
-    check_onnx_output(out, model_path, given_out);
+    const auto [model_path, out] = export_paths(args, ctx, check_onnx_output);
     OnnxExportOptions o;
     o.precisions.clear();
     for (const std::string& p : arg_strings(args, "precisions", {"fp32"})) {

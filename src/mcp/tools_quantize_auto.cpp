@@ -69,12 +69,9 @@ Tool quantize_auto_tool() {
                    {"openWorldHint", false}};
   t.run = [](const json& args, ToolContext& ctx) {
     const auto start = std::chrono::steady_clock::now();
-    const std::string given_out = arg_string(args, "output_path");
-    const fs::path model_path = ctx.paths.existing("model_path", arg_string(args, "model_path"));
+    const auto [model_path, out] = export_paths(args, ctx, check_gguf_output);
     const fs::path calib =
         ctx.paths.existing("calibration_path", arg_string(args, "calibration_path"));
-    const fs::path out = ctx.paths.output("output_path", given_out);
-    check_gguf_output(out, model_path, given_out);
     QuantizeAutoOptions o;
     o.calibration_text = read_text_file(calib.string());
     o.target_size = static_cast<uint64_t>(arg_int(args, "target_size", 0));

@@ -70,6 +70,21 @@ struct OrtTimingResult {
 // Times session.run inside node (process start and model load are not counted).
 OrtTimingResult ort_time(const OrtTimingRequest& request);
 
+// Decode speed of the graph `run` names, as validation reports it: one timed repetition (after a
+// warmup) of n_gen single-token passes, in tokens per second; 0 where nothing was timed.
+inline double ort_decode_tokens_per_second(const OrtRunRequest& run, int64_t n_gen, int n_threads) {
+  OrtTimingRequest tr;
+  tr.mode = run.mode;
+  tr.model = run.model;
+  tr.shape = run.shape;
+  tr.n_gen = n_gen;
+  tr.repetitions = 1;
+  tr.n_threads = n_threads;
+  const OrtTimingResult t = ort_time(tr);
+  return t.gen_ns.empty() || t.gen_ns[0] <= 0 ? 0
+                                              : static_cast<double>(n_gen) / (t.gen_ns[0] * 1e-9);
+}
+
 // Reads DIR/config.json (and the graph's inputs) into the shape ort_run needs. The cache type
 // (kv_f16) depends on the graph: this reads the fp32 defaults and DIR/onnx/decode.onnx's
 // max_length; ort_shape_of_graph reads them from one graph file.

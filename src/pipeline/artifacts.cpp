@@ -1,5 +1,6 @@
 #include "pipeline/artifacts.h"
 
+#include <functional>
 #include <string>
 #include <system_error>
 
@@ -145,53 +146,58 @@ int remove_stale_temporaries(const fs::path& out) {
   return removed;
 }
 
-BuildOutcome build_gguf(const Model& model, quant::Preset preset, const fs::path& path,
-                        int n_threads) {
-  const Stopwatch clock;
+namespace {
+
+// A GGUF already at `path` is a finished one (both writers rename it into place, save_mix before
+// its .mix.json) and is reused; otherwise `write` makes it, timed.
+BuildOutcome reuse_or_write(const fs::path& path, const std::function<void()>& write) {
   BuildOutcome outcome;
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) {
     outcome.reused = true;
     return outcome;
   }
-  QuantizeOptions options;
-  options.type = std::string(quant::preset_name(preset));
-  options.n_threads = n_threads;
-  // A model that is already quantized (a Q8_0 GGUF as input) is dequantized first, as llama.cpp's
-  // --allow-requantize does; the report shows the input as the baseline, so this is visible.
-  options.allow_requantize = true;
-  quantize_model_to_file(model, options, path);  // streamed: one tensor in memory at a time
+  const Stopwatch clock;
+  write();
   outcome.seconds = clock.seconds();
   return outcome;
 }
 
+}  // namespace
+
+BuildOutcome build_gguf(const Model& model, quant::Preset preset, const fs::path& path,
+                        int n_threads) {
+  return reuse_or_write(path, [&] {
+    QuantizeOptions options;
+    options.type = std::string(quant::preset_name(preset));
+    options.n_threads = n_threads;
+    // A model that is already quantized (a Q8_0 GGUF as input) is dequantized first, as
+    // llama.cpp's --allow-requantize does; the report shows the input as the baseline, so this is
+    // visible.
+    options.allow_requantize = true;
+    quantize_model_to_file(model, options, path);  // streamed: one tensor in memory at a time
+  });
+}
+
 BuildOutcome build_auto_gguf(const Model& model, const AutoBudget& budget,
                              const std::string& calibration, const fs::path& path, int n_threads) {
-  const Stopwatch clock;
-  BuildOutcome outcome;
-  std::error_code ec;
-  // Complete when the GGUF is there: save_mix renames it into place before its .mix.json.
-  if (fs::is_regular_file(path, ec)) {
-    outcome.reused = true;
-    return outcome;
-  }
-  QuantizeAutoOptions o;
-  o.calibration_text = calibration;
-  o.n_threads = n_threads;
-  switch (budget.kind) {
-    case AutoBudget::Kind::bytes:
-      o.target_size = static_cast<uint64_t>(budget.value);
-      break;
-    case AutoBudget::Kind::bpw:
-      o.target_bpw = budget.value;
-      break;
-    case AutoBudget::Kind::tps:
-      o.min_decode_tps = budget.value;
-      break;
-  }
-  quantize_auto(model, o, path);
-  outcome.seconds = clock.seconds();
-  return outcome;
+  return reuse_or_write(path, [&] {
+    QuantizeAutoOptions o;
+    o.calibration_text = calibration;
+    o.n_threads = n_threads;
+    switch (budget.kind) {
+      case AutoBudget::Kind::bytes:
+        o.target_size = static_cast<uint64_t>(budget.value);
+        break;
+      case AutoBudget::Kind::bpw:
+        o.target_bpw = budget.value;
+        break;
+      case AutoBudget::Kind::tps:
+        o.min_decode_tps = budget.value;
+        break;
+    }
+    quantize_auto(model, o, path);
+  });
 }
 
 bool onnx_folder_complete(const fs::path& dir, const std::vector<OnnxPrecision>& precisions,

@@ -1,6 +1,7 @@
 #include "pipeline/measure.h"
 
 #include <cmath>
+#include <functional>
 
 #include "bench/bench_stats.h"
 #include "core/fail.h"
@@ -83,6 +84,33 @@ void record_bench(const std::vector<BenchRow>& rows, PipelineArtifact& a) {
   }
 }
 
+// Runs one measurement of an artifact; an Error becomes its note (the report says why the cell is
+// empty) instead of stopping the pipeline.
+void noted(std::string& note, const std::function<void()>& measure) {
+  try {
+    measure();
+  } catch (const Error& e) {
+    note = one_line(e.what());
+  }
+}
+
+// The perplexity cell of either runtime: a note without an evaluation text; else the driver's own
+// checks before `pass` sizes a session (or graph run) by n_ctx, and `pass` itself, its Error the
+// cell's note.
+void measured_perplexity(const EvalText* eval, const PerplexitySettings& s, PipelineArtifact& a,
+                         const std::function<void(const PerplexityOptions&)>& pass) {
+  if (!eval) {
+    a.perplexity_note = "no evaluation text";
+    return;
+  }
+  noted(a.perplexity_note, [&] {
+    const PerplexityOptions o = perplexity_options(*eval, s);
+    eval::plan_chunks(static_cast<int64_t>(eval->tokens.size()), o.n_ctx, o.n_chunks, o.add_bos,
+                      o.bos_id, 4, "perplexity");
+    pass(o);
+  });
+}
+
 }  // namespace
 
 std::string one_line(const std::string& text, size_t max_chars) {
@@ -107,57 +135,34 @@ EvalText read_eval_text(const fs::path& path, const Vocab& vocab, int64_t ppl_ct
 
 void measure_perplexity(const Engine& engine, const EvalText* eval, const PerplexitySettings& s,
                         PipelineArtifact& a) {
-  if (!eval) {
-    a.perplexity_note = "no evaluation text";
-    return;
-  }
-  try {
-    const PerplexityOptions o = perplexity_options(*eval, s);
-    // The driver's own checks before a session is sized by n_ctx.
-    eval::plan_chunks(static_cast<int64_t>(eval->tokens.size()), o.n_ctx, o.n_chunks, o.add_bos,
-                      o.bos_id, 4, "perplexity");
+  measured_perplexity(eval, s, a, [&](const PerplexityOptions& o) {
     engine::EngineLogits source(engine, o.n_ctx, o.n_threads, o.kv_type);
     perplexity_pass(source, *eval, s, a);
-  } catch (const Error& e) {
-    a.perplexity_note = one_line(e.what());
-  }
+  });
 }
 
 void measure_speed(const Engine& engine, const fs::path& file, const BenchOptions& options,
                    PipelineArtifact& a) {
-  try {
+  noted(a.bench_note, [&] {
     bench::reset_peak_rss();
     record_bench(bench::bench_engine(engine, file, options), a);
-  } catch (const Error& e) {
-    a.bench_note = one_line(e.what());
-  }
+  });
 }
 
 void measure_onnx_perplexity(const fs::path& export_dir, const fs::path& graph,
                              const EvalText* eval, const PerplexitySettings& s,
                              PipelineArtifact& a) {
-  if (!eval) {
-    a.perplexity_note = "no evaluation text";
-    return;
-  }
-  try {
-    const PerplexityOptions o = perplexity_options(*eval, s);
-    eval::plan_chunks(static_cast<int64_t>(eval->tokens.size()), o.n_ctx, o.n_chunks, o.add_bos,
-                      o.bos_id, 4, "perplexity");
+  measured_perplexity(eval, s, a, [&](const PerplexityOptions& o) {
     peers::OrtLogits source(export_dir, graph, o.n_threads > 0 ? o.n_threads : 1);
     perplexity_pass(source, *eval, s, a);
-  } catch (const Error& e) {
-    a.perplexity_note = one_line(e.what());
-  }
+  });
 }
 
 void measure_onnx_speed(const fs::path& export_dir, OnnxPrecision precision,
                         const BenchOptions& options, PipelineArtifact& a) {
-  try {
+  noted(a.bench_note, [&] {
     record_bench(bench_onnxruntime(export_dir, onnx_precision_name(precision), options), a);
-  } catch (const Error& e) {
-    a.bench_note = one_line(e.what());
-  }
+  });
 }
 
 void record_task(const TaskResult& r, PipelineArtifact& a) {
@@ -169,28 +174,24 @@ void record_task(const TaskResult& r, PipelineArtifact& a) {
 std::optional<TaskResult> measure_task(const Engine& engine, const TaskSettings& s,
                                        PipelineArtifact& a) {
   if (!s.task) return std::nullopt;
-  try {
-    TaskResult r = evaluate_task(engine, Tokenizer(engine.model().vocab), *s.task, s.options);
-    record_task(r, a);
-    return r;
-  } catch (const Error& e) {
-    a.task_note = one_line(e.what());
-    return std::nullopt;
-  }
+  std::optional<TaskResult> r;
+  noted(a.task_note, [&] {
+    r = evaluate_task(engine, Tokenizer(engine.model().vocab), *s.task, s.options);
+    record_task(*r, a);
+  });
+  return r;
 }
 
 std::optional<TaskResult> measure_onnx_task(const fs::path& export_dir, const fs::path& graph,
                                             const Tokenizer& tokenizer, const TaskSettings& s,
                                             PipelineArtifact& a) {
   if (!s.task) return std::nullopt;
-  try {
-    TaskResult r = evaluate_task_onnx(export_dir, graph, tokenizer, *s.task, s.options);
-    record_task(r, a);
-    return r;
-  } catch (const Error& e) {
-    a.task_note = one_line(e.what());
-    return std::nullopt;
-  }
+  std::optional<TaskResult> r;
+  noted(a.task_note, [&] {
+    r = evaluate_task_onnx(export_dir, graph, tokenizer, *s.task, s.options);
+    record_task(*r, a);
+  });
+  return r;
 }
 
 ValidationReport record_validation(ValidationReport report, const std::string& report_name,

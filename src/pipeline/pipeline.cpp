@@ -50,10 +50,7 @@ uint64_t bytes_on_disk(const fs::path& p) {
 std::string dominant_type(const Model& model) {
   TypeBytes bytes;
   for (const Tensor& t : model.tensors()) bytes.add(t.dtype(), t.n_bytes());
-  std::string name(dtype_name(bytes.most().value_or(DType::F32)));
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return name;
+  return upper_dtype_name(bytes.most().value_or(DType::F32));
 }
 
 std::string join(const std::vector<std::string>& items) {

@@ -76,11 +76,7 @@ std::optional<int32_t> llama_ftype_from_name(std::string_view name) {
 
 int32_t llama_ftype_of(const Model& model) {
   if (model.config.file_type >= 0) return model.config.file_type;
-  TypeBytes bytes;
-  for (const Tensor& t : model.tensors()) {
-    if (t.rank() == 2) bytes.add(t.dtype(), t.n_bytes());
-  }
-  return llama_ftype_of(bytes);
+  return llama_ftype_of(matrix_type_bytes(model));
 }
 
 int32_t llama_ftype_of(const TypeBytes& bytes) {

@@ -14,6 +14,10 @@
 
 namespace slmkit::quant {
 
+// The 5-bit levels of one 32-element block (Q5_0, Q5_1) as ggml stores them: the low nibbles of
+// levels j and j + 16 share qs[j]; their fifth bits are bits j and j + 16 of qh (little-endian).
+void pack_5bit(const uint8_t* levels, uint8_t* qs, uint8_t* qh_bytes);
+
 void quantize_row_q4_0(const float* x, block_q4_0* y, int64_t n);
 void quantize_row_q4_1(const float* x, block_q4_1* y, int64_t n);
 void quantize_row_q5_0(const float* x, block_q5_0* y, int64_t n);

@@ -129,16 +129,9 @@ void quantize_row_q3_k(const float* x, block_q3_k* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
     int8_t levels[kQK_K];
     float scales[kQK_K / 16];
-    float max_scale = 0;
-    float amax = 0;
-    for (int j = 0; j < kQK_K / 16; ++j) {
+    for (int j = 0; j < kQK_K / 16; ++j)
       scales[j] = make_q3_quants(16, 4, x + 16 * j, levels + 16 * j, true);
-      const float scale = std::fabs(scales[j]);
-      if (scale > amax) {
-        amax = scale;
-        max_scale = scales[j];
-      }
-    }
+    const float max_scale = signed_absmax(scales, kQK_K / 16);
     std::memset(y[i].scales, 0, kKScaleBytes);
     if (max_scale != 0.0f) {
       const float iscale = -32.f / max_scale;
@@ -223,17 +216,10 @@ void quantize_row_q6_k(const float* x, block_q6_k* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
     int8_t levels[kQK_K];
     float scales[kQK_K / 16];
-    float max_scale = 0;
-    float max_abs_scale = 0;
-    for (int ib = 0; ib < kQK_K / 16; ++ib) {
+    for (int ib = 0; ib < kQK_K / 16; ++ib)
       scales[ib] = make_qx_quants(16, 32, x + 16 * ib, levels + 16 * ib, 1, nullptr);
-      const float abs_scale = std::fabs(scales[ib]);
-      if (abs_scale > max_abs_scale) {
-        max_abs_scale = abs_scale;
-        max_scale = scales[ib];
-      }
-    }
-    if (max_abs_scale < kGroupMaxEps) {
+    const float max_scale = signed_absmax(scales, kQK_K / 16);
+    if (std::fabs(max_scale) < kGroupMaxEps) {
       std::memset(&y[i], 0, sizeof(block_q6_k));
       continue;
     }
@@ -269,15 +255,8 @@ void quantize_row_q6_k(const float* x, block_q6_k* y, int64_t n) {
 
 void quantize_row_q8_k(const float* x, block_q8_k* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    float max = 0;
-    float amax = 0;
-    for (int j = 0; j < kQK_K; ++j) {
-      const float ax = std::fabs(x[j]);
-      if (ax > amax) {
-        amax = ax;
-        max = x[j];
-      }
-    }
+    const float max = signed_absmax(x, kQK_K);
+    const float amax = std::fabs(max);
     if (amax == 0.0f) {
       y[i].d = 0;
       std::memset(y[i].qs, 0, sizeof(y[i].qs));

@@ -10,22 +10,10 @@
 
 #include "core/half.h"
 #include "quant/rows.h"
+#include "quant/scale_search.h"
 
 namespace slmkit::quant {
 namespace {
-
-// The value of largest magnitude, with its sign (the first one on ties).
-float signed_absmax(const float* x, int n) {
-  float amax = 0.0f;
-  float max = 0.0f;
-  for (int j = 0; j < n; ++j) {
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  return max;
-}
 
 void min_max(const float* x, int n, float* min, float* max) {
   *min = FLT_MAX;
@@ -42,6 +30,18 @@ uint8_t clamp_trunc(float v, int hi) {
 }
 
 }  // namespace
+
+void pack_5bit(const uint8_t* levels, uint8_t* qs, uint8_t* qh_bytes) {
+  uint32_t qh = 0;
+  for (int j = 0; j < kQK / 2; ++j) {
+    const uint8_t lo = levels[j];
+    const uint8_t hi = levels[j + kQK / 2];
+    qs[j] = static_cast<uint8_t>((lo & 0x0f) | ((hi & 0x0f) << 4));
+    qh |= static_cast<uint32_t>((lo & 0x10u) >> 4) << j;
+    qh |= static_cast<uint32_t>((hi & 0x10u) >> 4) << (j + kQK / 2);
+  }
+  std::memcpy(qh_bytes, &qh, sizeof(qh));
+}
 
 void quantize_row_q4_0(const float* x, block_q4_0* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
@@ -77,15 +77,9 @@ void quantize_row_q5_0(const float* x, block_q5_0* y, int64_t n) {
     const float d = signed_absmax(x, kQK) / -16;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[i].d = f32_to_f16(d);
-    uint32_t qh = 0;
-    for (int j = 0; j < kQK / 2; ++j) {
-      const uint8_t lo = clamp_trunc(x[j] * id + 16.5f, 31);
-      const uint8_t hi = clamp_trunc(x[j + kQK / 2] * id + 16.5f, 31);
-      y[i].qs[j] = static_cast<uint8_t>((lo & 0x0f) | ((hi & 0x0f) << 4));
-      qh |= static_cast<uint32_t>((lo & 0x10u) >> 4) << j;
-      qh |= static_cast<uint32_t>((hi & 0x10u) >> 4) << (j + kQK / 2);
-    }
-    std::memcpy(y[i].qh, &qh, sizeof(qh));
+    uint8_t levels[kQK];
+    for (int j = 0; j < kQK; ++j) levels[j] = clamp_trunc(x[j] * id + 16.5f, 31);
+    pack_5bit(levels, y[i].qs, y[i].qh);
   }
 }
 
@@ -97,16 +91,10 @@ void quantize_row_q5_1(const float* x, block_q5_1* y, int64_t n) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[i].d = f32_to_f16(d);
     y[i].m = f32_to_f16(min);
-    uint32_t qh = 0;
-    for (int j = 0; j < kQK / 2; ++j) {
-      // No clamp here, as in ggml: (x - min) * id never exceeds 31 + 0.5.
-      const auto lo = static_cast<uint8_t>((x[j] - min) * id + 0.5f);
-      const auto hi = static_cast<uint8_t>((x[j + kQK / 2] - min) * id + 0.5f);
-      y[i].qs[j] = static_cast<uint8_t>((lo & 0x0f) | ((hi & 0x0f) << 4));
-      qh |= static_cast<uint32_t>((lo & 0x10u) >> 4) << j;
-      qh |= static_cast<uint32_t>((hi & 0x10u) >> 4) << (j + kQK / 2);
-    }
-    std::memcpy(y[i].qh, &qh, sizeof(qh));
+    uint8_t levels[kQK];
+    // No clamp here, as in ggml: (x - min) * id never exceeds 31 + 0.5.
+    for (int j = 0; j < kQK; ++j) levels[j] = static_cast<uint8_t>((x[j] - min) * id + 0.5f);
+    pack_5bit(levels, y[i].qs, y[i].qh);
   }
 }
 

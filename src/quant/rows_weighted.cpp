@@ -44,18 +44,6 @@ void pack_2bit(const uint8_t* levels, uint8_t* qs) {
   }
 }
 
-void pack_5bit(const uint8_t* levels, uint8_t* qs, uint8_t* qh_bytes) {
-  uint32_t qh = 0;
-  for (int j = 0; j < 16; ++j) {
-    const uint8_t xi0 = levels[j];
-    const uint8_t xi1 = levels[j + 16];
-    qs[j] = static_cast<uint8_t>((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
-    qh |= ((xi0 & 0x10u) >> 4) << (j + 0);
-    qh |= ((xi1 & 0x10u) >> 4) << (j + kQK / 2);
-  }
-  std::memcpy(qh_bytes, &qh, sizeof(qh));
-}
-
 // Q4_K and Q5_K share everything but the level range and the bit packing.
 template <typename Block>
 void k_scale_min_impl(const float* x, Block* y, int64_t n_per_row, const float* quant_weights,
@@ -100,60 +88,68 @@ void k_scale_min_impl(const float* x, Block* y, int64_t n_per_row, const float* 
 
 }  // namespace
 
-void quantize_row_q4_0_weighted(const float* x, block_q4_0* y, int64_t n, const float* qw) {
+namespace {
+
+// Q4_0 and Q5_0 with weights: llama.cpp's make_qx_quants per block (levels in [0, 2 nmax)),
+// then the type's packing.
+template <typename Block, typename Pack>
+void symmetric_weighted(const float* x, Block* y, int64_t n, const float* qw, int nmax, Pack pack) {
   const float sigma2 = row_sigma2(x, n);
   float weight[kQK];
   int8_t L[kQK];
   for (int64_t ib = 0; ib < n / kQK; ++ib) {
     const float* xb = x + kQK * ib;
     element_weights(qw + kQK * ib, xb, sigma2, kQK, weight);
-    const float d = make_qx_quants(kQK, 8, xb, L, 1, weight);
+    const float d = make_qx_quants(kQK, nmax, xb, L, 1, weight);
     y[ib].d = f32_to_f16(d);
-    for (int j = 0; j < 16; ++j) y[ib].qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
+    pack(reinterpret_cast<const uint8_t*>(L), y[ib]);
   }
+}
+
+// Q4_1 and Q5_1 with weights: llama.cpp's make_qkx2_quants per block (levels in [0, nmax]),
+// then the type's packing.
+template <typename Block, typename Pack>
+void scale_min_weighted(const float* x, Block* y, int64_t n, const float* qw, int nmax, Pack pack) {
+  const float sigma2 = row_sigma2(x, n);
+  float weight[kQK];
+  uint8_t L[kQK], Laux[kQK];
+  for (int64_t ib = 0; ib < n / kQK; ++ib) {
+    const float* xb = x + kQK * ib;
+    element_weights(qw + kQK * ib, xb, sigma2, kQK, weight);
+    float min;
+    const float d = make_qkx2_quants(kQK, nmax, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
+    y[ib].d = f32_to_f16(d);
+    y[ib].m = f32_to_f16(-min);
+    pack(L, y[ib]);
+  }
+}
+
+template <typename Block>
+void pack_4bit(const uint8_t* L, Block& b) {
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
+}
+
+template <typename Block>
+void pack_5bit_block(const uint8_t* L, Block& b) {
+  pack_5bit(L, b.qs, b.qh);
+}
+
+}  // namespace
+
+void quantize_row_q4_0_weighted(const float* x, block_q4_0* y, int64_t n, const float* qw) {
+  symmetric_weighted(x, y, n, qw, 8, pack_4bit<block_q4_0>);
 }
 
 void quantize_row_q4_1_weighted(const float* x, block_q4_1* y, int64_t n, const float* qw) {
-  const float sigma2 = row_sigma2(x, n);
-  float weight[kQK];
-  uint8_t L[kQK], Laux[kQK];
-  for (int64_t ib = 0; ib < n / kQK; ++ib) {
-    const float* xb = x + kQK * ib;
-    element_weights(qw + kQK * ib, xb, sigma2, kQK, weight);
-    float min;
-    const float d = make_qkx2_quants(kQK, 15, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
-    y[ib].d = f32_to_f16(d);
-    y[ib].m = f32_to_f16(-min);
-    for (int j = 0; j < 16; ++j) y[ib].qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
-  }
+  scale_min_weighted(x, y, n, qw, 15, pack_4bit<block_q4_1>);
 }
 
 void quantize_row_q5_0_weighted(const float* x, block_q5_0* y, int64_t n, const float* qw) {
-  const float sigma2 = row_sigma2(x, n);
-  float weight[kQK];
-  int8_t L[kQK];
-  for (int64_t ib = 0; ib < n / kQK; ++ib) {
-    const float* xb = x + kQK * ib;
-    element_weights(qw + kQK * ib, xb, sigma2, kQK, weight);
-    const float d = make_qx_quants(kQK, 16, xb, L, 1, weight);
-    y[ib].d = f32_to_f16(d);
-    pack_5bit(reinterpret_cast<const uint8_t*>(L), y[ib].qs, y[ib].qh);
-  }
+  symmetric_weighted(x, y, n, qw, 16, pack_5bit_block<block_q5_0>);
 }
 
 void quantize_row_q5_1_weighted(const float* x, block_q5_1* y, int64_t n, const float* qw) {
-  const float sigma2 = row_sigma2(x, n);
-  float weight[kQK];
-  uint8_t L[kQK], Laux[kQK];
-  for (int64_t ib = 0; ib < n / kQK; ++ib) {
-    const float* xb = x + kQK * ib;
-    element_weights(qw + kQK * ib, xb, sigma2, kQK, weight);
-    float min;
-    const float d = make_qkx2_quants(kQK, 31, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
-    y[ib].d = f32_to_f16(d);
-    y[ib].m = f32_to_f16(-min);
-    pack_5bit(L, y[ib].qs, y[ib].qh);
-  }
+  scale_min_weighted(x, y, n, qw, 31, pack_5bit_block<block_q5_1>);
 }
 
 void quantize_row_q2_k_weighted(const float* x, block_q2_k* y, int64_t n, const float* qw) {
@@ -292,20 +288,12 @@ void quantize_row_q6_k_weighted(const float* x, block_q6_k* y, int64_t n, const 
   int8_t L[kQK_K];
   float scales[kQK_K / 16];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    float max_scale = 0;
-    float max_abs_scale = 0;
     for (int ib = 0; ib < kQK_K / 16; ++ib) {
       // Q6_K takes the imatrix means as they are (ggml left the sigma weighting commented out).
-      const float scale =
-          make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw + kQK_K * i + 16 * ib);
-      scales[ib] = scale;
-      const float abs_scale = std::fabs(scale);
-      if (abs_scale > max_abs_scale) {
-        max_abs_scale = abs_scale;
-        max_scale = scale;
-      }
+      scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw + kQK_K * i + 16 * ib);
     }
-    if (max_abs_scale < kGroupMaxEps) {
+    const float max_scale = signed_absmax(scales, kQK_K / 16);
+    if (std::fabs(max_scale) < kGroupMaxEps) {
       std::memset(&y[i], 0, sizeof(block_q6_k));
       y[i].d = f32_to_f16(0.f);
       continue;

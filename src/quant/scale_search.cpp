@@ -30,15 +30,8 @@ int clamp_sym(int l, int nmax) {
 
 float make_qx_quants(int n, int nmax, const float* x, int8_t* levels, int rmse_type,
                      const float* weights) {
-  float max = 0;
-  float amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  const float max = signed_absmax(x, n);
+  const float amax = std::fabs(max);
   if (amax < kGroupMaxEps) {
     std::fill(levels, levels + n, int8_t{0});
     return 0.f;
@@ -87,15 +80,8 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* levels, int rmse_t
 }
 
 float make_q3_quants(int n, int nmax, const float* x, int8_t* levels, bool do_rmse) {
-  float max = 0;
-  float amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  const float max = signed_absmax(x, n);
+  const float amax = std::fabs(max);
   if (amax < kGroupMaxEps) {
     std::fill(levels, levels + n, int8_t{0});
     return 0.f;

@@ -4,6 +4,7 @@
 // results are the bytes we must match.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -11,6 +12,19 @@ namespace slmkit::quant {
 
 // Groups whose largest magnitude is below this are all zero.
 inline constexpr float kGroupMaxEps = 1e-15f;
+
+// The value of largest magnitude, with its sign (the first one on ties); its |.| is the amax.
+inline float signed_absmax(const float* x, int n) {
+  float amax = 0.0f;
+  float max = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  return max;
+}
 
 // Round to nearest with ties to even, for |v| < 2^22, by letting the float adder do it: adding
 // 1.5 * 2^23 pushes the fraction out of the mantissa.

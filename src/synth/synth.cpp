@@ -78,22 +78,22 @@ Tensor random_tensor(const arch::TensorSpec& spec, const ModelConfig& config, DT
     fill_uniform(
         count, stream, center, half_width,
         [out](int64_t i, float v) { std::memcpy(out + 4 * i, &v, 4); }, pool);
-  } else if (type == DType::F16) {
-    fill_uniform(
-        count, stream, center, half_width,
-        [out](int64_t i, float v) {
-          const uint16_t h = f32_to_f16(v);
-          std::memcpy(out + 2 * i, &h, 2);
-        },
-        pool);
   } else {
-    fill_uniform(
-        count, stream, center, half_width,
-        [out](int64_t i, float v) {
-          const uint16_t h = f32_to_bf16(v);
-          std::memcpy(out + 2 * i, &h, 2);
-        },
-        pool);
+    // F16 or BF16: the same values through the type's rounding, two bytes each.
+    const auto fill_16bit = [&](auto to_bits) {
+      fill_uniform(
+          count, stream, center, half_width,
+          [out, to_bits](int64_t i, float v) {
+            const uint16_t h = to_bits(v);
+            std::memcpy(out + 2 * i, &h, 2);
+          },
+          pool);
+    };
+    if (type == DType::F16) {
+      fill_16bit([](float v) { return f32_to_f16(v); });
+    } else {
+      fill_16bit([](float v) { return f32_to_bf16(v); });
+    }
   }
   return Tensor::owned(spec.name, type, spec.shape, std::move(bytes));
 }

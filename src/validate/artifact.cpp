@@ -205,10 +205,7 @@ std::string gguf_quantization(const gguf::File& f) {
   for (const auto& t : f.tensors) {
     if (t.ne.size() == 2) bytes.add(t.type, t.n_bytes);
   }
-  const DType main = bytes.most().value_or(DType::F32);
-  std::string s(dtype_name(main));
-  std::transform(s.begin(), s.end(), s.begin(), ::toupper);
-  return s;
+  return upper_dtype_name(bytes.most().value_or(DType::F32));
 }
 
 }  // namespace slmkit::artifact

@@ -87,13 +87,9 @@ PrecisionBounds comparison_bounds(const std::string& precision, const Model& ref
   // them with such weights, so the reference itself is only that precise: measured, stories3M F16
   // in our engine against the same weights widened to F32 is 1.26e-4 of the logit range, and
   // ONNX Runtime's fp32 graph of those F16 weights 4.3e-7 against the widened ones.
-  TypeBytes bytes;
-  for (const Tensor& t : reference.tensors()) {
-    if (t.shape().size() == 2) bytes.add(t.dtype(), t.n_bytes());
-  }
-  const DType main = bytes.most().value_or(DType::F32);
+  const DType main = most_matrix_type(reference).value_or(DType::F32);
   if (main == DType::F32) return b;
-  const PrecisionBounds r = bounds_for(upper(std::string(dtype_name(main))));
+  const PrecisionBounds r = bounds_for(upper_dtype_name(main));
   if (r.logits_rel <= b.logits_rel && r.top5_overlap >= b.top5_overlap &&
       r.greedy_share >= b.greedy_share) {
     return b;

@@ -128,17 +128,7 @@ void generate_onnx(OnnxTarget& target, const Tokenizer& tokenizer, const Inferen
   p.tokens = generated;
   p.text = continuation_text(tokenizer, req.tokens, p.tokens);
   o.cancel.throw_if_cancelled();
-  peers::OrtTimingRequest tr;
-  tr.mode = req.mode;
-  tr.model = req.model;
-  tr.shape = req.shape;
-  tr.n_gen = o.max_new_tokens;
-  tr.repetitions = 1;
-  tr.n_threads = o.n_threads;
-  const peers::OrtTimingResult t = peers::ort_time(tr);
-  p.tokens_per_second = t.gen_ns.empty() || t.gen_ns[0] <= 0
-                            ? 0
-                            : static_cast<double>(o.max_new_tokens) / (t.gen_ns[0] * 1e-9);
+  p.tokens_per_second = peers::ort_decode_tokens_per_second(req, o.max_new_tokens, o.n_threads);
 }
 
 // validate_artifact's functional checks on this prompt; when the format checks stop it before

@@ -341,17 +341,8 @@ void onnx_functional_checks(const artifact::Info& info, const std::string& preci
     const peers::OrtRunResult art = peers::ort_run(lr);
     r.artifact_logits = art.logits;
     r.vocab = art.vocab;
-    peers::OrtTimingRequest tr;
-    tr.mode = req.mode;
-    tr.model = req.model;
-    tr.shape = req.shape;
-    tr.n_gen = options.n_compare;
-    tr.repetitions = 1;
-    tr.n_threads = options.n_threads;
-    const peers::OrtTimingResult t = peers::ort_time(tr);
-    r.tokens_per_second = t.gen_ns.empty() || t.gen_ns[0] <= 0
-                              ? 0
-                              : static_cast<double>(options.n_compare) / (t.gen_ns[0] * 1e-9);
+    r.tokens_per_second =
+        peers::ort_decode_tokens_per_second(req, options.n_compare, options.n_threads);
   } catch (const Error& e) {
     checks.expect("functional.run" + suffix, false, e.what());
     return;

@@ -18,6 +18,7 @@
 #include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
 #include "support/llama_cpp.h"
+#include "support/llama_cpp_parity.h"
 
 namespace slmkit {
 namespace {
@@ -37,13 +38,7 @@ struct Comparison {
 Comparison compare_logits(const fs::path& gguf, const std::vector<int32_t>& tokens,
                           bool llama_cpp_gelu) {
   const LlamaCppModel theirs_model = LlamaCppModel::load(gguf);
-  peers::LlamaCppContextOptions co;
-  co.n_ctx = 256;
-  co.n_batch = 256;
-  co.n_threads = 1;
-  co.kv_cache_f32 = true;
-  co.flash_attention = peers::LlamaCppFlashAttention::disabled;
-  LlamaCppContext theirs(theirs_model, co);
+  LlamaCppContext theirs(theirs_model, testing::parity_context_options(256));
   const peers::LlamaCppLogits want = theirs.logits(tokens);
 
   Engine engine(load_model(gguf));

@@ -26,93 +26,32 @@
 // where llama.cpp's top two logits are within the 2 x 2E of each other that a flip may cover.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <cstring>
 
 #include "peers/llama_cpp_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/quantize.h"
 #include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
+#include "support/llama_cpp.h"
+#include "support/llama_cpp_parity.h"
 
 namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-using peers::LlamaCppContext;
 using peers::LlamaCppModel;
-using peers::LlamaCppPeer;
 
 struct QuantCase {
   std::string type;  // QuantizeOptions::type
   bool pure;
 };
 
-// Every tensor of `m` as F32 holding the same values: runs with f32 activations.
-Model widened(const Model& m) {
-  Model out;
-  out.config = m.config;
-  out.vocab = m.vocab;
-  out.source = m.source;
-  for (const Tensor& t : m.tensors()) {
-    if (t.dtype() == DType::F32) {
-      out.add(t);
-      continue;
-    }
-    const std::vector<float> v = dequantize(t);
-    std::vector<std::byte> bytes(v.size() * sizeof(float));
-    std::memcpy(bytes.data(), v.data(), bytes.size());
-    out.add(Tensor::owned(t.name(), DType::F32, t.shape(), std::move(bytes)));
-  }
-  out.config.file_type = -1;
-  return out;
-}
-
-SessionOptions session_options(bool all_logits) {
-  SessionOptions so;
-  so.n_ctx = 128;
-  so.n_threads = 1;
-  so.kv_type = DType::F32;
-  so.all_logits = all_logits;
-  return so;
-}
-
-std::vector<float> all_logits(const Model& model, const std::vector<int32_t>& tokens) {
-  Engine engine{Model(model)};
-  Session session(engine, session_options(true));
-  const std::span<const float> v = session.eval(tokens, true);
-  return {v.begin(), v.end()};
-}
-
-double max_abs_diff(std::span<const float> a, std::span<const float> b) {
-  double d = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
-  return d;
-}
-
-// Difference between the largest and second-largest value.
-double top2_margin(std::span<const float> row) {
-  float a = -INFINITY, b = -INFINITY;
-  for (float v : row) {
-    if (v > a) {
-      b = a;
-      a = v;
-    } else if (v > b) {
-      b = v;
-    }
-  }
-  return static_cast<double>(a) - static_cast<double>(b);
-}
-
 class EngineQuantParity : public ::testing::TestWithParam<QuantCase> {};
 
 TEST_P(EngineQuantParity, Stories3M) {
   SLMKIT_REQUIRE_FIXTURES();
-  if (!LlamaCppPeer::available())
-    GTEST_SKIP() << "llama.cpp peer not available: " << LlamaCppPeer::unavailable_reason();
+  SLMKIT_REQUIRE_LLAMA_CPP();
   const QuantCase& qc = GetParam();
   const fs::path source = testing::fixture("models/stories3M/stories3M.gguf");
   QuantizeOptions qo;
@@ -129,52 +68,14 @@ TEST_P(EngineQuantParity, Stories3M) {
   const std::vector<int32_t> prompt =
       Tokenizer::from_path(source).encode("Once upon a time, there was a big dog named Max.", true);
   constexpr int kGreedy = 48;
-  const LlamaCppModel theirs_model = LlamaCppModel::load(gguf);
-  peers::LlamaCppContextOptions co;
-  co.n_ctx = 128;
-  co.n_batch = 128;
-  co.n_threads = 1;
-  co.kv_cache_f32 = true;
-  co.flash_attention = peers::LlamaCppFlashAttention::disabled;
-  const std::vector<int32_t> theirs_greedy =
-      LlamaCppContext(theirs_model, co).generate_greedy(prompt, kGreedy);
-  std::vector<int32_t> tokens = prompt;
-  tokens.insert(tokens.end(), theirs_greedy.begin(), theirs_greedy.end());
-  const peers::LlamaCppLogits want = LlamaCppContext(theirs_model, co).logits(tokens);
-
-  const Model model = load_model(gguf);
-  const std::vector<float> got = all_logits(model, tokens);
-  const std::vector<float> f32_activations = all_logits(widened(model), tokens);
-  const auto V = static_cast<size_t>(want.n_vocab);
-  ASSERT_EQ(got.size(), tokens.size() * V);
-  const auto [lo, hi] = std::minmax_element(want.values.begin(), want.values.end());
-  const double range = static_cast<double>(*hi) - static_cast<double>(*lo);
-  const double relative = max_abs_diff(got, want.values) / range;
-  const double e = max_abs_diff(got, f32_activations) / range;
-  const double tolerance = 2 * e;
-
-  Engine engine{Model(model)};
-  Session session(engine, session_options(false));
-  GenerateOptions go;
-  go.n_predict = kGreedy;
-  go.sampling.temperature = 0;
-  go.stop_tokens = {-1};
-  const std::vector<int32_t> ours = generate(session, prompt, go).tokens;
-  size_t same = 0;
-  while (same < ours.size() && same < theirs_greedy.size() && ours[same] == theirs_greedy[same])
-    ++same;
+  const testing::GreedyParity p =
+      testing::greedy_parity(load_model(gguf), LlamaCppModel::load(gguf), prompt, kGreedy);
   std::printf(
       "%-8s (%s) max |diff| %.2e of the logit range %.3g; activation rounding E %.2e, bound 2E "
       "%.2e; greedy %zu of %d identical\n",
-      qc.type.c_str(), types.c_str(), relative, range, e, tolerance, same, kGreedy);
-  EXPECT_GT(e, 0) << "activations were not quantized";
-  EXPECT_LE(relative, tolerance);
-  if (same < theirs_greedy.size()) {
-    // llama.cpp's logits for the step that chose theirs_greedy[same].
-    const double margin = top2_margin(want.row(static_cast<int32_t>(prompt.size() + same - 1)));
-    EXPECT_LE(margin, 2 * tolerance * range)
-        << "greedy differs at token " << same << " where llama.cpp's choice was clear";
-  }
+      qc.type.c_str(), types.c_str(), p.relative, p.range, p.e, 2 * p.e, p.same, kGreedy);
+  EXPECT_GT(p.e, 0) << "activations were not quantized";
+  testing::expect_greedy_parity(p);
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, EngineQuantParity,

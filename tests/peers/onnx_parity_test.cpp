@@ -13,7 +13,9 @@
 #include "slmkit/export_onnx.h"
 #include "slmkit/synth.h"
 #include "slmkit/tokenizer.h"
+#include "support/engine_logits.h"
 #include "support/fixtures.h"
+#include "support/logit_agreement.h"
 #include "support/ort.h"
 
 namespace slmkit {
@@ -74,16 +76,9 @@ void expect_parity(const std::vector<float>& ours, const std::vector<float>& the
       what.c_str(), max_diff, tol, *hi - *lo, exact, static_cast<long long>(n));
 }
 
+// The ONNX graphs keep K and V in f32, as engine_all_logits does.
 std::vector<float> engine_logits(const Model& model, const std::vector<int32_t>& tokens) {
-  Engine engine{Model(model)};
-  SessionOptions so;
-  so.n_ctx = 64;
-  so.kv_type = DType::F32;  // the ONNX graphs keep K and V in f32
-  so.all_logits = true;
-  so.n_threads = 1;
-  Session session(engine, so);
-  const auto span = session.eval(tokens, true);
-  return {span.begin(), span.end()};
+  return testing::engine_all_logits(model, tokens, 64);
 }
 
 class OnnxParity : public ::testing::TestWithParam<std::string> {};
@@ -260,15 +255,7 @@ TEST_P(OnnxReduced, Stories260KTopOneAndKld) {
   ASSERT_GE(tokens.size(), 512u);
   tokens.resize(512);
 
-  Engine engine{Model(model)};
-  SessionOptions so;
-  so.n_ctx = 512;
-  so.kv_type = DType::F32;
-  so.all_logits = true;
-  so.n_threads = 1;
-  Session session(engine, so);
-  const auto span = session.eval(tokens, true);
-  const std::vector<float> ours(span.begin(), span.end());
+  const std::vector<float> ours = testing::engine_all_logits(model, tokens, 512);
 
   const fs::path dir = slmkit::testing::temp_dir(std::string("onnx_reduced_") + rc.name);
   OnnxGraphOptions go;
@@ -287,25 +274,7 @@ TEST_P(OnnxReduced, Stories260KTopOneAndKld) {
   const std::vector<float> theirs = peers::ort_run(r).logits;
   ASSERT_EQ(theirs.size(), ours.size());
   const int64_t V = model.config.vocab_size;
-  double kld_sum = 0;
-  int same_top1 = 0;
-  for (size_t t = 0; t < tokens.size(); ++t) {
-    const float* a = ours.data() + t * V;
-    const float* b = theirs.data() + t * V;
-    same_top1 += top_k(a, V, 1) == top_k(b, V, 1);
-    const double ma = *std::max_element(a, a + V), mb = *std::max_element(b, b + V);
-    double za = 0, zb = 0;
-    for (int64_t i = 0; i < V; ++i) {
-      za += std::exp(a[i] - ma);
-      zb += std::exp(b[i] - mb);
-    }
-    for (int64_t i = 0; i < V; ++i) {
-      const double la = a[i] - ma - std::log(za), lb = b[i] - mb - std::log(zb);
-      kld_sum += std::exp(la) * (la - lb);
-    }
-  }
-  const double kld = kld_sum / static_cast<double>(tokens.size());
-  const double top1 = same_top1 / static_cast<double>(tokens.size());
+  const auto [top1, kld] = testing::top1_and_kld(ours, theirs, V);
   std::printf("stories260K %s vs engine f32, 512 tokens: same top-1 %.2f%%, mean KLD %.3g\n",
               rc.name, 100 * top1, kld);
   EXPECT_GE(top1, rc.min_top1);

@@ -14,18 +14,15 @@
 #include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/synth.h"
+#include "support/engine_logits.h"
 #include "support/fixtures.h"
+#include "support/logit_agreement.h"
+#include "support/ort.h"
 
 namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SLMKIT_REQUIRE_ORT()                                                                       \
-  do {                                                                                             \
-    if (!peers::OrtPeer::available())                                                              \
-      GTEST_SKIP() << "ONNX Runtime peer not available: " << peers::OrtPeer::unavailable_reason(); \
-  } while (0)
 
 constexpr int64_t kVocab = 512;
 
@@ -56,35 +53,6 @@ Model with_vocab(const Model& m, int64_t n) {
   return out;
 }
 
-struct Agreement {
-  double top1 = 0;
-  double kld = 0;
-};
-
-Agreement compare(const std::vector<float>& ours, const std::vector<float>& theirs, int64_t V) {
-  EXPECT_EQ(ours.size(), theirs.size());
-  const size_t n = std::min(ours.size(), theirs.size()) / static_cast<size_t>(V);
-  Agreement a;
-  for (size_t t = 0; t < n; ++t) {
-    const float* p = ours.data() + t * V;
-    const float* q = theirs.data() + t * V;
-    a.top1 += (std::max_element(p, p + V) - p) == (std::max_element(q, q + V) - q);
-    const double mp = *std::max_element(p, p + V), mq = *std::max_element(q, q + V);
-    double zp = 0, zq = 0;
-    for (int64_t i = 0; i < V; ++i) {
-      zp += std::exp(p[i] - mp);
-      zq += std::exp(q[i] - mq);
-    }
-    for (int64_t i = 0; i < V; ++i) {
-      const double lp = p[i] - mp - std::log(zp), lq = q[i] - mq - std::log(zq);
-      a.kld += std::exp(lp) * (lp - lq);
-    }
-  }
-  a.top1 /= static_cast<double>(n);
-  a.kld /= static_cast<double>(n);
-  return a;
-}
-
 struct MatrixCase {
   const char* arch;
   OnnxPrecision precision;
@@ -111,15 +79,7 @@ TEST_P(OnnxPrecisionMatrix, EveryVariantRunsWithinBounds) {
   std::vector<int32_t> tokens;
   for (int i = 0; i < 24; ++i) tokens.push_back(static_cast<int32_t>((i * 7919 + 13) % kVocab));
 
-  Engine engine{Model(model)};
-  SessionOptions sopt;
-  sopt.n_ctx = 32;
-  sopt.kv_type = DType::F32;
-  sopt.all_logits = true;
-  sopt.n_threads = 1;
-  Session session(engine, sopt);
-  const auto span = session.eval(tokens, true);
-  const std::vector<float> ours(span.begin(), span.end());
+  const std::vector<float> ours = testing::engine_all_logits(model, tokens, 32);
 
   const std::string tag = std::string(mc.arch) + "_" + onnx_precision_name(mc.precision) +
                           (mc.q4_embedding ? "_embd" : "");
@@ -158,7 +118,7 @@ TEST_P(OnnxPrecisionMatrix, EveryVariantRunsWithinBounds) {
   runs.emplace_back("prefill+decode", peers::ort_run(r).logits);
 
   for (const auto& [variant, theirs] : runs) {
-    const Agreement a = compare(ours, theirs, c.vocab_size);
+    const testing::Agreement a = testing::top1_and_kld(ours, theirs, c.vocab_size);
     std::printf("%s %s vs engine f32, 24 tokens: same top-1 %.1f%%, mean KLD %.3g\n", tag.c_str(),
                 variant.c_str(), 100 * a.top1, a.kld);
     EXPECT_GE(a.top1, mc.min_top1) << tag << " " << variant;

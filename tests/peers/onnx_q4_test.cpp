@@ -16,59 +16,15 @@
 #include "slmkit/export_onnx.h"
 #include "slmkit/quantize.h"
 #include "slmkit/tokenizer.h"
+#include "support/engine_logits.h"
 #include "support/fixtures.h"
+#include "support/logit_agreement.h"
+#include "support/ort.h"
 
 namespace slmkit {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SLMKIT_REQUIRE_ORT()                                                                       \
-  do {                                                                                             \
-    if (!peers::OrtPeer::available())                                                              \
-      GTEST_SKIP() << "ONNX Runtime peer not available: " << peers::OrtPeer::unavailable_reason(); \
-  } while (0)
-
-struct Agreement {
-  double top1 = 0;  // share of positions with the same argmax
-  double kld = 0;   // mean KL(ours || theirs) per position
-};
-
-Agreement compare(const std::vector<float>& ours, const std::vector<float>& theirs, int64_t V) {
-  EXPECT_EQ(ours.size(), theirs.size());
-  const size_t n = std::min(ours.size(), theirs.size()) / static_cast<size_t>(V);
-  Agreement a;
-  for (size_t t = 0; t < n; ++t) {
-    const float* p = ours.data() + t * V;
-    const float* q = theirs.data() + t * V;
-    a.top1 += (std::max_element(p, p + V) - p) == (std::max_element(q, q + V) - q);
-    const double mp = *std::max_element(p, p + V), mq = *std::max_element(q, q + V);
-    double zp = 0, zq = 0;
-    for (int64_t i = 0; i < V; ++i) {
-      zp += std::exp(p[i] - mp);
-      zq += std::exp(q[i] - mq);
-    }
-    for (int64_t i = 0; i < V; ++i) {
-      const double lp = p[i] - mp - std::log(zp), lq = q[i] - mq - std::log(zq);
-      a.kld += std::exp(lp) * (lp - lq);
-    }
-  }
-  a.top1 /= static_cast<double>(n);
-  a.kld /= static_cast<double>(n);
-  return a;
-}
-
-std::vector<float> engine_logits(const Model& model, const std::vector<int32_t>& tokens) {
-  Engine engine{Model(model)};
-  SessionOptions so;
-  so.n_ctx = static_cast<int64_t>(tokens.size());
-  so.kv_type = DType::F32;
-  so.all_logits = true;
-  so.n_threads = 1;
-  Session session(engine, so);
-  const auto span = session.eval(tokens, true);
-  return {span.begin(), span.end()};
-}
 
 std::vector<float> ort_logits(const fs::path& graph, const Model& model,
                               const std::vector<int32_t>& tokens) {
@@ -138,8 +94,9 @@ TEST(OnnxQ4, MatchesEngineOnQ4_0DequantizedWeights) {
     const fs::path graph = dir / (embedding ? "q4_embd.onnx" : "q4.onnx");
     write_onnx_graph(s.model, go, graph);
     const std::vector<float> theirs = ort_logits(graph, s.model, s.tokens);
-    const std::vector<float> ours = engine_logits(q4_0_dequantized(s.model, embedding), s.tokens);
-    const Agreement a = compare(ours, theirs, V);
+    const std::vector<float> ours =
+        testing::engine_all_logits(q4_0_dequantized(s.model, embedding), s.tokens);
+    const testing::Agreement a = testing::top1_and_kld(ours, theirs, V);
     double max_diff = 0, range = 0;
     for (size_t i = 0; i < ours.size(); ++i) {
       max_diff = std::max<double>(max_diff, std::fabs(ours[i] - theirs[i]));
@@ -165,7 +122,7 @@ TEST(OnnxQ4, Stories3MTopOneAndKldVsF32) {
   SLMKIT_REQUIRE_ORT();
   const Stories3M& s = stories3m();
   const int64_t V = s.model.config.vocab_size;
-  const std::vector<float> ours = engine_logits(s.model, s.tokens);
+  const std::vector<float> ours = testing::engine_all_logits(s.model, s.tokens);
   const fs::path dir = slmkit::testing::temp_dir("onnx_q4_vs_f32");
   struct Case {
     const char* name;
@@ -181,7 +138,8 @@ TEST(OnnxQ4, Stories3MTopOneAndKldVsF32) {
     go.precision = c.precision;
     go.q4_embedding = c.embedding;
     write_onnx_graph(s.model, go, dir / "m.onnx");
-    const Agreement a = compare(ours, ort_logits(dir / "m.onnx", s.model, s.tokens), V);
+    const testing::Agreement a =
+        testing::top1_and_kld(ours, ort_logits(dir / "m.onnx", s.model, s.tokens), V);
     std::printf("stories3M %s vs engine f32, 256 tokens: same top-1 %.2f%%, mean KLD %.3g\n",
                 c.name, 100 * a.top1, a.kld);
     EXPECT_GE(a.top1, c.min_top1) << c.name;

@@ -16,6 +16,7 @@
 #include "slmkit/smoothquant.h"
 #include "slmkit/synth.h"
 #include "slmkit/tokenizer.h"
+#include "support/engine_logits.h"
 #include "support/fixtures.h"
 
 namespace slmkit {
@@ -26,18 +27,6 @@ namespace fs = std::filesystem;
 constexpr size_t kHeldOutBytes = 39700;  // fixtures README: held out from stories3M's training
 
 // Logits of every position of `tokens`, F32 KV cache (no f16 rounding of K and V in between).
-std::vector<float> logits_of(const Model& model, const std::vector<int32_t>& tokens) {
-  const Engine engine(model);
-  SessionOptions so;
-  so.n_ctx = static_cast<int64_t>(tokens.size());
-  so.kv_type = DType::F32;
-  so.all_logits = true;
-  so.n_threads = 1;
-  Session session(engine, so);
-  const std::span<const float> l = session.eval(tokens, true);
-  return {l.begin(), l.end()};
-}
-
 std::vector<int32_t> sample_tokens(int64_t vocab, size_t n) {
   std::vector<int32_t> t(n);
   for (size_t i = 0; i < n; ++i) t[i] = static_cast<int32_t>((1 + 7 * i + (i * i) % 13) % vocab);
@@ -87,7 +76,7 @@ TEST(SmoothQuant, OutlierModelWithPowerOfTwoFactorIsBitIdentical) {
   // Scaling by a power of two commutes with every f32 rounding (no overflow or subnormals here):
   // (W / 64) * (64 y) is W * y to the bit, so every logit is identical.
   const std::vector<int32_t> tokens = sample_tokens(plain.config.vocab_size, 48);
-  EXPECT_EQ(logits_of(plain, tokens), logits_of(outlier, tokens));
+  EXPECT_EQ(testing::engine_all_logits(plain, tokens), testing::engine_all_logits(outlier, tokens));
 }
 
 TEST(SmoothQuant, OutlierAndSmoothedModelsKeepFp32Logits) {
@@ -96,9 +85,9 @@ TEST(SmoothQuant, OutlierAndSmoothedModelsKeepFp32Logits) {
   Model outlier = plain;
   add_outlier_channels(outlier, 4, 50.0f);
   const std::vector<int32_t> tokens = sample_tokens(plain.config.vocab_size, 48);
-  const std::vector<float> base = logits_of(plain, tokens);
+  const std::vector<float> base = testing::engine_all_logits(plain, tokens);
   const float range = max_abs(base);
-  const float d_outlier = max_abs_diff(base, logits_of(outlier, tokens));
+  const float d_outlier = max_abs_diff(base, testing::engine_all_logits(outlier, tokens));
   EXPECT_LE(d_outlier, kRescaleTolerance * range);
 
   const std::string text = testing::read_text(testing::fixture("text/tinystories_val_subset.txt"));
@@ -135,7 +124,7 @@ TEST(SmoothQuant, OutlierAndSmoothedModelsKeepFp32Logits) {
     for (const SmoothedGroup& g : report.groups) {
       EXPECT_LT(g.x_ratio_after, g.x_ratio_before) << g.norm;
     }
-    const float d = max_abs_diff(base, logits_of(smoothed, tokens));
+    const float d = max_abs_diff(base, testing::engine_all_logits(smoothed, tokens));
     EXPECT_LE(d, kRescaleTolerance * range) << "alpha " << alpha;
     std::printf("max |logit diff| / range: outlier %.2g, smoothed at %.1f %.2g\n",
                 d_outlier / range, alpha, d / range);
@@ -168,8 +157,9 @@ TEST(SmoothQuant, RescaleIsExactForLayerNormBiasAndNormOffset) {
                 model.get("blk.0.attn_norm.bias").to_f32()[1] / s[1]);
     }
     const std::vector<int32_t> tokens = sample_tokens(model.config.vocab_size, 24);
-    const std::vector<float> base = logits_of(model, tokens);
-    EXPECT_LE(max_abs_diff(base, logits_of(rescaled, tokens)), kRescaleTolerance * max_abs(base))
+    const std::vector<float> base = testing::engine_all_logits(model, tokens);
+    EXPECT_LE(max_abs_diff(base, testing::engine_all_logits(rescaled, tokens)),
+              kRescaleTolerance * max_abs(base))
         << arch;
   }
 }
@@ -310,8 +300,9 @@ TEST(SmoothQuant, AutoAlphaTakesTheSmallestW8A8Error) {
   }
   EXPECT_EQ(r.report.to_json()["groups"][0]["alpha_search"].size(), 11u);
   const std::vector<int32_t> tokens = sample_tokens(outlier.config.vocab_size, 24);
-  const std::vector<float> before = logits_of(outlier, tokens);
-  EXPECT_LT(max_abs_diff(before, logits_of(r.model, tokens)), kRescaleTolerance * max_abs(before));
+  const std::vector<float> before = testing::engine_all_logits(outlier, tokens);
+  EXPECT_LT(max_abs_diff(before, testing::engine_all_logits(r.model, tokens)),
+            kRescaleTolerance * max_abs(before));
   EXPECT_THROW(parse_smoothquant("1.5"), Error);
   EXPECT_THROW(parse_smoothquant("half"), Error);
   EXPECT_EQ(parse_smoothquant("0.8").alpha, 0.8);

@@ -16,6 +16,7 @@
 #include "slmkit/quantize.h"
 #include "slmkit/tokenizer.h"
 #include "slmkit/validate.h"
+#include "support/engine_logits.h"
 #include "support/fixtures.h"
 #include "support/ort.h"
 
@@ -89,15 +90,7 @@ TeacherForced teacher_forced(const fs::path& model, const std::string& prompt_te
   t.vocab = ref.config.vocab_size;
   t.prompt = prompt.size();
   auto eval_all = [&](const Model& m, const std::vector<int32_t>& tokens) {
-    Engine engine{Model(m)};
-    SessionOptions so;
-    so.n_ctx = static_cast<int64_t>(tokens.size()) + 1;
-    so.kv_type = DType::F32;
-    so.all_logits = true;
-    so.n_threads = 1;
-    Session s(engine, so);
-    const auto v = s.eval(tokens, true);
-    return std::vector<float>(v.begin(), v.end());
+    return testing::engine_all_logits(m, tokens, static_cast<int64_t>(tokens.size()) + 1);
   };
   std::vector<int32_t> tokens = prompt;
   for (int i = 0; i < n; ++i) {

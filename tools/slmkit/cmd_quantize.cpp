@@ -24,6 +24,22 @@
 namespace slmkit::cli {
 namespace {
 
+struct Args {
+  std::string model;
+  std::string type;
+  std::string output;
+  std::string tokenizer;
+  std::string json;
+  std::string imatrix;
+  bool imatrix_best = false;
+  bool pure = false;
+  bool strict = false;
+  bool allow_requantize = false;
+  int threads = 0;
+  std::optional<std::string> smoothquant;
+  std::vector<double> dev_outliers;  // {channels, factor}
+};
+
 struct AutoArgs {
   std::string calibration;
   uint64_t target_size = 0;
@@ -36,9 +52,30 @@ struct AutoArgs {
   bool dry_run = false;
 };
 
+// Every combination of options that cannot go together, refused before any work is done.
+void check_combinations(const Args& args, const AutoArgs& auto_args) {
+  if (args.type == "auto" || args.type == "AUTO") {
+    if (!args.imatrix.empty() || args.pure || args.strict)
+      throw Error(ErrorKind::invalid_input,
+                  "-t auto does not take --imatrix, --pure or --strict (yet)");
+    if (!args.json.empty())
+      throw Error(ErrorKind::invalid_input,
+                  "-t auto writes its report to OUT.gguf.mix.json; --json is for presets");
+    if (args.smoothquant)
+      throw Error(ErrorKind::invalid_input, "-t auto does not take --smoothquant (yet)");
+    if (auto_args.calibration.empty())
+      throw Error(ErrorKind::invalid_input, "-t auto needs -f CALIB.txt (calibration text)");
+    return;
+  }
+  if (args.smoothquant && auto_args.calibration.empty())
+    throw Error(ErrorKind::invalid_input, "--smoothquant needs -f CALIB.txt");
+  if (!args.smoothquant && !auto_args.calibration.empty())
+    throw Error(ErrorKind::invalid_input, "-f CALIB.txt is for --smoothquant ALPHA");
+  if (args.imatrix_best && args.imatrix.empty())
+    throw Error(ErrorKind::invalid_input, "--imatrix-best needs --imatrix FILE");
+}
+
 void run_auto(const Model& model, const std::string& output, const AutoArgs& a, int threads) {
-  if (a.calibration.empty())
-    throw Error(ErrorKind::invalid_input, "-t auto needs -f CALIB.txt (calibration text)");
   QuantizeAutoOptions o;
   o.calibration_text = read_text_file(a.calibration);
   o.target_size = a.target_size;
@@ -85,21 +122,6 @@ void run_auto(const Model& model, const std::string& output, const AutoArgs& a, 
 }  // namespace
 
 void register_quantize(CLI::App& app) {
-  struct Args {
-    std::string model;
-    std::string type;
-    std::string output;
-    std::string tokenizer;
-    std::string json;
-    std::string imatrix;
-    bool imatrix_best = false;
-    bool pure = false;
-    bool strict = false;
-    bool allow_requantize = false;
-    int threads = 0;
-    std::optional<std::string> smoothquant;
-    std::vector<double> dev_outliers;  // {channels, factor}
-  };
   auto args = std::make_shared<Args>();
   auto auto_args = std::make_shared<AutoArgs>();
   std::string types;
@@ -155,6 +177,7 @@ void register_quantize(CLI::App& app) {
   // SmoothQuant; see add_outlier_channels).
   sub->add_option("--dev-outliers", args->dev_outliers, "CHANNELS FACTOR")->expected(2)->group("");
   add_command(sub, [args, auto_args] {
+    check_combinations(*args, *auto_args);
     LoadOptions load;
     load.llama2c_tokenizer = args->tokenizer;
     const auto start = std::chrono::steady_clock::now();
@@ -162,15 +185,6 @@ void register_quantize(CLI::App& app) {
         args->smoothquant ? std::optional(parse_smoothquant(*args->smoothquant)) : std::nullopt;
     Model model = load_model(args->model, load);
     if (args->type == "auto" || args->type == "AUTO") {
-      if (!args->imatrix.empty() || args->pure || args->strict)
-        throw Error(ErrorKind::invalid_input,
-                    "-t auto does not take --imatrix, --pure or --strict (yet)");
-      if (!args->json.empty())
-        throw Error(ErrorKind::invalid_input,
-                    "-t auto writes its report to OUT.gguf.mix.json; --json is for presets");
-      if (args->smoothquant) {
-        throw Error(ErrorKind::invalid_input, "-t auto does not take --smoothquant (yet)");
-      }
       if (auto_args->n_chunks == 0) auto_args->n_chunks = 4;
       return run_auto(model, args->output, *auto_args, args->threads);
     }
@@ -183,9 +197,6 @@ void register_quantize(CLI::App& app) {
       std::fputs("\n", stderr);
     }
     if (args->smoothquant) {
-      if (auto_args->calibration.empty()) {
-        throw Error(ErrorKind::invalid_input, "--smoothquant needs -f CALIB.txt");
-      }
       SmoothQuantCalibration calibration;
       calibration.n_ctx = auto_args->n_ctx;
       calibration.n_chunks = auto_args->n_chunks > 0 ? auto_args->n_chunks : 16;
@@ -194,8 +205,6 @@ void register_quantize(CLI::App& app) {
                                                      *smoothing, calibration);
       model = std::move(sq.model);
       std::fprintf(stderr, "quantize: %s\n", sq.summary().c_str());
-    } else if (!auto_args->calibration.empty()) {
-      throw Error(ErrorKind::invalid_input, "-f CALIB.txt is for --smoothquant ALPHA");
     }
     QuantizeOptions options;
     options.type = args->type;
@@ -210,9 +219,6 @@ void register_quantize(CLI::App& app) {
                    static_cast<long long>(options.imatrix->chunk_count));
     }
     options.imatrix_best_of_both = args->imatrix_best;
-    if (args->imatrix_best && !options.imatrix) {
-      throw Error(ErrorKind::invalid_input, "--imatrix-best needs --imatrix FILE");
-    }
     QuantizeReport report;
     // Streamed: one tensor's input and output in memory at a time.
     quantize_model_to_file(model, options, args->output, &report);
