@@ -17,6 +17,18 @@ using testing::cli_path;
 using testing::fixture;
 using testing::run_command;
 
+// stories260K's function-preserving copy with 4 outlier channels x50, as F32, in `dir`.
+std::string outlier_copy(const std::filesystem::path& dir) {
+  const std::string path = (dir / "outl.gguf").string();
+  std::string out;
+  const int rc = run_command(cli_path().string() + " quantize " +
+                                 fixture("models/gguf-stories260K/stories260K.gguf").string() +
+                                 " -t F32 --dev-outliers 4 50 -o " + path,
+                             &out);
+  EXPECT_EQ(rc, 0) << out;
+  return path;
+}
+
 TEST(CliSmoothQuant, SmoothsThenQuantizes) {
   SLMKIT_REQUIRE_FIXTURES();
   const auto dir = testing::temp_dir("cli_smoothquant");
@@ -53,14 +65,8 @@ TEST(CliSmoothQuant, ExportOnnxInt8OfAnOutlierModelPassesWithIt) {
   SLMKIT_REQUIRE_ONNX();
   const auto dir = testing::temp_dir("cli_smoothquant_onnx");
   const std::string cli = cli_path().string();
-  const std::string outliers = (dir / "outliers.gguf").string();
+  const std::string outliers = outlier_copy(dir);
   std::string out;
-  ASSERT_EQ(run_command(cli + " quantize " +
-                            fixture("models/gguf-stories260K/stories260K.gguf").string() +
-                            " -t F32 --dev-outliers 4 50 -o " + outliers,
-                        &out),
-            0)
-      << out;
   const std::string exp = " export onnx " + outliers + " --variant plain --precision int8 -o ";
   ASSERT_EQ(run_command(cli + exp + (dir / "plain").string(), &out), 0) << out;
   ASSERT_EQ(
@@ -90,14 +96,8 @@ TEST(CliSmoothQuant, SlowPipelineBuildsFromTheSmoothedModel) {
   SLMKIT_REQUIRE_ONNX();
   const auto dir = testing::temp_dir("cli_smoothquant_pipeline");
   const std::string cli = cli_path().string();
-  const std::string outliers = (dir / "outl.gguf").string();
+  const std::string outliers = outlier_copy(dir);
   std::string out;
-  ASSERT_EQ(run_command(cli + " quantize " +
-                            fixture("models/gguf-stories260K/stories260K.gguf").string() +
-                            " -t F32 --dev-outliers 4 50 -o " + outliers,
-                        &out),
-            0)
-      << out;
   const std::string run = cli + " pipeline " + outliers +
                           " --gguf Q8_0 --onnx int8 --onnx-variants plain --eval " +
                           fixture("text/tinystories_val_subset.txt").string() +
