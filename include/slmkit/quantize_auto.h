@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct AutoSensitivityOptions {
   bool add_bos = true;
   int32_t bos_id = -1;
   int n_threads = 0;  // 0: one per hardware thread
+  // Each candidate quantized with these importance weights, as `quantize --imatrix` would
+  // quantize it (llama.cpp's weighted quantizers); null: plain.
+  std::shared_ptr<const ImportanceMatrix> imatrix;
   ProgressCallback on_progress;
   CancelToken cancel;
 };
@@ -75,6 +79,8 @@ struct AutoSensitivity {
   // Decode time per token outside the searched matrices (attention, norms, sampling, the tensors
   // kept as they are): from one real engine decode step (attach_kernel_costs); < 0: unknown.
   double decode_overhead_seconds = -1;
+  // The importance matrix the candidates were measured with (apply_mix quantizes with it too).
+  std::shared_ptr<const ImportanceMatrix> imatrix;
 
   uint64_t padded(uint64_t bytes) const { return (bytes + alignment - 1) / alignment * alignment; }
   uint64_t min_file_bytes() const;  // every tensor at its smallest candidate
@@ -207,7 +213,8 @@ struct QuantizeAutoOptions {
   int64_t n_chunks = 4;
   int n_threads = 0;
   bool dry_run = false;
-  KernelCostOptions costs;  // n_threads is taken from above
+  std::shared_ptr<const ImportanceMatrix> imatrix;  // as AutoSensitivityOptions::imatrix
+  KernelCostOptions costs;                          // n_threads is taken from above
   ProgressCallback on_progress;
   CancelToken cancel;
 };

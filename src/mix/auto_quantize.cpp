@@ -31,6 +31,7 @@ QuantizeAutoResult quantize_auto(const Model& model, const QuantizeAutoOptions& 
               o.calibration.front() == tokenizer.bos_id();
   o.bos_id = tokenizer.bos_id();
   o.n_threads = options.n_threads;
+  o.imatrix = options.imatrix;
   o.on_progress = options.on_progress;
   o.cancel = options.cancel;
 

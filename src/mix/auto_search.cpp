@@ -205,6 +205,8 @@ nlohmann::ordered_json AutoMixPlan::to_json(const AutoSensitivity& s) const {
                                             static_cast<double>(s.n_elements)
                                       : 0.0;
   j["sum_kld"] = sum_kld;
+  // Whether the candidates were quantized (and measured) with importance weights.
+  j["imatrix"] = s.imatrix != nullptr;
   if (max_decode_seconds > 0) j["min_decode_tps"] = 1.0 / max_decode_seconds;
   if (decode_seconds > 0) {
     j["predicted_decode_seconds"] = decode_seconds;

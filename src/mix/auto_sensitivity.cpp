@@ -12,6 +12,7 @@
 #include "core/atomic_file.h"
 #include "core/fail.h"
 #include "formats/model_io.h"
+#include "quant/imatrix_weights.h"
 #include "quant/presets.h"
 #include "quant/quant.h"
 #include "quant/type_traits.h"
@@ -172,6 +173,7 @@ AutoSensitivity auto_candidates(const Model& model, const std::vector<std::strin
 AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   AutoSensitivity s = auto_candidates(model, options.types);
+  s.imatrix = options.imatrix;
   const CalibrationKl kl(model, options);
   s.base_ppl = kl.base_ppl();
   int64_t total = 0, done = 0;
@@ -188,8 +190,12 @@ AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOpt
         c.kld = 0;  // the loaded tensor itself: the base model
         continue;
       }
-      std::vector<std::byte> bytes = quant::quantize_tensor_rows(type, t.dtype(), t.bytes(), ncols,
-                                                                 options.n_threads, nullptr, false);
+      const std::vector<float> importance =
+          options.imatrix ? quant::imatrix_row_weights(*options.imatrix, at.name, ncols)
+                          : std::vector<float>();
+      std::vector<std::byte> bytes =
+          quant::quantize_tensor_rows(type, t.dtype(), t.bytes(), ncols, options.n_threads,
+                                      importance.empty() ? nullptr : importance.data(), false);
       if (bytes.size() != c.bytes) {
         fail(ErrorKind::internal, "quantize -t auto: '{}' as {} has {} bytes, {} were counted",
              at.name, c.type, bytes.size(), c.bytes);
@@ -219,6 +225,7 @@ Model apply_mix(const Model& model, const AutoSensitivity& sensitivity, const Au
   o.type = "F32";  // every quantizable tensor is named in tensor_types; the rest are kept
   o.n_threads = n_threads;
   o.tensor_types = plan.tensor_types(sensitivity);
+  o.imatrix = sensitivity.imatrix;
   return quantize_model(model, o, report);
 }
 

@@ -10,6 +10,7 @@
 #include "core/mapped_file.h"
 #include "core/type_bytes.h"
 #include "formats/model_io.h"
+#include "quant/imatrix_weights.h"
 #include "quant/llama_ftype.h"
 #include "quant/presets.h"
 #include "quant/quant.h"
@@ -156,20 +157,7 @@ Prepared prepare(const Model& model, const QuantizeOptions& options) {
       const int64_t n_per_row = t.shape().empty() ? 1 : t.shape().back();
       std::vector<float>& importance = p.importance[i];
       if (options.imatrix) {
-        importance = options.imatrix->weights(t.name());
-        if (!importance.empty() && importance.size() != static_cast<size_t>(n_per_row)) {
-          // As llama.cpp: a mismatched imatrix is an error, except for the token embedding,
-          // which always mismatches when an imatrix has it at all.
-          if (t.name() != "token_embd.weight") {
-            fail_invalid("quantize: imatrix entry '{}' has {} values, the tensor's rows have {}",
-                         t.name(), importance.size(), n_per_row);
-          }
-          importance.clear();
-        }
-        for (float v : importance) {
-          if (!std::isfinite(v))
-            fail_invalid("quantize: imatrix entry '{}' is not finite", t.name());
-        }
+        importance = quant::imatrix_row_weights(*options.imatrix, t.name(), n_per_row);
       }
       const quant::QuantTraits* to = quant::quant_traits(plan.to);
       if (!importance.empty() && to && to->from_float_weighted) {
@@ -278,3 +266,25 @@ void quantize_model_to_file(const Model& model, const QuantizeOptions& options,
 }
 
 }  // namespace slmkit
+
+namespace slmkit::quant {
+
+std::vector<float> imatrix_row_weights(const ImportanceMatrix& imatrix, const std::string& name,
+                                       int64_t n_per_row) {
+  std::vector<float> importance = imatrix.weights(name);
+  if (!importance.empty() && importance.size() != static_cast<size_t>(n_per_row)) {
+    // As llama.cpp: a mismatched imatrix is an error, except for the token embedding, which
+    // always mismatches when an imatrix has it at all.
+    if (name != "token_embd.weight") {
+      fail_invalid("quantize: imatrix entry '{}' has {} values, the tensor's rows have {}", name,
+                   importance.size(), n_per_row);
+    }
+    importance.clear();
+  }
+  for (float v : importance) {
+    if (!std::isfinite(v)) fail_invalid("quantize: imatrix entry '{}' is not finite", name);
+  }
+  return importance;
+}
+
+}  // namespace slmkit::quant

@@ -13,9 +13,11 @@
 #include <limits>
 #include <memory>
 
+#include "quant/quant.h"
 #include "slmkit/bench.h"
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
+#include "slmkit/imatrix.h"
 #include "slmkit/model.h"
 #include "slmkit/perplexity.h"
 #include "slmkit/quantize.h"
@@ -250,6 +252,51 @@ TEST_F(AutoMix260K, CliImpossibleBudgetAndDryRun) {
 
 // stories3M at llama.cpp Q4_K_M's size (2,091,936 bytes, KLD 0.0040 on the held-out text):
 // lower KLD on the held-out text than our Q4_K_M file (byte-identical with llama.cpp's).
+// With an importance matrix, every candidate is measured as `quantize --imatrix` would write it,
+// and the file holds exactly those bytes: each tensor equals its type quantized with the
+// imatrix's weights for it, and the weights changed at least one tensor (else the test proves
+// nothing). The plan's JSON says it.
+TEST_F(AutoMix260K, ImatrixWeighsEveryCandidateAsQuantizeDoes) {
+  SLMKIT_REQUIRE_FIXTURES();
+  ImatrixOptions io;
+  io.n_ctx = 64;
+  io.n_chunks = 4;
+  io.add_bos = options_->add_bos;
+  io.bos_id = options_->bos_id;
+  io.n_threads = 1;
+  const Engine engine(*model_);
+  auto imatrix =
+      std::make_shared<const ImportanceMatrix>(collect_imatrix(engine, options_->calibration, io));
+  AutoSensitivityOptions o = *options_;
+  o.types = {"Q4_0", "Q5_0", "Q8_0"};
+  o.n_ctx = 64;
+  o.n_chunks = 2;
+  o.imatrix = imatrix;
+  const AutoSensitivity s = measure_sensitivity(*model_, o);
+  const AutoMixPlan plan = choose_mix(s, 300000);
+  const Model mixed = apply_mix(*model_, s, plan, 1);
+  int changed = 0;
+  for (size_t i = 0; i < s.tensors.size(); ++i) {
+    const AutoTensor& at = s.tensors[i];
+    const Tensor& t = *model_->find(at.name);
+    const Tensor& q = *mixed.find(at.name);
+    const DType type = *dtype_from_name(at.candidates[plan.choices[i].chosen].type);
+    ASSERT_EQ(q.dtype(), type) << at.name;
+    const std::vector<float> w = imatrix->weights(at.name);
+    const bool weighted = w.size() == static_cast<size_t>(at.shape.back());
+    const auto with = quant::quantize_tensor_rows(type, t.dtype(), t.bytes(), at.shape.back(), 1,
+                                                  weighted ? w.data() : nullptr, false);
+    const std::span<const std::byte> got = q.bytes();
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), with.begin(), with.end())) << at.name;
+    if (type == t.dtype()) continue;
+    const auto plain =
+        quant::quantize_tensor_rows(type, t.dtype(), t.bytes(), at.shape.back(), 1, nullptr, false);
+    changed += plain != with;
+  }
+  EXPECT_GT(changed, 0);
+  EXPECT_TRUE(plan.to_json(s)["imatrix"].get<bool>());
+}
+
 TEST(SlowAutoMix, Stories3MBeatsQ4KMAtItsSize) {
   SLMKIT_REQUIRE_FIXTURES();
   const Model model = load_model(testing::fixture("models/stories3M/stories3M.gguf"));

@@ -55,9 +55,9 @@ struct AutoArgs {
 // Every combination of options that cannot go together, refused before any work is done.
 void check_combinations(const Args& args, const AutoArgs& auto_args) {
   if (args.type == "auto" || args.type == "AUTO") {
-    if (!args.imatrix.empty() || args.pure || args.strict)
+    if (args.pure || args.strict || args.imatrix_best)
       throw Error(ErrorKind::invalid_input,
-                  "-t auto does not take --imatrix, --pure or --strict (yet)");
+                  "-t auto does not take --pure, --strict or --imatrix-best (yet)");
     if (!args.json.empty())
       throw Error(ErrorKind::invalid_input,
                   "-t auto writes its report to OUT.gguf.mix.json; --json is for presets");
@@ -75,8 +75,10 @@ void check_combinations(const Args& args, const AutoArgs& auto_args) {
     throw Error(ErrorKind::invalid_input, "--imatrix-best needs --imatrix FILE");
 }
 
-void run_auto(const Model& model, const std::string& output, const AutoArgs& a, int threads) {
+void run_auto(const Model& model, const std::string& output, const AutoArgs& a, int threads,
+              const std::string& imatrix) {
   QuantizeAutoOptions o;
+  if (!imatrix.empty()) o.imatrix = std::make_shared<const ImportanceMatrix>(read_imatrix(imatrix));
   o.calibration_text = read_text_file(a.calibration);
   o.target_size = a.target_size;
   o.target_bpw = a.target_bpw;
@@ -186,7 +188,7 @@ void register_quantize(CLI::App& app) {
     Model model = load_model(args->model, load);
     if (args->type == "auto" || args->type == "AUTO") {
       if (auto_args->n_chunks == 0) auto_args->n_chunks = 4;
-      return run_auto(model, args->output, *auto_args, args->threads);
+      return run_auto(model, args->output, *auto_args, args->threads, args->imatrix);
     }
     if (!args->dev_outliers.empty()) {
       const std::vector<int64_t> ch =
