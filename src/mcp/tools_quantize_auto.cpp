@@ -1,11 +1,13 @@
 // quantize_auto: the CLI's `slmkit quantize -t auto` (per-tensor types chosen by measured
 // sensitivity under a size and/or decode-speed budget), through the same library call.
 #include <chrono>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "mcp/tool.h"
 #include "slmkit/files.h"
+#include "slmkit/imatrix.h"
 #include "slmkit/model.h"
 #include "slmkit/quantize_auto.h"
 
@@ -41,6 +43,9 @@ Tool quantize_auto_tool() {
                      "Candidate types (default Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_0, F16)", 1)},
        {"calib_ctx", integer_schema(8, 1 << 16, "Tokens per calibration chunk (default 128)")},
        {"calib_chunks", integer_schema(2, 1 << 16, "Calibration chunks (default 4)")},
+       {"imatrix_path",
+        string_schema("Importance matrix (slmkit imatrix, or llama-imatrix's .gguf / .dat) "
+                      "inside a root: every candidate is measured and written with its weights")},
        {"dry_run", boolean_schema("Plan only, write nothing (default false)")}},
       {"model_path", "output_path", "calibration_path"});
   t.output_schema = object_schema(
@@ -74,6 +79,10 @@ Tool quantize_auto_tool() {
         ctx.paths.existing("calibration_path", arg_string(args, "calibration_path"));
     QuantizeAutoOptions o;
     o.calibration_text = read_text_file(calib.string());
+    if (args.contains("imatrix_path")) {
+      o.imatrix = std::make_shared<const ImportanceMatrix>(
+          read_imatrix(ctx.paths.existing("imatrix_path", arg_string(args, "imatrix_path"))));
+    }
     o.target_size = static_cast<uint64_t>(arg_int(args, "target_size", 0));
     o.target_bpw = arg_number(args, "target_bpw", 0);
     o.min_decode_tps = arg_number(args, "min_decode_tps", 0);

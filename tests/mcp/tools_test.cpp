@@ -137,6 +137,24 @@ TEST_F(McpTools, SlowQuantizeAutoWritesTheCliBytes) {
     EXPECT_EQ(s["tensors"][i]["type"], mix["tensors"][i]["type"]) << i;
   }
 
+  // With an importance matrix: the CLI's `--imatrix` bytes again.
+  ASSERT_EQ(cli("imatrix -m " + q(model_) + " -f " + q(fixture("text/tinystories_val_subset.txt")) +
+                " -c 64 --chunks 4 -t 1 -o " + q(root_ / "im.gguf")),
+            0);
+  const ojson si = call("quantize_auto", {{"model_path", "stories260K.gguf"},
+                                          {"output_path", "auto/si.gguf"},
+                                          {"calibration_path", "calib.txt"},
+                                          {"imatrix_path", "im.gguf"},
+                                          {"target_size", target},
+                                          {"calib_ctx", 64},
+                                          {"calib_chunks", 2}});
+  EXPECT_EQ(si["written"], true);
+  ASSERT_EQ(cli("quantize " + q(model_) + " -t auto -f " + q(root_ / "calib.txt") + " --imatrix " +
+                q(root_ / "im.gguf") + " -o " + q(root_ / "cli-si.gguf") + " --target-size " +
+                std::to_string(target) + " --calib-ctx 64 --calib-chunks 2"),
+            0);
+  EXPECT_EQ(read_bytes(root_ / "auto" / "si.gguf"), read_bytes(root_ / "cli-si.gguf"));
+
   const ojson r = harness_->call_and_wait(++id_, "quantize_auto",
                                           {{"model_path", "stories260K.gguf"},
                                            {"output_path", "auto/tiny.gguf"},
