@@ -2,6 +2,7 @@
 //            [--repeat-penalty R] [--repeat-last-n N] [-t THREADS] [-c CTX] [-b BATCH]
 //            [--kv-type f16|f32] [--tokenizer PATH] [--ignore-eos]
 // Prints the prompt, then each token as it is generated; the timing line goes to stderr.
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -76,9 +77,14 @@ void register_run(CLI::App& app) {
     Tokenizer tokenizer =
         args->tokenizer.empty() ? Tokenizer(model.vocab) : Tokenizer::from_path(args->tokenizer);
     Engine engine(std::move(model));
+    const std::vector<int32_t> ids = tokenizer.encode(prompt, true);
     SessionOptions so;
     so.n_ctx = args->ctx;
-    so.n_batch = args->batch;
+    // The prompt is the largest pass (generation decodes one token at a time), and the session's
+    // batch buffers are sized by n_batch: no larger than the prompt, so memory follows the work.
+    // The same passes run either way, so the output is the same.
+    so.n_batch =
+        std::min<int64_t>(args->batch, std::max<int64_t>(1, static_cast<int64_t>(ids.size())));
     so.n_threads = args->threads;
     so.kv_type = parse_kv_type(args->kv_type);
     Session session(engine, so);
@@ -103,7 +109,6 @@ void register_run(CLI::App& app) {
       }
     }
 
-    const std::vector<int32_t> ids = tokenizer.encode(prompt, true);
     StreamDecoder stream(tokenizer);
     for (int32_t id : ids) std::fputs(stream.push(id).c_str(), stdout);
     std::fflush(stdout);
