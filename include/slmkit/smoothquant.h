@@ -44,6 +44,9 @@ struct ActivationRangeOptions {
   int32_t bos_id = -1;
   int n_threads = 0;
   int64_t sample_rows = 0;  // input rows kept per matrix (ActivationRanges::samples); 0: none
+  // The matrices whose rows are kept; empty: every "blk." matrix. Readers of one norm share their
+  // input, so one of them is enough.
+  std::vector<std::string> sample_of;
 };
 
 // Evaluates `tokens` in chunks through the engine's SessionOptions::on_matmul_input hook and keeps

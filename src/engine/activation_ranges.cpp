@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <string>
 
 #include "engine/column_stats.h"
@@ -37,9 +38,11 @@ ActivationRanges collect_activation_ranges(const Engine& engine, std::span<const
   engine::ColumnPass pass;
   pass.what = "smoothquant calibration";
   pass.n_threads = options.n_threads;
+  const std::set<std::string, std::less<>> sample_of(options.sample_of.begin(),
+                                                     options.sample_of.end());
   pass.take = [&](const MatmulInput& in) {
     if (!in.weight.starts_with("blk.")) return false;
-    if (stride > 0) keep_samples(in);
+    if (stride > 0 && (sample_of.empty() || sample_of.contains(in.weight))) keep_samples(in);
     return true;
   };
   pass.on_chunk = [&](int64_t c, std::span<const int32_t> chunk) {

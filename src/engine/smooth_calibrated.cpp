@@ -39,6 +39,13 @@ SmoothQuantResult smooth_with_calibration(const Model& model, const std::string&
   ro.bos_id = tokenizer.bos_id();
   ro.n_threads = calibration.n_threads;
   ro.sample_rows = options.auto_alpha ? calibration.sample_rows : 0;
+  for (int64_t l = 0; ro.sample_rows > 0 && l < model.config.n_layer; ++l) {
+    for (const char* norm : {"attn_norm", "ffn_norm"}) {
+      const std::vector<std::string> readers =
+          norm_readers(model, "blk." + std::to_string(l) + "." + norm);
+      if (!readers.empty()) ro.sample_of.push_back(readers.front());
+    }
+  }
   ActivationRanges ranges;
   {
     const Engine engine(model);

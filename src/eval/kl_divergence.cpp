@@ -29,8 +29,10 @@ int64_t row_values(int64_t n_vocab) {  // uint16 values per scored position
   return 2 * ((n_vocab + 1) / 2) + 4;
 }
 
-// Fills `out` (row_values(n_vocab) uint16) and returns the token's negative log-likelihood.
-double encode_log_probs(int64_t n_vocab, const float* logits, uint16_t* out, int32_t tok) {
+// Fills `out` (row_values(n_vocab) uint16) and returns the token's negative log-likelihood as
+// llama-perplexity rounds it (through float); `exact_nll` gets eval::token_nll's.
+double encode_log_probs(int64_t n_vocab, const float* logits, uint16_t* out, int32_t tok,
+                        double& exact_nll) {
   float max_logit = logits[0];
   float min_logit = logits[0];
   for (int64_t i = 1; i < n_vocab; ++i) {
@@ -40,6 +42,7 @@ double encode_log_probs(int64_t n_vocab, const float* logits, uint16_t* out, int
   min_logit = std::max(min_logit, max_logit - 16);
   double sum_exp = 0.0;
   for (int64_t i = 0; i < n_vocab; ++i) sum_exp += std::exp(logits[i] - max_logit);
+  exact_nll = eval::nll_from_sum(logits[tok], max_logit, sum_exp);
   const auto log_sum_exp = static_cast<float>(std::log(sum_exp));
   const float min_log_prob = min_logit - max_logit - log_sum_exp;
   const float scale = (max_logit - min_logit) / 65535.f;
@@ -66,7 +69,7 @@ struct Sums {
 };
 
 void compare_row(int64_t n_vocab, const float* logits, const uint16_t* base, int32_t tok, Sums& s,
-                 float& kld_out, float& p_diff_out) {
+                 float& kld_out, float& p_diff_out, double& exact_nll) {
   float max_logit = logits[0];
   int64_t imax = 0;
   for (int64_t i = 1; i < n_vocab; ++i) {
@@ -77,6 +80,7 @@ void compare_row(int64_t n_vocab, const float* logits, const uint16_t* base, int
   }
   double sum_exp = 0.0;
   for (int64_t i = 0; i < n_vocab; ++i) sum_exp += std::exp(logits[i] - max_logit);
+  exact_nll = eval::nll_from_sum(logits[tok], max_logit, sum_exp);
   const auto log_sum_exp = static_cast<float>(std::log(sum_exp));
   float scale, min_log_prob;
   std::memcpy(&scale, base, sizeof(float));
@@ -204,17 +208,12 @@ KlDivergenceResult statistics(const Sums& s, std::vector<float>& kld_values,
   return k;
 }
 
-// eval::perplexity's numbers from the rows a KL pass scores anyway (null target: nothing).
+// eval::perplexity's numbers from the NLLs a KL pass computes anyway (null target: nothing).
 class ExactPerplexity {
  public:
   explicit ExactPerplexity(PerplexityResult* target) : target_(target) {}
-  void add(const eval::ScoredChunk& s) {
-    if (!target_) return;
-    for (int64_t j = s.first_scored; j < s.end_scored; ++j) {
-      acc_.add(eval::token_nll({s.row(j), static_cast<size_t>(s.n_vocab)}, s.target(j)));
-    }
-    chunk_ppl_.push_back(acc_.ppl());
-  }
+  void add(double nll) { acc_.add(nll); }
+  void end_chunk() { chunk_ppl_.push_back(acc_.ppl()); }
   void finish(int64_t n_chunks, double seconds) {
     if (!target_) return;
     *target_ = acc_.result();
@@ -254,10 +253,12 @@ PerplexityResult write_kl_base(LogitSource& source, int64_t n_vocab,
   const Stopwatch clock;
   score_chunks(source, tokens, plan, n_vocab, [&](const ScoredChunk& s) {
     for (int64_t j = s.first_scored; j < s.end_scored; ++j) {
+      double exact_nll = 0;
       acc.add(encode_log_probs(n_vocab, s.row(j), rows.data() + (j - s.first_scored) * nv,
-                               s.target(j)));
+                               s.target(j), exact_nll));
+      exact.add(exact_nll);
     }
-    exact.add(s);
+    exact.end_chunk();
     out.write(rows.data(), rows.size() * sizeof(uint16_t));
     chunk_ppl.push_back(acc.ppl());
     if (options.on_chunk)
@@ -317,17 +318,19 @@ KlDivergenceResult compute_kl_divergence(LogitSource& source, int64_t n_vocab,
   ExactPerplexity exact(perplexity);
   const Stopwatch clock;
   score_chunks(source, tokens, plan, n_vocab, [&](const ScoredChunk& s) {
-    exact.add(s);
     const std::span<const std::byte> raw = r.bytes(
         rows.size() * sizeof(uint16_t), fmt::format("log-probabilities of chunk {}", s.index));
     std::memcpy(rows.data(), raw.data(), raw.size());
     for (int64_t j = s.first_scored; j < s.end_scored; ++j) {
       float kld, p_diff;
+      double exact_nll = 0;
       compare_row(n_vocab, s.row(j), rows.data() + (j - s.first_scored) * nv, s.target(j), sums,
-                  kld, p_diff);
+                  kld, p_diff, exact_nll);
       kld_values.push_back(kld);
       p_diff_values.push_back(p_diff);
+      exact.add(exact_nll);
     }
+    exact.end_chunk();
     if (options.on_chunk) {
       const auto lp = mean_and_uncertainty(sums.nll, sums.nll2, sums.count);
       options.on_chunk({s.index + 1, plan.n_chunks, std::exp(lp.first), clock.seconds()});

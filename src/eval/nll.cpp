@@ -9,7 +9,7 @@ double token_nll(std::span<const float> row, int32_t target) {
   const float max_logit = *std::max_element(row.begin(), row.end());
   double sum_exp = 0;
   for (float v : row) sum_exp += std::exp(v - max_logit);
-  return -(row[static_cast<size_t>(target)] - max_logit - std::log(sum_exp));
+  return nll_from_sum(row[static_cast<size_t>(target)], max_logit, sum_exp);
 }
 
 double NllAccumulator::ppl() const {

@@ -2,6 +2,7 @@
 // llama-perplexity turns them into PPL and its +/- error.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 
@@ -11,6 +12,11 @@ namespace slmkit::eval {
 
 // -log softmax(row)[target]: the exponentials summed in double, as llama-perplexity.
 double token_nll(std::span<const float> row, int32_t target);
+// The same from a row's maximum and its sum of exp(x - max) (in double, in row order), for passes
+// that have them already: token_nll to the bit.
+inline double nll_from_sum(float logit, float max_logit, double sum_exp) {
+  return -(logit - max_logit - std::log(sum_exp));
+}
 
 // PPL = exp(mean NLL); the error is PPL times the standard error of the mean NLL,
 // sqrt((mean(NLL^2) - mean(NLL)^2) / (count - 1)).

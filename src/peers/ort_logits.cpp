@@ -8,9 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fail.h"
-#include "eval/chunks.h"
-#include "eval/perplexity.h"
 #include "slmkit/files.h"
+#include "slmkit/perplexity.h"
 
 namespace slmkit::peers {
 
@@ -36,17 +35,6 @@ std::span<const float> OrtLogits::logits(std::span<const int32_t> tokens) {
   }
   logits_ = std::move(run.logits);
   return logits_;
-}
-
-PerplexityResult onnx_perplexity(const std::filesystem::path& export_dir,
-                                 const std::filesystem::path& graph,
-                                 std::span<const int32_t> tokens,
-                                 const PerplexityOptions& options) {
-  // The text's checks before ONNX Runtime is started.
-  eval::plan_chunks(static_cast<int64_t>(tokens.size()), options.n_ctx, options.n_chunks,
-                    options.add_bos, options.bos_id, 4, "perplexity");
-  OrtLogits source(export_dir, graph, options.n_threads > 0 ? options.n_threads : 1);
-  return eval::perplexity(source, tokens, options);
 }
 
 }  // namespace slmkit::peers

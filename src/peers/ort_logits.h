@@ -1,6 +1,6 @@
 // ONNX Runtime as a logit source (eval/logit_source.h): a no-cache graph of an export folder run
-// through the ORT peer, every position's logits in one pass; and the ONNX perplexity, the
-// evaluation driver over it, so ONNX numbers sit in one column with our engine's.
+// through the ORT peer, every position's logits in one pass, so the evaluation driver scores ONNX
+// files as it scores our engine (slmkit/perplexity.h onnx_chunk_logits is the public face).
 #pragma once
 
 #include <filesystem>
@@ -9,7 +9,6 @@
 
 #include "eval/logit_source.h"
 #include "peers/ort_peer.h"
-#include "slmkit/perplexity.h"
 
 namespace slmkit::peers {
 
@@ -25,10 +24,5 @@ class OrtLogits : public eval::LogitSource {
   OrtRunRequest request_;
   std::vector<float> logits_;
 };
-
-// Perplexity of `graph` by compute_perplexity's method; options.n_threads 0 runs one thread.
-PerplexityResult onnx_perplexity(const std::filesystem::path& export_dir,
-                                 const std::filesystem::path& graph,
-                                 std::span<const int32_t> tokens, const PerplexityOptions& options);
 
 }  // namespace slmkit::peers

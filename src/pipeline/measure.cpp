@@ -42,23 +42,21 @@ void record_perplexity(const PerplexityResult& r, PipelineArtifact& a) {
 }
 
 // One pass over the evaluation text: the baseline writes the KL base file, an artifact compares
-// with it (when the baseline wrote it); either way the perplexity is eval::perplexity's to the bit.
+// with it (absent when the baseline's pass failed, whose note says why: perplexity only then);
+// either way the perplexity is eval::perplexity's to the bit.
 void perplexity_pass(eval::LogitSource& source, const EvalText& eval, const PerplexitySettings& s,
                      PipelineArtifact& a) {
   const PerplexityOptions o = perplexity_options(eval, s);
   PerplexityResult ppl;
   std::error_code ec;
-  if (s.kl_base.empty()) {
-    ppl = eval::perplexity(source, eval.tokens, o);
-  } else if (a.baseline) {
+  if (a.baseline && !s.kl_base.empty()) {
     eval::write_kl_base(source, s.n_vocab, eval.tokens, o, s.kl_base, &ppl);
-  } else if (fs::is_regular_file(s.kl_base, ec)) {
+  } else if (!a.baseline && !s.kl_base.empty() && fs::is_regular_file(s.kl_base, ec)) {
     const KlDivergenceResult k = eval::compute_kl_divergence(source, s.n_vocab, s.kl_base, o, &ppl);
     a.kl_divergence = k.kld_mean;
     a.kl_divergence_error = k.kld_error;
   } else {
     ppl = eval::perplexity(source, eval.tokens, o);
-    a.perplexity_note = "no KL divergence: the baseline's perplexity was not measured";
   }
   record_perplexity(ppl, a);
 }

@@ -8,6 +8,7 @@
 
 #include "engine/engine_logits.h"
 #include "eval/chunks.h"
+#include "eval/kl_divergence.h"
 #include "eval/nll.h"
 #include "eval/perplexity.h"
 #include "eval/span_score.h"
@@ -128,6 +129,35 @@ TEST(Evaluation, EngineSpanScoresAgreeWithGreedyDecoding) {
   EXPECT_DOUBLE_EQ(s.log_likelihood, sum);
   tokens.back() = (tokens.back() + 1) % static_cast<int32_t>(model.config.vocab_size);
   EXPECT_FALSE(score_span(source, tokens, n_prompt).greedy);
+}
+
+// A KL pass's perplexity (writing the base, and comparing with it) is eval::perplexity's bit for
+// bit: the pipeline takes both from one pass. Engine logits on stories260K, 3 chunks of 64.
+TEST(Evaluation, KlPassesGiveThePerplexityOfThePerplexityPass) {
+  SLMKIT_REQUIRE_FIXTURES();
+  const Model model = load_model(testing::fixture("models/gguf-stories260K/stories260K.gguf"));
+  const Tokenizer tokenizer(model.vocab);
+  const Engine engine{Model(model)};
+  const std::vector<int32_t> tokens = tokenizer.encode(
+      testing::read_text(testing::fixture("text/tinystories_val_subset.txt")).substr(0, 4000),
+      true);
+  PerplexityOptions o;
+  o.n_ctx = 64;
+  o.n_chunks = 3;
+  o.add_bos = true;
+  o.bos_id = tokenizer.bos_id();
+  engine::EngineLogits source(engine, o.n_ctx, 1, DType::F16);
+  const PerplexityResult plain = perplexity(source, tokens, o);
+  const auto base = testing::temp_dir("eval_kl_exact") / "base.kld";
+  PerplexityResult from_base, from_compare;
+  write_kl_base(source, model.config.vocab_size, tokens, o, base, &from_base);
+  compute_kl_divergence(source, model.config.vocab_size, base, o, &from_compare);
+  for (const PerplexityResult* r : {&from_base, &from_compare}) {
+    EXPECT_EQ(r->ppl, plain.ppl);
+    EXPECT_EQ(r->ppl_error, plain.ppl_error);
+    EXPECT_EQ(r->n_scored, plain.n_scored);
+    EXPECT_EQ(r->chunk_ppl, plain.chunk_ppl);
+  }
 }
 
 }  // namespace

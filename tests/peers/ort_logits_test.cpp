@@ -9,6 +9,7 @@
 #include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
 #include "slmkit/model.h"
+#include "slmkit/perplexity.h"
 #include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
 
@@ -33,8 +34,8 @@ TEST(OrtLogits, PerplexityMatchesEngineOnStories260KFp32) {
   o.add_bos = true;
   o.n_threads = 1;
   o.kv_type = DType::F32;
-  const PerplexityResult onnx =
-      peers::onnx_perplexity(dir, dir / "onnx/decoder_model.onnx", tokens, o);
+  const OnnxChunkLogits graph = onnx_chunk_logits(dir / "onnx/decoder_model.onnx", 1);
+  const PerplexityResult onnx = compute_perplexity(graph.logits, tokens, o);
   const Engine engine(std::move(model));
   const PerplexityResult ours = compute_perplexity(engine, tokens, o);
   EXPECT_EQ(onnx.n_scored, ours.n_scored);

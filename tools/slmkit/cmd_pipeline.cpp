@@ -107,8 +107,9 @@ void register_pipeline(CLI::App& app) {
                   "With --task: an artifact fails validation when its accuracy is below R x the "
                   "baseline's on the same items (default: reported, not judged)");
   sub->add_option("--smoothquant", args->o.smoothquant,
-                  "SmoothQuant alpha in [0, 1]: build every artifact from the input smoothed on "
-                  "the --calib text (else --eval); names get -sqALPHA (docs/quantization.md)");
+                  "SmoothQuant alpha in [0, 1], or auto: build every artifact from the input "
+                  "smoothed on the --calib text (else --eval); names get -sqALPHA "
+                  "(docs/quantization.md)");
   sub->add_flag("--synthetic", args->o.synthetic,
                 "Say in the report that the weights are random (automatic for `slmkit synth` "
                 "models)");
