@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,10 +41,14 @@ enum class OnnxVariant { plain, with_past, prefill, decode };
 // fp16: weights and compute in f16, logits f32. int8: ONNX Runtime quantize_dynamic's scheme on
 // every weight MatMul (DynamicQuantizeLinear on the activations, symmetric 8-bit weights,
 // MatMulInteger; OnnxInt8Weights below); embeddings, norms and the tied head stay f32.
+// w8a8: int8 as above with static activations: each weight MatMul's input quantized with one
+// constant scale (QuantizeLinear, uint8 with zero point 128, scale = the calibration's max |x| /
+// 127, w8a8_input_max below) instead of DynamicQuantizeLinear's per-call min/max, as ONNX
+// Runtime's static quantizer does; values beyond the calibration's range saturate.
 // q4 / q4f16: weight-only 4-bit blocks with com.microsoft MatMulNBits (ONNX Runtime's
 // MatMul4BitsQuantizer layout) on every weight MatMul, compute in f32 / f16; the embedding and a
 // tied head stay unquantized unless q4_embedding is set.
-enum class OnnxPrecision { fp32, fp16, int8, q4, q4f16 };
+enum class OnnxPrecision { fp32, fp16, int8, q4, q4f16, w8a8 };
 
 // False in a build configured with SLMKIT_ONNX=OFF (no ONNX library: e.g. the riscv64 cross
 // build); every export, ONNX validation and ONNX Runtime call then throws Error(unsupported).
@@ -63,7 +68,7 @@ enum class OnnxInt8Weights {
 };
 
 const char* onnx_variant_name(OnnxVariant variant);        // "plain", "with_past", ...
-const char* onnx_precision_name(OnnxPrecision precision);  // "fp32", "fp16", "int8", "q4", "q4f16"
+const char* onnx_precision_name(OnnxPrecision precision);  // "fp32", "fp16", "int8", "w8a8", ...
 // The graph's file name inside DIR/onnx/: "model.onnx" (with_past, fp32), "model_q4.onnx",
 // "decoder_model_int8.onnx" (plain), "prefill_fp16.onnx", "decode.onnx".
 std::string onnx_graph_file_name(OnnxVariant variant, OnnxPrecision precision);
@@ -78,6 +83,9 @@ struct OnnxGraphOptions {
   bool check = true;             // run ONNX's checker and strict shape inference before writing
   bool int8_per_channel = true;  // one weight scale per output column, else per tensor
   OnnxInt8Weights int8_weights = OnnxInt8Weights::u8;
+  // w8a8: per weight matrix ("blk.0.attn_q.weight"), the largest |x| its input took on calibration
+  // text (calibrate_input_max in smoothquant.h). A matrix missing here is Error(invalid_input).
+  std::map<std::string, float> w8a8_input_max;
   // Initializers of at least this many bytes go to an external data file "NAME.onnx_data" beside
   // the graph (ONNX external data, as optimum writes for large models). 0: only when the graph
   // would pass protobuf's 2 GiB limit, then every initializer of 1 KiB or more.
@@ -105,6 +113,7 @@ struct OnnxExportOptions {
   bool check = true;
   bool int8_per_channel = true;
   OnnxInt8Weights int8_weights = OnnxInt8Weights::u8;
+  std::map<std::string, float> w8a8_input_max;  // needed when precisions has w8a8
   uint64_t external_data_min_bytes = 0;
   int64_t q4_block_size = 32;
   bool q4_symmetric = true;
@@ -135,8 +144,8 @@ struct OnnxExportResult {
 OnnxExportResult export_onnx(const Model& model, const std::filesystem::path& dir,
                              const OnnxExportOptions& options = {});
 
-// Parses "plain", "with_past", "prefill", "decode" / "fp32", "fp16", "int8", "q4", "q4f16" /
-// "u8", "s8", "s8_reduced"; Error(invalid_input) listing the supported names otherwise.
+// Parses "plain", "with_past", "prefill", "decode" / "fp32", "fp16", "int8", "q4", "q4f16",
+// "w8a8" / "u8", "s8", "s8_reduced"; Error(invalid_input) listing the supported names otherwise.
 OnnxVariant parse_onnx_variant(const std::string& name);
 OnnxPrecision parse_onnx_precision(const std::string& name);
 OnnxInt8Weights parse_onnx_int8_weights(const std::string& name);

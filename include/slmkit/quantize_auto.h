@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@
 namespace slmkit {
 
 std::vector<std::string> default_auto_types();  // Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_0, F16
+
+class Engine;
 
 struct AutoSensitivityOptions {
   std::vector<std::string> types = default_auto_types();  // candidate types
@@ -154,6 +157,11 @@ void attach_kernel_costs(AutoSensitivity& s, const AutoKernelCosts& costs, const
 // The decode seconds per token a plan predicts: overhead plus its matrices' decode times.
 double predicted_decode_seconds(const AutoSensitivity& s, const std::vector<size_t>& chosen);
 
+// A decode step of `engine` on `n_threads` threads, timed as `slmkit bench`'s text generation
+// times it (single tokens from position 0 of a cleared session, runs of 32, the median of a
+// quarter of a second at least).
+double timed_decode_step_seconds(const Engine& engine, int n_threads);
+
 struct AutoChoice {
   std::string name;
   size_t chosen = 0;  // index into the tensor's candidates
@@ -166,6 +174,11 @@ struct AutoMixPlan {
   double max_decode_seconds = 0;  // the time budget per token; 0: none
   double decode_seconds = 0;      // predicted decode time per token (0: costs not measured)
   double measured_kld = -1;  // the whole mix measured on the calibration chunks; < 0: not measured
+  // With a time budget: the mix's own decode step, timed on the engine (measure_mix_decode_seconds)
+  // after the search, and which search produced this plan (quantize_auto tightens the budget the
+  // search sees when the timed step misses it; 1: the first). 0: not timed.
+  double measured_decode_seconds = 0;
+  int speed_rounds = 0;
   std::vector<AutoChoice> choices;  // one per AutoSensitivity::tensors entry, same order
 
   // Per-tensor types for QuantizeOptions::tensor_types.
@@ -193,6 +206,16 @@ double measure_mix_kld(const Model& model, const AutoSensitivity& sensitivity,
 Model apply_mix(const Model& model, const AutoSensitivity& sensitivity, const AutoMixPlan& plan,
                 int n_threads, QuantizeReport* report = nullptr);
 
+// quantize_auto's check of a plan against measured speed (see there), with the timing as a
+// parameter: `time_plan` gives a plan's decode seconds per token (measure_mix_decode_seconds).
+AutoMixPlan meet_measured_speed(const AutoSensitivity& sensitivity, AutoMixPlan plan,
+                                uint64_t target_bytes, double max_decode_seconds,
+                                const std::function<double(const AutoMixPlan&)>& time_plan);
+
+// The decode step of `model` with the plan applied, timed (timed_decode_step_seconds).
+double measure_mix_decode_seconds(const Model& model, const AutoSensitivity& sensitivity,
+                                  const AutoMixPlan& plan, int n_threads);
+
 // Writes the quantized model (apply_mix's result) as GGUF at `path` and the plan as JSON at
 // `path` + ".mix.json", each to a temporary name renamed into place. Error(internal) when the
 // file's size is not the planned one (the file is then removed and no JSON is written).
@@ -203,6 +226,11 @@ void save_mix(const Model& quantized, const AutoSensitivity& sensitivity, const 
 // it): calibration text tokenized as perplexity does, the budget checked before anything is
 // measured, sensitivity measured, kernel costs measured when a speed budget is given, the mix
 // chosen and measured whole, and (unless dry_run) OUT.gguf and OUT.gguf.mix.json written.
+// With a speed budget the hardware stays in the loop: the chosen mix's own decode step is timed,
+// and while it misses the budget (the per-product costs do not add up exactly to a whole step),
+// the budget the search sees is tightened by the measured ratio and the search runs again, at
+// most 4 searches; the first plan measured within the budget is kept, else the fastest measured,
+// and AutoMixPlan::measured_decode_seconds says which it is.
 struct QuantizeAutoOptions {
   std::string calibration_text;
   uint64_t target_size = 0;   // bytes; or

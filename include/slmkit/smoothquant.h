@@ -26,8 +26,8 @@
 
 namespace slmkit {
 
-// Per weight matrix ("blk.0.attn_q.weight"), the largest |x_j| its input column j took over the
-// calibration tokens.
+// Per weight matrix ("blk.0.attn_q.weight", and the output head's), the largest |x_j| its input
+// column j took over the calibration tokens.
 struct ActivationRanges {
   std::map<std::string, std::vector<float>> max_abs;
   // With ActivationRangeOptions::sample_rows: per matrix, input rows kept as they were (row-major,
@@ -50,7 +50,7 @@ struct ActivationRangeOptions {
 };
 
 // Evaluates `tokens` in chunks through the engine's SessionOptions::on_matmul_input hook and keeps
-// every "blk.*" matrix's per-column max |x|. Throws Error(invalid_input) when the tokens do not
+// every matrix's per-column max |x|. Throws Error(invalid_input) when the tokens do not
 // make one chunk.
 ActivationRanges collect_activation_ranges(const Engine& engine, std::span<const int32_t> tokens,
                                            const ActivationRangeOptions& options);
@@ -118,6 +118,15 @@ struct SmoothQuantResult {
 SmoothQuantResult smooth_with_calibration(const Model& model, const std::string& calibration_text,
                                           const SmoothQuantOptions& options,
                                           const SmoothQuantCalibration& calibration);
+
+// Per weight matrix, the largest |x| its input took over `calibration_text` (the
+// tokenization and chunks of smooth_with_calibration): the static activation scales of an ONNX
+// w8a8 export (OnnxExportOptions::w8a8_input_max). Collect them on the model being exported,
+// after smoothing when it is smoothed. Throws Error(invalid_input) for a text shorter than one
+// chunk.
+std::map<std::string, float> calibrate_input_max(const Model& model,
+                                                 const std::string& calibration_text,
+                                                 const SmoothQuantCalibration& calibration);
 
 // The exact per-channel rescaling SmoothQuant is built on, exposed for tests and tools: the norm
 // `norm` ("blk.0.ffn_norm") is divided by `scales` per channel (its effective weight, with

@@ -54,7 +54,7 @@ std::vector<BenchRow> bench_onnxruntime(const fs::path& onnx_dir, const std::str
   try {
     p = parse_onnx_precision(precision);
   } catch (const Error&) {
-    fail_invalid("ORT precision '{}': expected fp32, fp16, int8, q4 or q4f16", precision);
+    fail_invalid("ORT precision '{}': expected fp32, fp16, int8, w8a8, q4 or q4f16", precision);
   }
   if (!peers::OrtPeer::available()) {
     fail_unsupported("ONNX Runtime is not available: {}", peers::OrtPeer::unavailable_reason());

@@ -1,5 +1,6 @@
-// SmoothQuant's calibration: the text in chunks (as the imatrix collection cuts it), and for every
-// "blk." matrix product the largest |x| of each input column over all tokens. Every product is
+// SmoothQuant's and w8a8's calibration: the text in chunks (as the imatrix collection cuts it),
+// and for every matrix product (the layers' and the output head's) the largest |x| of each input
+// column over all tokens. Every product is
 // taken, however few rows (unlike llama-imatrix's 16-row rule): a maximum needs no minimum count.
 #include <algorithm>
 #include <cmath>
@@ -41,7 +42,6 @@ ActivationRanges collect_activation_ranges(const Engine& engine, std::span<const
   const std::set<std::string, std::less<>> sample_of(options.sample_of.begin(),
                                                      options.sample_of.end());
   pass.take = [&](const MatmulInput& in) {
-    if (!in.weight.starts_with("blk.")) return false;
     if (stride > 0 && (sample_of.empty() || sample_of.contains(in.weight))) keep_samples(in);
     return true;
   };

@@ -27,17 +27,49 @@ std::string SmoothQuantResult::summary() const {
       chosen, n_tokens, n_chunks, report.groups.size(), report.skipped.size(), before, after);
 }
 
+namespace {
+
+struct CalibrationRun {
+  std::vector<int32_t> tokens;
+  ActivationRangeOptions options;
+};
+
+CalibrationRun calibration_run(const Model& model, const std::string& text,
+                               const SmoothQuantCalibration& calibration) {
+  const Tokenizer tokenizer(model.vocab);
+  CalibrationRun run;
+  run.tokens = tokenizer.encode(text, true);
+  ActivationRangeOptions& ro = run.options;
+  ro.n_ctx = calibration.n_ctx;
+  ro.n_chunks = calibration.n_chunks;
+  ro.add_bos =
+      tokenizer.bos_id() >= 0 && !run.tokens.empty() && run.tokens.front() == tokenizer.bos_id();
+  ro.bos_id = tokenizer.bos_id();
+  ro.n_threads = calibration.n_threads;
+  return run;
+}
+
+}  // namespace
+
+std::map<std::string, float> calibrate_input_max(const Model& model,
+                                                 const std::string& calibration_text,
+                                                 const SmoothQuantCalibration& calibration) {
+  const CalibrationRun run = calibration_run(model, calibration_text, calibration);
+  const Engine engine(model);
+  const ActivationRanges ranges = collect_activation_ranges(engine, run.tokens, run.options);
+  std::map<std::string, float> out;
+  for (const auto& [name, columns] : ranges.max_abs) {
+    out[name] = columns.empty() ? 0.0f : *std::max_element(columns.begin(), columns.end());
+  }
+  return out;
+}
+
 SmoothQuantResult smooth_with_calibration(const Model& model, const std::string& calibration_text,
                                           const SmoothQuantOptions& options,
                                           const SmoothQuantCalibration& calibration) {
-  const Tokenizer tokenizer(model.vocab);
-  const std::vector<int32_t> tokens = tokenizer.encode(calibration_text, true);
-  ActivationRangeOptions ro;
-  ro.n_ctx = calibration.n_ctx;
-  ro.n_chunks = calibration.n_chunks;
-  ro.add_bos = tokenizer.bos_id() >= 0 && !tokens.empty() && tokens.front() == tokenizer.bos_id();
-  ro.bos_id = tokenizer.bos_id();
-  ro.n_threads = calibration.n_threads;
+  CalibrationRun run = calibration_run(model, calibration_text, calibration);
+  const std::vector<int32_t>& tokens = run.tokens;
+  ActivationRangeOptions& ro = run.options;
   ro.sample_rows = options.auto_alpha ? calibration.sample_rows : 0;
   for (int64_t l = 0; ro.sample_rows > 0 && l < model.config.n_layer; ++l) {
     for (const char* norm : {"attn_norm", "ffn_norm"}) {

@@ -317,12 +317,23 @@ void attach_kernel_costs(AutoSensitivity& s, const AutoKernelCosts& costs, const
     middle_matrices += s.tensors[i].candidates[chosen[i]].decode_seconds;
   }
 
+  const Engine engine{apply_mix(model, s, middle, costs.n_threads)};
+  s.decode_overhead_seconds =
+      std::max(0.0, timed_decode_step_seconds(engine, costs.n_threads) - middle_matrices);
+}
+
+double measure_mix_decode_seconds(const Model& model, const AutoSensitivity& s,
+                                  const AutoMixPlan& plan, int n_threads) {
+  const Engine engine{apply_mix(model, s, plan, n_threads)};
+  return timed_decode_step_seconds(engine, n_threads);
+}
+
+double timed_decode_step_seconds(const Engine& engine, int n_threads) {
   // Real decode steps, timed as the benchmark's text generation times them (bench_slmkit: a
   // cleared session of the default context, single tokens from position 0): per-token time of
   // runs of 32 tokens, for a quarter of a second at least, the median.
-  const Engine engine{apply_mix(model, s, middle, costs.n_threads)};
   SessionOptions so;
-  so.n_threads = costs.n_threads;
+  so.n_threads = n_threads;
   Session session(engine, so);
   const int64_t n_run = std::min<int64_t>(32, session.n_ctx());
   std::mt19937 rng(42);
@@ -340,7 +351,7 @@ void attach_kernel_costs(AutoSensitivity& s, const AutoKernelCosts& costs, const
     const double run = std::chrono::duration<double>(Clock::now() - t0).count();
     if (rep > 0) steps.push_back(run / static_cast<double>(n_run));  // the first warms up
   }
-  s.decode_overhead_seconds = std::max(0.0, median(std::move(steps)) - middle_matrices);
+  return median(std::move(steps));
 }
 
 }  // namespace slmkit

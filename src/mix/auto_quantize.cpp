@@ -54,6 +54,12 @@ QuantizeAutoResult quantize_auto(const Model& model, const QuantizeAutoOptions& 
     max_seconds = 1.0 / options.min_decode_tps;
   }
   r.plan = choose_mix(r.sensitivity, target, max_seconds);
+  if (max_seconds > 0) {
+    r.plan = meet_measured_speed(
+        r.sensitivity, std::move(r.plan), target, max_seconds, [&](const AutoMixPlan& p) {
+          return measure_mix_decode_seconds(model, r.sensitivity, p, options.n_threads);
+        });
+  }
   r.plan.measured_kld = measure_mix_kld(model, r.sensitivity, r.plan, o);
   if (options.dry_run) return r;
   QuantizeReport report;

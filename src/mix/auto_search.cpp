@@ -193,6 +193,35 @@ AutoMixPlan choose_mix(const AutoSensitivity& s, uint64_t target_bytes, double m
   return plan;
 }
 
+// HAQ's hardware in the loop: the search's prediction (per-product costs plus a fixed step cost)
+// is checked against the chosen mix's own timed decode step; where it misses the budget, the
+// search runs again under a budget tightened by the measured ratio.
+AutoMixPlan meet_measured_speed(const AutoSensitivity& s, AutoMixPlan plan, uint64_t target,
+                                double max_seconds,
+                                const std::function<double(const AutoMixPlan&)>& time_plan) {
+  AutoMixPlan fastest;
+  double search_budget = 0;
+  for (int round = 1; round <= 4; ++round) {
+    plan.speed_rounds = round;
+    plan.measured_decode_seconds = time_plan(plan);
+    if (plan.measured_decode_seconds <= max_seconds) return plan;
+    if (fastest.choices.empty() || plan.measured_decode_seconds < fastest.measured_decode_seconds) {
+      fastest = plan;
+    }
+    if (round == 4) break;
+    // The plan predicted at p ran at m > max: a plan predicted below p * max / m is what the same
+    // misprediction would bring within the budget (and always another plan, faster than this).
+    search_budget = plan.decode_seconds * (max_seconds / plan.measured_decode_seconds);
+    try {
+      plan = choose_mix(s, target, search_budget);
+    } catch (const Error&) {
+      break;  // no plan is predicted that fast: the fastest measured one stands
+    }
+    plan.max_decode_seconds = max_seconds;
+  }
+  return fastest;
+}
+
 nlohmann::ordered_json AutoMixPlan::to_json(const AutoSensitivity& s) const {
   nlohmann::ordered_json j;
   j["target_bytes"] = target_bytes;
@@ -212,6 +241,11 @@ nlohmann::ordered_json AutoMixPlan::to_json(const AutoSensitivity& s) const {
     j["predicted_decode_seconds"] = decode_seconds;
     j["predicted_decode_tps"] = 1.0 / decode_seconds;
     j["decode_overhead_seconds"] = s.decode_overhead_seconds;
+  }
+  if (measured_decode_seconds > 0) {
+    j["measured_decode_seconds"] = measured_decode_seconds;
+    j["measured_decode_tps"] = 1.0 / measured_decode_seconds;
+    j["speed_search_round"] = speed_rounds;
   }
   if (measured_kld >= 0) j["measured_kld"] = measured_kld;
   j["calibration"] = {
@@ -260,6 +294,10 @@ std::string AutoMixPlan::to_text(const AutoSensitivity& s) const {
   if (decode_seconds > 0) {
     out += fmt::format("; predicted decode {:.1f} tokens/s", 1.0 / decode_seconds);
     if (max_decode_seconds > 0) out += fmt::format(" (at least {:.1f})", 1.0 / max_decode_seconds);
+  }
+  if (measured_decode_seconds > 0) {
+    out += fmt::format(", measured {:.1f} tokens/s (search {})", 1.0 / measured_decode_seconds,
+                       speed_rounds);
   }
   out += "\n";
   return out;

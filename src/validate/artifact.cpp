@@ -22,7 +22,7 @@ namespace {
 std::pair<std::string, std::string> split_precision(const fs::path& path) {
   std::string stem = path.stem().string();
   // q4f16 before q4: the longer suffix wins.
-  for (const char* p : {"q4f16", "fp16", "int8", "q4"}) {
+  for (const char* p : {"q4f16", "fp16", "int8", "w8a8", "q4"}) {
     const std::string suffix = std::string("_") + p;
     if (stem.size() > suffix.size() && stem.ends_with(suffix)) {
       stem.resize(stem.size() - suffix.size());
@@ -135,7 +135,7 @@ const OnnxGraph* main_graph(const Info& info, const std::string& precision) {
 
 std::vector<std::string> precisions(const Info& info) {
   std::vector<std::string> out;
-  for (const char* p : {"fp32", "fp16", "int8", "q4", "q4f16"}) {
+  for (const char* p : {"fp32", "fp16", "int8", "w8a8", "q4", "q4f16"}) {
     for (const OnnxGraph& g : info.graphs) {
       if (g.precision == p) {
         out.push_back(p);

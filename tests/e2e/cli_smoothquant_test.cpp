@@ -87,6 +87,41 @@ TEST(CliSmoothQuant, ExportOnnxInt8OfAnOutlierModelPassesWithIt) {
   EXPECT_NE(out.find("--smoothquant needs -f CALIB.txt"), std::string::npos) << out;
 }
 
+// `export onnx --precision w8a8`: static activation scales from calibration (QuantizeLinear with
+// constant scales, no DynamicQuantizeLinear). On the outlier copy the static per-tensor scale is
+// set by the outlier channels, and the graph fails validation (measured with these 4 calibration
+// chunks: 0.31 of the range, top-5 0.57, 0/32 greedy; bounds 0.12 / 0.85); smoothed at alpha 0.5
+// it passes (0.062, 0.962, 32/32).
+TEST(CliSmoothQuant, ExportOnnxW8A8StaticScalesPassOnlyWhenSmoothed) {
+  SLMKIT_REQUIRE_FIXTURES();
+  SLMKIT_REQUIRE_ONNX();
+  const auto dir = testing::temp_dir("cli_smoothquant_w8a8");
+  const std::string cli = cli_path().string();
+  const std::string outliers = outlier_copy(dir);
+  const std::string calib =
+      " -f " + fixture("text/tinystories_val_subset.txt").string() + " --calib-chunks 4";
+  std::string out;
+  const std::string exp = " export onnx " + outliers + " --variant plain --precision w8a8 -o ";
+  ASSERT_EQ(run_command(cli + exp + (dir / "plain").string() + calib, &out), 0) << out;
+  // 5 layers x 7 matrices and the untied output head.
+  EXPECT_NE(out.find("export onnx: w8a8 activation scales of 36 matrices"), std::string::npos)
+      << out;
+  ASSERT_EQ(
+      run_command(cli + exp + (dir / "smoothed").string() + calib + " --smoothquant 0.5", &out), 0)
+      << out;
+  const std::string graph = testing::read_text(dir / "smoothed/onnx/decoder_model_w8a8.onnx");
+  EXPECT_NE(graph.find("QuantizeLinear"), std::string::npos);
+  EXPECT_EQ(graph.find("DynamicQuantizeLinear"), std::string::npos);
+  const std::string validate =
+      cli + " validate --out " + (dir / "reports").string() + " --reference " + outliers + " ";
+  EXPECT_EQ(run_command(validate + (dir / "plain").string(), &out), 1) << out;
+  EXPECT_NE(out.find("FAIL functional logits.top5_overlap"), std::string::npos) << out;
+  EXPECT_EQ(run_command(validate + (dir / "smoothed").string(), &out), 0) << out;
+  EXPECT_NE(out.find("(onnx, w8a8): PASS"), std::string::npos) << out;
+  EXPECT_EQ(run_command(cli + exp + (dir / "x").string(), &out), 2);
+  EXPECT_NE(out.find("--precision w8a8 needs -f CALIB.txt"), std::string::npos) << out;
+}
+
 // `pipeline --smoothquant`: on the same outlier copy, Q8_0 and ONNX int8 fail validation as they
 // are (measured: Q8_0 max diff 0.14 of the range, KLD 0.090; int8 0.25, KLD 0.73) and pass when
 // built from the smoothed model (KLD 0.00089 and 0.0062); the report names what was smoothed and

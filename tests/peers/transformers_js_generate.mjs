@@ -1,8 +1,10 @@
 // Greedy generation with transformers.js itself (npm @huggingface/transformers 4.x, node) from an
 // ONNX folder `slmkit export onnx` wrote, for tests/peers/transformers_js_test.cpp.
 //   node transformers_js_generate.mjs REQUEST.json RESULT.jsonl
-// REQUEST: { dir, max_new_tokens, cases: [{ dtype, prompt? , input_ids? }] }. Per case, one JSON
-// line in RESULT.jsonl: { dtype, ids, text? }. With a prompt, `text` is what
+// REQUEST: { dir, max_new_tokens, cases: [{ dtype, model_file_name?, label?, prompt? , input_ids? }] }.
+// Per case, one JSON line in RESULT.jsonl: { dtype (the label when given), ids, text? }. A graph
+// without a transformers.js dtype (w8a8) is loaded by name: model_file_name "model_w8a8", dtype
+// fp32. With a prompt, `text` is what
 // pipeline('text-generation', dir, { dtype }) returns with do_sample: false (prompt included) and
 // `ids` the new tokens model.generate gives for the pipeline's own tokenization of the prompt;
 // with input_ids, only `ids` (no tokenizer involved).
@@ -44,10 +46,11 @@ const dir = path.resolve(request.dir);
 for (const c of request.cases) {
   const generator = await pipeline('text-generation', dir, {
     dtype: c.dtype,
+    ...(c.model_file_name ? { model_file_name: c.model_file_name } : {}),
     local_files_only: true,
     session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
   });
-  const out = { dtype: c.dtype };
+  const out = { dtype: c.label ?? c.dtype };
   let inputs;
   if (c.prompt !== undefined) {
     const r = await generator(c.prompt, { max_new_tokens: request.max_new_tokens, do_sample: false });

@@ -18,6 +18,7 @@
 #include "peers/ort_peer.h"
 #include "slmkit/engine.h"
 #include "slmkit/export_onnx.h"
+#include "slmkit/smoothquant.h"
 #include "slmkit/synth.h"
 #include "slmkit/tokenizer.h"
 #include "support/fixtures.h"
@@ -133,9 +134,11 @@ int expect_choices_are_engine_argmax(const Engine& engine, const std::vector<int
 // - every dtype generates exactly the ids our own ONNX Runtime loop (scripts/ort_runner.mjs,
 //   peers/ort_peer.h) gets from the same graph: transformers.js feeds our layout correctly;
 // - fp32 and fp16 generate our engine's text and ids;
-// - int8, q4 and q4f16 are other (quantized) models: they follow our engine's text until a step
-//   where our engine's best two tokens are nearly tied, and there take our second choice.
-//   Measured: int8 and q4 leave at step 38, where our margin is 0.0035 nats; q4f16 at step 23,
+// - int8, q4, q4f16 and w8a8 (loaded by file name, model_file_name "model_w8a8"; exported where
+//   the fixtures give its calibration text) are other (quantized) models: they follow our
+//   engine's text until a step where our engine's best two tokens are nearly tied, and there take
+//   our second choice. Measured: int8, q4 and w8a8 leave at step 38, where our margin is 0.0035
+//   nats; q4f16 at step 23,
 //   where our margin is 0.21 and q4's weights bring it to 0.0063 (logits 9.4786 and 9.4723):
 //   less than one f16 step at that magnitude (2^-7 = 0.0078), so q4f16's f16 logits are an exact
 //   tie (9.4765625 both), which argmax gives to the lower id (262 "sunshine" over 282 "park").
@@ -153,6 +156,17 @@ TEST(TransformersJs, Stories3MGeneratesOurGreedyTextInEveryDtype) {
   OnnxExportOptions eo;
   eo.precisions = {OnnxPrecision::fp32, OnnxPrecision::fp16, OnnxPrecision::int8, OnnxPrecision::q4,
                    OnnxPrecision::q4f16};
+  // w8a8's static activation scales come from calibration text (the fixtures' TinyStories).
+  const bool w8a8 = slmkit::testing::have_fixtures();
+  if (w8a8) {
+    eo.precisions.push_back(OnnxPrecision::w8a8);
+    SmoothQuantCalibration calibration;
+    calibration.n_chunks = 8;
+    eo.w8a8_input_max = calibrate_input_max(
+        model,
+        slmkit::testing::read_text(slmkit::testing::fixture("text/tinystories_val_subset.txt")),
+        calibration);
+  }
   export_onnx(model, work / "onnx", eo);
 
   const Tokenizer tokenizer(model.vocab);
@@ -169,6 +183,12 @@ TEST(TransformersJs, Stories3MGeneratesOurGreedyTextInEveryDtype) {
   json cases = json::array();
   for (const char* dtype : {"fp32", "fp16", "int8", "q4", "q4f16"}) {
     cases.push_back({{"dtype", dtype}, {"prompt", prompt_text}});
+  }
+  if (w8a8) {
+    cases.push_back({{"dtype", "fp32"},
+                     {"model_file_name", "model_w8a8"},
+                     {"label", "w8a8"},
+                     {"prompt", prompt_text}});
   }
   for (const JsResult& r : run_transformers_js(work / "onnx", kNew, cases, work)) {
     SCOPED_TRACE(r.dtype);

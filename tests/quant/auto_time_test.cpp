@@ -128,6 +128,51 @@ TEST(AutoMixTimeSearch, LooseBudgetIsSizeOnly) {
   }
 }
 
+// The measured check (quantize_auto's hardware in the loop), with a machine whose decode steps
+// take 12% longer than the costs predict: where the first plan misses the budget when timed, the
+// search runs again, tighter, and the plan kept is one whose timed step meets the budget; it is
+// still a plan of the search (bytes within the budget) and no better than brute force allows at
+// the true speed. A machine 10x slower than predicted cannot be met: the fastest timed plan is
+// kept after at most 4 searches and says it missed.
+TEST(AutoMixTimeSearch, MeasuredStepsTightenTheSearch) {
+  std::mt19937 rng(16);
+  int retried = 0, cases = 0;
+  for (int inst = 0; inst < 20; ++inst) {
+    const AutoSensitivity s = instance(rng);
+    const uint64_t target = (s.min_file_bytes() + s.max_file_bytes()) / 2;
+    const Best unconstrained = brute_force(s, target, std::numeric_limits<double>::infinity());
+    const double max_seconds = unconstrained.fastest * 1.3;
+    auto slower = [&](double factor) {
+      return [&s, factor](const AutoMixPlan& p) {
+        std::vector<size_t> chosen;
+        for (const AutoChoice& c : p.choices) chosen.push_back(c.chosen);
+        return factor * predicted_decode_seconds(s, chosen);
+      };
+    };
+    // The true budget for predictions: what is fast enough once 12% slower.
+    const Best truth = brute_force(s, target, max_seconds / 1.12);
+    if (!std::isfinite(truth.kld)) continue;
+    ++cases;
+    const AutoMixPlan first = choose_mix(s, target, max_seconds);
+    const AutoMixPlan met = meet_measured_speed(s, first, target, max_seconds, slower(1.12));
+    EXPECT_LE(met.file_bytes, target);
+    EXPECT_LE(met.measured_decode_seconds, max_seconds) << "instance " << inst;
+    EXPECT_DOUBLE_EQ(met.measured_decode_seconds, 1.12 * met.decode_seconds);
+    EXPECT_EQ(met.max_decode_seconds, max_seconds);
+    EXPECT_GE(met.sum_kld, truth.kld - 1e-12);
+    EXPECT_EQ(met.speed_rounds > 1, first.decode_seconds * 1.12 > max_seconds);
+    retried += met.speed_rounds > 1;
+
+    const AutoMixPlan missed = meet_measured_speed(s, first, target, max_seconds, slower(10));
+    EXPECT_GT(missed.measured_decode_seconds, max_seconds);
+    EXPECT_LE(missed.speed_rounds, 4);
+    EXPECT_DOUBLE_EQ(missed.measured_decode_seconds, 10 * missed.decode_seconds);
+  }
+  std::printf("measured check: %d of %d cases searched again\n", retried, cases);
+  EXPECT_GT(retried, 0);
+  EXPECT_GT(cases, 10);
+}
+
 // A time budget without measured costs is refused rather than ignored.
 TEST(AutoMixTimeSearch, NeedsMeasuredCosts) {
   std::mt19937 rng(3);

@@ -100,8 +100,9 @@ TEST(SmoothQuant, OutlierAndSmoothedModelsKeepFp32Logits) {
       collect_activation_ranges(Engine(outlier), tokenizer.encode(text.substr(0, 20000), true), ro);
   EXPECT_EQ(ranges.n_chunks, 4);
   EXPECT_EQ(ranges.n_tokens, 4 * 128);
-  // Every matrix of every layer was seen: q, k, v, output, gate, up, down.
-  EXPECT_EQ(ranges.max_abs.size(), static_cast<size_t>(7 * plain.config.n_layer));
+  // Every matrix of every layer was seen (q, k, v, output, gate, up, down) and the untied head.
+  EXPECT_EQ(ranges.max_abs.size(), static_cast<size_t>(7 * plain.config.n_layer + 1));
+  EXPECT_TRUE(ranges.max_abs.contains("output.weight"));
   // The outlier channel is about 50 times the largest of the others.
   const std::vector<float>& x = ranges.max_abs.at("blk.1.attn_q.weight");
   float others = 0;

@@ -168,9 +168,10 @@ void register_bench(CLI::App& app) {
       ->check(CLI::IsMember({"llama.cpp", "llama", "ort", "onnxruntime"}));
   sub->add_option("--onnx", args->onnx,
                   "For --vs ort: `slmkit export onnx` folder(s) of the models, comma-separated");
-  sub->add_option("--ort-precision", args->ort_precision,
-                  "For --vs ort: fp32, fp16, int8, q4 or q4f16 (default: int8 for a Q8_0 file, q4 "
-                  "for Q4_0/Q4_1, else fp32)");
+  sub->add_option(
+      "--ort-precision", args->ort_precision,
+      "For --vs ort: fp32, fp16, int8, w8a8, q4 or q4f16 (default: int8 for a Q8_0 file, q4 "
+      "for Q4_0/Q4_1, else fp32)");
   sub->add_option("--kv-type", args->kv_type, "KV cache type: f16 or f32")->capture_default_str();
   sub->add_flag("--no-warmup", args->no_warmup, "Skip the untimed first run of each test");
   sub->add_flag("--bandwidth", args->bandwidth,

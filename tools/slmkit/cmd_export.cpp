@@ -1,9 +1,12 @@
 // slmkit export onnx MODEL -o DIR [--variant plain,with_past,prefill,decode]
-//                                 [--precision fp32,fp16,int8] [--int8-per-tensor]
+//                                 [--precision fp32,fp16,int8,w8a8] [--int8-per-tensor]
 //                                 [--int8-weights u8|s8|s8_reduced] [--int8-reduce-range]
 //                                 [--max-length N] [--no-check]
-//                                 [--smoothquant ALPHA -f CALIB.txt [--calib-ctx N] [--calib-chunks
-//                                 N]]
+//                                 [--smoothquant ALPHA] [-f CALIB.txt [--calib-ctx N]
+//                                 [--calib-chunks N]]
+// -f is needed by --smoothquant and by w8a8 (its static activation scales); both use the same
+// calibration chunks, the scales taken on the smoothed model.
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -47,7 +50,9 @@ void register_export(CLI::App& app) {
   onnx->add_option("-o,--output", args->output, "Output folder")->required();
   onnx->add_option("--variant", args->variants, "plain, with_past, prefill, decode (default: all)")
       ->delimiter(',');
-  onnx->add_option("--precision", args->precisions, "fp32, fp16, int8, q4, q4f16 (default: fp32)")
+  onnx->add_option("--precision", args->precisions,
+                   "fp32, fp16, int8, q4, q4f16, w8a8 (int8 with static activation scales from "
+                   "-f; default: fp32)")
       ->delimiter(',');
   onnx->add_option("--max-length", args->max_length,
                    "Cache length of prefill/decode (default: context length, at most 2048)");
@@ -74,11 +79,11 @@ void register_export(CLI::App& app) {
   onnx->add_option("--smoothquant", args->smoothquant,
                    "SmoothQuant with this alpha in [0, 1], or auto, before export (needs -f; "
                    "docs/quantization.md): helps int8 on models with outlier channels");
-  onnx->add_option("-f,--file,--calib", args->calibration, "Calibration text (--smoothquant)");
-  onnx->add_option("--calib-ctx", args->calib_ctx, "--smoothquant: tokens per calibration chunk")
+  onnx->add_option("-f,--file,--calib", args->calibration,
+                   "Calibration text (--smoothquant, w8a8)");
+  onnx->add_option("--calib-ctx", args->calib_ctx, "Tokens per calibration chunk")
       ->capture_default_str();
-  onnx->add_option("--calib-chunks", args->calib_chunks,
-                   "--smoothquant: at most this many calibration chunks")
+  onnx->add_option("--calib-chunks", args->calib_chunks, "At most this many calibration chunks")
       ->capture_default_str();
   add_command(sub, [args, onnx] {
     if (!onnx->parsed()) return;
@@ -101,22 +106,33 @@ void register_export(CLI::App& app) {
     o.q4_symmetric = !args->q4_zero_points;
     o.q4_accuracy_level = args->q4_accuracy;
     o.q4_embedding = args->q4_embedding;
-    if (args->smoothquant.has_value() != !args->calibration.empty()) {
-      throw Error(ErrorKind::invalid_input, args->smoothquant
-                                                ? "--smoothquant needs -f CALIB.txt"
-                                                : "-f CALIB.txt is for --smoothquant ALPHA");
+    const bool w8a8 = std::find(o.precisions.begin(), o.precisions.end(), OnnxPrecision::w8a8) !=
+                      o.precisions.end();
+    if ((args->smoothquant.has_value() || w8a8) != !args->calibration.empty()) {
+      throw Error(ErrorKind::invalid_input,
+                  args->calibration.empty()
+                      ? (w8a8 ? "--precision w8a8 needs -f CALIB.txt (its activation scales)"
+                              : "--smoothquant needs -f CALIB.txt")
+                      : "-f CALIB.txt is for --smoothquant ALPHA or --precision w8a8");
     }
     const std::optional<SmoothQuantOptions> smoothing =
         args->smoothquant ? std::optional(parse_smoothquant(*args->smoothquant)) : std::nullopt;
     Model model = load_model(args->model);
+    SmoothQuantCalibration calibration;
+    calibration.n_ctx = args->calib_ctx;
+    calibration.n_chunks = args->calib_chunks;
+    const std::string calibration_text =
+        args->calibration.empty() ? std::string() : read_text_file(args->calibration);
     if (smoothing) {
-      SmoothQuantCalibration calibration;
-      calibration.n_ctx = args->calib_ctx;
-      calibration.n_chunks = args->calib_chunks;
-      SmoothQuantResult sq = smooth_with_calibration(model, read_text_file(args->calibration),
-                                                     *smoothing, calibration);
+      SmoothQuantResult sq =
+          smooth_with_calibration(model, calibration_text, *smoothing, calibration);
       model = std::move(sq.model);
       std::fprintf(stderr, "export onnx: %s\n", sq.summary().c_str());
+    }
+    if (w8a8) {
+      o.w8a8_input_max = calibrate_input_max(model, calibration_text, calibration);
+      std::fprintf(stderr, "export onnx: w8a8 activation scales of %zu matrices from %s\n",
+                   o.w8a8_input_max.size(), args->calibration.c_str());
     }
     const OnnxExportResult r = export_onnx(model, args->output, o);
     size_t graphs = 0;

@@ -102,8 +102,8 @@ class DecoderBuilder {
     }
     const std::string suffix = row0 > 0 || n_rows != t.dim(0) ? fmt::format(".{}", row0) : "";
     std::string y;
-    if (o_.precision == OnnxPrecision::int8) {
-      y = matmul_int8(x, wname + suffix, wt, in, n_rows);
+    if (o_.precision == OnnxPrecision::int8 || o_.precision == OnnxPrecision::w8a8) {
+      y = matmul_int8(x, wname, suffix, wt, in, n_rows);
     } else if (o_.precision == OnnxPrecision::q4 || o_.precision == OnnxPrecision::q4f16) {
       y = matmul_q4(x, wname + suffix, wt, in, n_rows);
     } else {
@@ -242,9 +242,14 @@ class DecoderBuilder {
   // x [.., in] times wt [in, n] with ONNX Runtime quantize_dynamic's scheme: activations
   // quantized per call to uint8 (DynamicQuantizeLinear), weights to symmetric 8-bit values with
   // one scale per output column (or one per tensor), stored as o_.int8_weights says (uint8 with
-  // zero point 128, or int8 with zero point 0), int32 accumulation, one rescale.
-  std::string matmul_int8(const std::string& x, const std::string& name,
-                          const std::vector<float>& wt, int64_t in, int64_t n) {
+  // zero point 128, or int8 with zero point 0), int32 accumulation, one rescale. w8a8: the
+  // activations quantized with a constant scale from calibration instead (zero point 128, so that
+  // both operands are uint8 and ONNX Runtime's exact U8U8 kernels run), and the rescale is one
+  // constant.
+  std::string matmul_int8(const std::string& x, const std::string& matrix,
+                          const std::string& suffix, const std::vector<float>& wt, int64_t in,
+                          int64_t n) {
+    const std::string name = matrix + suffix;
     const bool unsigned_weights = o_.int8_weights == OnnxInt8Weights::u8;
     const float qmax = o_.int8_weights == OnnxInt8Weights::s8_reduced ? 63.0f : 127.0f;
     std::vector<float> scale(static_cast<size_t>(o_.int8_per_channel ? n : 1), 0.0f);
@@ -270,10 +275,26 @@ class DecoderBuilder {
     const std::string wq = g_.weight_raw(name + ".T_quantized", type, {in, n}, std::move(q));
     const std::vector<int64_t> sdims =
         o_.int8_per_channel ? std::vector<int64_t>{n} : std::vector<int64_t>{};
-    const std::string ws = g_.weight_f32(name + ".T_scale", sdims, scale);
     const std::string wz = g_.weight_raw(
         name + ".T_zero_point", type, sdims,
         std::string(scale.size(), static_cast<char>(static_cast<uint8_t>(zero_point))));
+    if (o_.precision == OnnxPrecision::w8a8) {
+      const auto it = o_.w8a8_input_max.find(matrix);
+      if (it == o_.w8a8_input_max.end() || !(it->second >= 0) || !std::isfinite(it->second)) {
+        fail_invalid("ONNX export w8a8: no calibration range for {}'s input", matrix);
+      }
+      const float x_scale = it->second > 0 ? it->second / 127.0f : 1.0f;
+      const std::string xs = g_.weight_f32(name + ".input_scale", {}, std::vector<float>{x_scale});
+      const std::string xz = g_.weight_raw(name + ".input_zero_point", onnx::TensorProto::UINT8, {},
+                                           std::string(1, static_cast<char>(128)));
+      const std::string xq = g_.op("QuantizeLinear", {x, xs, xz});
+      std::vector<float> rescale(scale);
+      for (float& s : rescale) s *= x_scale;
+      const std::string acc = g_.op("MatMulInteger", {xq, wq, xz, wz});
+      const std::string yf = g_.op("Cast", {acc}, {{"to", int64_t{kFloat}}});
+      return g_.op("Mul", {yf, g_.weight_f32(name + ".output_scale", sdims, rescale)});
+    }
+    const std::string ws = g_.weight_f32(name + ".T_scale", sdims, scale);
     const auto xq = g_.op_n("DynamicQuantizeLinear", {x}, 3);
     const std::string acc = g_.op("MatMulInteger", {xq[0], wq, xq[2], wz});
     const std::string yf = g_.op("Cast", {acc}, {{"to", int64_t{kFloat}}});

@@ -93,7 +93,10 @@ void add_runtime_config(const fs::path& config_path, const OnnxExportOptions& op
   cfg["use_cache"] = std::find(v.begin(), v.end(), OnnxVariant::with_past) != v.end();
   nlohmann::ordered_json js = nlohmann::ordered_json::object();
   const auto& ps = options.precisions;
-  if (std::find(ps.begin(), ps.end(), OnnxPrecision::fp32) == ps.end()) {
+  // transformers.js knows no w8a8 dtype: such a graph is loaded by file name
+  // (model_file_name "model_w8a8", dtype "fp32").
+  if (std::find(ps.begin(), ps.end(), OnnxPrecision::fp32) == ps.end() &&
+      ps.front() != OnnxPrecision::w8a8) {
     js["dtype"] = onnx_precision_name(ps.front());
   }
   nlohmann::ordered_json kv = nlohmann::ordered_json::object();
@@ -173,6 +176,7 @@ OnnxExportResult export_onnx(const Model& model, const fs::path& dir,
       g.check = options.check;
       g.int8_per_channel = options.int8_per_channel;
       g.int8_weights = options.int8_weights;
+      if (p == OnnxPrecision::w8a8) g.w8a8_input_max = options.w8a8_input_max;
       g.external_data_min_bytes = options.external_data_min_bytes;
       g.q4_block_size = options.q4_block_size;
       g.q4_symmetric = options.q4_symmetric;

@@ -40,6 +40,8 @@ const char* onnx_precision_name(OnnxPrecision precision) {
       return "q4";
     case OnnxPrecision::q4f16:
       return "q4f16";
+    case OnnxPrecision::w8a8:
+      return "w8a8";
   }
   return "?";
 }
@@ -59,9 +61,10 @@ OnnxPrecision parse_onnx_precision(const std::string& name) {
   if (name == "int8") return OnnxPrecision::int8;
   if (name == "q4") return OnnxPrecision::q4;
   if (name == "q4f16") return OnnxPrecision::q4f16;
+  if (name == "w8a8") return OnnxPrecision::w8a8;
   fail_unsupported(
-      "ONNX export: precision '{}' is not supported (supported: fp32, fp16, int8, q4, "
-      "q4f16)",
+      "ONNX export: precision '{}' is not supported (supported: fp32, fp16, int8, q4, q4f16, "
+      "w8a8)",
       name);
 }
 
