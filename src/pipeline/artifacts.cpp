@@ -1,5 +1,6 @@
 #include "pipeline/artifacts.h"
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <system_error>
@@ -213,7 +214,8 @@ bool onnx_folder_complete(const fs::path& dir, const std::vector<OnnxPrecision>&
 }
 
 BuildOutcome build_onnx(const Model& model, const std::vector<OnnxPrecision>& precisions,
-                        const std::vector<OnnxVariant>& variants, const fs::path& dir) {
+                        const std::vector<OnnxVariant>& variants, const fs::path& dir,
+                        const std::function<std::map<std::string, float>()>& w8a8_scales) {
   const Stopwatch clock;
   BuildOutcome outcome;
   if (onnx_folder_complete(dir, precisions, variants)) {
@@ -223,6 +225,9 @@ BuildOutcome build_onnx(const Model& model, const std::vector<OnnxPrecision>& pr
   OnnxExportOptions options;
   options.precisions = precisions;
   options.variants = variants;
+  if (std::find(precisions.begin(), precisions.end(), OnnxPrecision::w8a8) != precisions.end()) {
+    options.w8a8_input_max = w8a8_scales();
+  }
   export_onnx(model, dir, options);
   outcome.seconds = clock.seconds();
   return outcome;

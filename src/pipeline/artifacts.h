@@ -5,6 +5,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -87,7 +89,9 @@ BuildOutcome build_auto_gguf(const Model& model, const AutoBudget& budget,
 bool onnx_folder_complete(const std::filesystem::path& dir,
                           const std::vector<OnnxPrecision>& precisions,
                           const std::vector<OnnxVariant>& variants);
+// `w8a8_scales` is called (only) when a w8a8 graph is exported: its static activation scales.
 BuildOutcome build_onnx(const Model& model, const std::vector<OnnxPrecision>& precisions,
-                        const std::vector<OnnxVariant>& variants, const std::filesystem::path& dir);
+                        const std::vector<OnnxVariant>& variants, const std::filesystem::path& dir,
+                        const std::function<std::map<std::string, float>()>& w8a8_scales);
 
 }  // namespace slmkit::pipeline

@@ -83,6 +83,7 @@ struct Plan {
   std::optional<fs::path> calibration;         // for auto: GGUFs (--calib, else --eval)
   std::optional<fs::path> smooth_calibration;  // for --smoothquant (the same choice)
   std::optional<SmoothQuantOptions> smoothing;
+  std::optional<fs::path> w8a8_calibration;  // for --onnx w8a8's static scales (the same choice)
   std::vector<OnnxPrecision> precisions;
   std::vector<OnnxVariant> variants;  // the plain graph first (what validation and PPL run)
   std::optional<Task> task;           // read whole, so a malformed file stops the run here
@@ -120,6 +121,12 @@ Plan plan_of(const PipelineOptions& o) {
   for (const std::string& p : o.onnx) {
     plan.precisions.push_back(parse_onnx_precision(p));
     plan.artifacts.push_back({ArtifactFormat::onnx, plan.precisions.back()});
+    if (plan.precisions.back() == OnnxPrecision::w8a8) {
+      plan.w8a8_calibration = o.calibration_text ? o.calibration_text : o.eval_text;
+      if (!plan.w8a8_calibration) {
+        fail_invalid("pipeline: --onnx w8a8 needs a calibration text (--calib or --eval)");
+      }
+    }
   }
   plan.variants = {OnnxVariant::plain};
   for (const std::string& v : o.onnx_variants) {
@@ -277,7 +284,10 @@ std::vector<Artifact> build_artifacts(const Model& model, const std::string& bas
   std::optional<BuildOutcome> built;
   std::string error;
   try {
-    built = build_onnx(model, plan.precisions, plan.variants, out / folder);
+    // w8a8's static scales are taken on the model exported (after smoothing, when smoothed).
+    built = build_onnx(model, plan.precisions, plan.variants, out / folder, [&] {
+      return calibrate_input_max(model, read_text_file(*plan.w8a8_calibration), {});
+    });
     report(*built, out / folder);
   } catch (const Error& e) {
     error = one_line(e.what());

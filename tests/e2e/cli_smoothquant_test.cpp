@@ -122,10 +122,11 @@ TEST(CliSmoothQuant, ExportOnnxW8A8StaticScalesPassOnlyWhenSmoothed) {
   EXPECT_NE(out.find("--precision w8a8 needs -f CALIB.txt"), std::string::npos) << out;
 }
 
-// `pipeline --smoothquant`: on the same outlier copy, Q8_0 and ONNX int8 fail validation as they
-// are (measured: Q8_0 max diff 0.14 of the range, KLD 0.090; int8 0.25, KLD 0.73) and pass when
-// built from the smoothed model (KLD 0.00089 and 0.0062); the report names what was smoothed and
-// the artifacts carry it in their names and precision.
+// `pipeline --smoothquant`: on the same outlier copy, Q8_0, ONNX int8 and w8a8 (static scales from
+// the --eval text) fail validation as they are (measured: Q8_0 max diff 0.14 of the range, KLD
+// 0.090; int8 0.25, KLD 0.73) and pass when built from the smoothed model (KLD 0.00089 and
+// 0.0062); the report names what was smoothed and the artifacts carry it in their names and
+// precision.
 TEST(CliSmoothQuant, SlowPipelineBuildsFromTheSmoothedModel) {
   SLMKIT_REQUIRE_FIXTURES();
   SLMKIT_REQUIRE_ONNX();
@@ -134,7 +135,7 @@ TEST(CliSmoothQuant, SlowPipelineBuildsFromTheSmoothedModel) {
   const std::string outliers = outlier_copy(dir);
   std::string out;
   const std::string run = cli + " pipeline " + outliers +
-                          " --gguf Q8_0 --onnx int8 --onnx-variants plain --eval " +
+                          " --gguf Q8_0 --onnx int8,w8a8 --onnx-variants plain --eval " +
                           fixture("text/tinystories_val_subset.txt").string() +
                           " --ppl-ctx 64 --ppl-chunks 2 -p 16 -n 8 -r 1 -t 2 -o ";
   EXPECT_EQ(run_command(run + (dir / "plain").string(), &out), 1) << out;
@@ -144,6 +145,9 @@ TEST(CliSmoothQuant, SlowPipelineBuildsFromTheSmoothedModel) {
             std::string::npos)
       << md;
   EXPECT_NE(md.find("| outl-sq0.5_onnx (int8) | onnx | int8 + SmoothQuant 0.5 |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| outl-sq0.5_onnx (w8a8) | onnx | w8a8 + SmoothQuant 0.5 |"),
             std::string::npos)
       << md;
   EXPECT_NE(

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "slmkit/error.h"
 #include "slmkit/model.h"
 #include "slmkit/quantize_auto.h"
@@ -123,10 +125,15 @@ TEST(PipelineArtifacts, BuildsAreDeterministicAndReused) {
   const Model model = load_model(testing::fixture("models/llama2c-stories260K/stories260K.bin"));
   const fs::path a = testing::temp_dir("pipeline-build-a");
   const fs::path b = testing::temp_dir("pipeline-build-b");
+  // Asked only for a w8a8 graph.
+  const auto no_w8a8 = []() -> std::map<std::string, float> {
+    ADD_FAILURE() << "w8a8 scales asked for without a w8a8 graph";
+    return {};
+  };
   for (const fs::path& dir : {a, b}) {
     EXPECT_FALSE(pipeline::build_gguf(model, quant::Preset::Q8_0, dir / "m-Q8_0.gguf", 1).reused);
     EXPECT_FALSE(pipeline::build_onnx(model, {OnnxPrecision::fp32, OnnxPrecision::int8},
-                                      {OnnxVariant::plain}, dir / "m_onnx")
+                                      {OnnxVariant::plain}, dir / "m_onnx", no_w8a8)
                      .reused);
   }
   EXPECT_EQ(testing::read_bytes(a / "m-Q8_0.gguf"), testing::read_bytes(b / "m-Q8_0.gguf"));
@@ -136,7 +143,8 @@ TEST(PipelineArtifacts, BuildsAreDeterministicAndReused) {
   const auto before = fs::last_write_time(a / "m-Q8_0.gguf");
   EXPECT_TRUE(pipeline::build_gguf(model, quant::Preset::Q8_0, a / "m-Q8_0.gguf", 1).reused);
   EXPECT_EQ(fs::last_write_time(a / "m-Q8_0.gguf"), before);
-  EXPECT_TRUE(pipeline::build_onnx(model, {OnnxPrecision::int8}, {OnnxVariant::plain}, a / "m_onnx")
+  EXPECT_TRUE(pipeline::build_onnx(model, {OnnxPrecision::int8}, {OnnxVariant::plain}, a / "m_onnx",
+                                   no_w8a8)
                   .reused);
   // A precision the folder lacks: exported again, with everything asked for.
   EXPECT_FALSE(

@@ -58,7 +58,9 @@ void register_pipeline(CLI::App& app) {
                   "that budget (quantize -t auto), e.g. auto:2091936, auto:4.5bpw, auto:120tps")
       ->delimiter(',');
   sub->add_option("--onnx", args->onnx,
-                  "ONNX precisions, comma-separated, or none (default: fp32,int8,q4)")
+                  "ONNX precisions (fp32, fp16, int8, w8a8, q4, q4f16), comma-separated, or none "
+                  "(default: fp32,int8,q4); w8a8 takes its activation scales from --calib (else "
+                  "--eval)")
       ->delimiter(',');
   sub->add_option("--onnx-variants", args->variants,
                   "ONNX graphs per precision (default: plain,with_past; plain is always written)")
