@@ -179,6 +179,12 @@ struct AutoMixPlan {
   // search sees when the timed step misses it; 1: the first). 0: not timed.
   double measured_decode_seconds = 0;
   int speed_rounds = 0;
+  // With QuantizeAutoOptions::as_fast_as: the reference file's decode step, timed in turns with
+  // the plan's (measured_decode_seconds) at the same moment. 0: no reference.
+  double reference_decode_seconds = 0;
+  // Whether the timed step met the budget (against a reference: no slower than it, timed in
+  // turns); true when not timed.
+  bool measured_within_budget() const;
   std::vector<AutoChoice> choices;  // one per AutoSensitivity::tensors entry, same order
 
   // Per-tensor types for QuantizeOptions::tensor_types.
@@ -236,6 +242,11 @@ struct QuantizeAutoOptions {
   uint64_t target_size = 0;   // bytes; or
   double target_bpw = 0;      // bits per weight of tensor data; and/or
   double min_decode_tps = 0;  // decode tokens per second predicted on this machine
+  // Or: a GGUF file (e.g. the Q4_K_M preset) the mix must decode at least as fast as. Its decode
+  // step is timed first (the search's budget) and then in turns with each plan's, at the same
+  // moment, so the machine's drift between runs does not decide; a plan meets it when its median
+  // step is no slower than the reference's.
+  std::filesystem::path as_fast_as;
   std::vector<std::string> types = default_auto_types();
   int64_t n_ctx = 128;
   int64_t n_chunks = 4;

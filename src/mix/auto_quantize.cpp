@@ -1,7 +1,12 @@
 // quantize -t auto as one library call: the CLI, the pipeline and the MCP tool share it.
+#include <algorithm>
+#include <optional>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "core/fail.h"
+#include "slmkit/engine.h"
 #include "slmkit/quantize_auto.h"
 #include "slmkit/tokenizer.h"
 
@@ -13,10 +18,19 @@ QuantizeAutoResult quantize_auto(const Model& model, const QuantizeAutoOptions& 
   if (options.target_size > 0 && options.target_bpw > 0) {
     fail_invalid("quantize -t auto: give --target-size or --target-bpw, not both");
   }
-  if (!sized && !(options.min_decode_tps > 0)) {
-    fail_invalid(
-        "quantize -t auto needs a budget: --target-size, --target-bpw and/or --min-decode-tps");
+  const bool referenced = !options.as_fast_as.empty();
+  if (referenced && options.min_decode_tps > 0) {
+    fail_invalid("quantize -t auto: give --min-decode-tps or --as-fast-as, not both");
   }
+  if (!sized && !(options.min_decode_tps > 0) && !referenced) {
+    fail_invalid(
+        "quantize -t auto needs a budget: --target-size, --target-bpw and/or --min-decode-tps "
+        "(or --as-fast-as FILE)");
+  }
+  // Loaded before any measuring, so a bad reference costs nothing.
+  const std::optional<Engine> reference =
+      referenced ? std::optional<Engine>(std::in_place, load_model(options.as_fast_as))
+                 : std::nullopt;
   if (options.calibration_text.empty()) {
     fail_invalid("quantize -t auto needs a calibration text (-f CALIB.txt)");
   }
@@ -45,20 +59,46 @@ QuantizeAutoResult quantize_auto(const Model& model, const QuantizeAutoOptions& 
   QuantizeAutoResult r;
   r.sensitivity = measure_sensitivity(model, o);
   double max_seconds = 0;
-  if (options.min_decode_tps > 0) {
+  if (options.min_decode_tps > 0 || referenced) {
     KernelCostOptions ko = options.costs;
     ko.n_threads = options.n_threads;
     r.costs = measure_kernel_costs(r.sensitivity, ko);
     attach_kernel_costs(r.sensitivity, r.costs, model);
     r.costs_measured = true;
-    max_seconds = 1.0 / options.min_decode_tps;
+    max_seconds = referenced ? timed_decode_step_seconds(*reference, options.n_threads)
+                             : 1.0 / options.min_decode_tps;
   }
-  r.plan = choose_mix(r.sensitivity, target, max_seconds);
+  // Against a reference the budget is a time measured whole, which the per-product prediction
+  // does not reach exactly (its fixed cost is timed on another plan): the search starts from the
+  // plan of the bytes alone, and the timings in turns decide from there.
+  r.plan = choose_mix(r.sensitivity, target, referenced ? 0.0 : max_seconds);
+  r.plan.max_decode_seconds = max_seconds;
   if (max_seconds > 0) {
+    const double budget = max_seconds;
+    std::vector<double> reference_times;  // per timing, in order (AutoMixPlan::speed_rounds)
     r.plan = meet_measured_speed(
         r.sensitivity, std::move(r.plan), target, max_seconds, [&](const AutoMixPlan& p) {
-          return measure_mix_decode_seconds(model, r.sensitivity, p, options.n_threads);
+          if (!reference)
+            return measure_mix_decode_seconds(model, r.sensitivity, p, options.n_threads);
+          // Against a reference file, both are timed in turns at the same moment (a machine's
+          // speed drifts by more than the plans differ), and the plan's time is scaled to the
+          // budget's moment: it meets the budget exactly when it is no slower than the reference.
+          const Engine mix{apply_mix(model, r.sensitivity, p, options.n_threads)};
+          std::vector<double> ref_t, mix_t;
+          for (int k = 0; k < 3; ++k) {
+            ref_t.push_back(timed_decode_step_seconds(*reference, options.n_threads));
+            mix_t.push_back(timed_decode_step_seconds(mix, options.n_threads));
+          }
+          std::sort(ref_t.begin(), ref_t.end());
+          std::sort(mix_t.begin(), mix_t.end());
+          reference_times.push_back(ref_t[1]);
+          return mix_t[1] * (budget / ref_t[1]);
         });
+    if (reference) {
+      const double ref = reference_times.at(static_cast<size_t>(r.plan.speed_rounds - 1));
+      r.plan.reference_decode_seconds = ref;
+      r.plan.measured_decode_seconds *= ref / budget;  // back to the moment it was timed
+    }
   }
   r.plan.measured_kld = measure_mix_kld(model, r.sensitivity, r.plan, o);
   if (options.dry_run) return r;

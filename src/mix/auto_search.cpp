@@ -222,6 +222,12 @@ AutoMixPlan meet_measured_speed(const AutoSensitivity& s, AutoMixPlan plan, uint
   return fastest;
 }
 
+bool AutoMixPlan::measured_within_budget() const {
+  if (measured_decode_seconds <= 0 || max_decode_seconds <= 0) return true;
+  if (reference_decode_seconds > 0) return measured_decode_seconds <= reference_decode_seconds;
+  return measured_decode_seconds <= max_decode_seconds;
+}
+
 nlohmann::ordered_json AutoMixPlan::to_json(const AutoSensitivity& s) const {
   nlohmann::ordered_json j;
   j["target_bytes"] = target_bytes;
@@ -246,7 +252,9 @@ nlohmann::ordered_json AutoMixPlan::to_json(const AutoSensitivity& s) const {
     j["measured_decode_seconds"] = measured_decode_seconds;
     j["measured_decode_tps"] = 1.0 / measured_decode_seconds;
     j["speed_search_round"] = speed_rounds;
+    j["measured_within_budget"] = measured_within_budget();
   }
+  if (reference_decode_seconds > 0) j["reference_decode_tps"] = 1.0 / reference_decode_seconds;
   if (measured_kld >= 0) j["measured_kld"] = measured_kld;
   j["calibration"] = {
       {"base_ppl", s.base_ppl}, {"scored_positions", s.n_scored}, {"seconds", s.seconds}};
@@ -296,8 +304,13 @@ std::string AutoMixPlan::to_text(const AutoSensitivity& s) const {
     if (max_decode_seconds > 0) out += fmt::format(" (at least {:.1f})", 1.0 / max_decode_seconds);
   }
   if (measured_decode_seconds > 0) {
-    out += fmt::format(", measured {:.1f} tokens/s (search {})", 1.0 / measured_decode_seconds,
-                       speed_rounds);
+    out += fmt::format(", measured {:.1f} tokens/s (search {}{})", 1.0 / measured_decode_seconds,
+                       speed_rounds,
+                       measured_within_budget() ? "" : ", the fastest timed: none met the budget");
+  }
+  if (reference_decode_seconds > 0) {
+    out += fmt::format(" against the reference's {:.1f} at the same moment",
+                       1.0 / reference_decode_seconds);
   }
   out += "\n";
   return out;

@@ -1,7 +1,8 @@
 // slmkit quantize MODEL -t TYPE|PRESET -o OUT.gguf [--imatrix FILE] [--pure] [--strict]
 //                 [--threads N] [--json] [--smoothquant ALPHA -f CALIB.txt]
 // slmkit quantize MODEL -t auto -f CALIB.txt -o OUT.gguf --target-size BYTES | --target-bpw BPW
-//                 [--min-decode-tps T] [--kernel-cache DIR] [--types LIST] [--dry-run]
+//                 [--min-decode-tps T | --as-fast-as REF.gguf] [--kernel-cache DIR] [--types LIST]
+//                 [--dry-run]
 // (-t auto and --smoothquant: [--calib-ctx N] [--calib-chunks N])
 #include <chrono>
 #include <cstdio>
@@ -45,6 +46,7 @@ struct AutoArgs {
   uint64_t target_size = 0;
   double target_bpw = 0;
   double min_decode_tps = 0;
+  std::string as_fast_as;
   std::string kernel_cache;
   std::vector<std::string> types = default_auto_types();
   int64_t n_ctx = 128;
@@ -83,6 +85,7 @@ void run_auto(const Model& model, const std::string& output, const AutoArgs& a, 
   o.target_size = a.target_size;
   o.target_bpw = a.target_bpw;
   o.min_decode_tps = a.min_decode_tps;
+  o.as_fast_as = a.as_fast_as;
   o.types = a.types;
   o.n_ctx = a.n_ctx;
   o.n_chunks = a.n_chunks;
@@ -159,6 +162,9 @@ void register_quantize(CLI::App& app) {
   sub->add_option("--min-decode-tps", auto_args->min_decode_tps,
                   "-t auto: decode tokens/s at least, predicted from kernel costs measured on this "
                   "CPU (this thread count); with or without a size budget");
+  sub->add_option("--as-fast-as", auto_args->as_fast_as,
+                  "-t auto: decode at least as fast as this GGUF file (e.g. the Q4_K_M preset), "
+                  "the two timed in turns on this machine; instead of --min-decode-tps");
   sub->add_option("--kernel-cache", auto_args->kernel_cache,
                   "-t auto: folder of the kernel cost cache (default $XDG_CACHE_HOME/slmkit or "
                   "~/.cache/slmkit; - for none)");
