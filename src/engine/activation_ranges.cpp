@@ -1,7 +1,7 @@
 // SmoothQuant's and w8a8's calibration: the text in chunks (as the imatrix collection cuts it),
 // and for every matrix product (the layers' and the output head's) the largest |x| of each input
-// column over all tokens. Every product is
-// taken, however few rows (unlike llama-imatrix's 16-row rule): a maximum needs no minimum count.
+// column over all tokens. Every product is taken, however few rows (unlike llama-imatrix's 16-row
+// rule): a maximum needs no minimum count.
 #include <algorithm>
 #include <cmath>
 #include <map>
