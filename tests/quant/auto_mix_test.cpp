@@ -388,9 +388,9 @@ TEST(SlowAutoMix, Stories3MMinDecodeTpsOfQ4KM) {
 }
 
 // --as-fast-as: the budget is a reference file's decode step, timed in turns with each plan's at
-// the same moment. Against the F32 model (6.5x the bytes of a Q4_K_M-size mix) the first plan
-// meets it: one search, the reference's time recorded beside the plan's, and the plan no slower
-// than the reference when timed. One thread, where the matrices are most of a step: measured
+// the same moment. Against the F32 model (6.5x the bytes of a Q4_K_M-size mix) a plan meets it
+// (here the first), the reference's time recorded beside the plan's, and the plan no slower than
+// the reference when timed. One thread, where the matrices are most of a step: measured
 // 1.44x faster (at two threads thread hand-offs take more of a step and the margin was 1.14x);
 // in turns, so the machine's drift between runs cannot decide. Both budgets at once, and a
 // reference that is not a model, are refused before anything is measured.
@@ -411,8 +411,10 @@ TEST(SlowAutoMix, AsFastAsAReferenceTimedInTurns) {
   std::printf("mix %.1f t/s, reference F32 %.1f t/s at the same moment (search %d)\n",
               1.0 / r.plan.measured_decode_seconds, 1.0 / r.plan.reference_decode_seconds,
               r.plan.speed_rounds);
-  EXPECT_EQ(r.plan.speed_rounds, 1);
+  // A burst on a busy machine can make the first timing miss; the search then runs again.
+  EXPECT_GE(r.plan.speed_rounds, 1);
   EXPECT_GT(r.plan.reference_decode_seconds, 0);
+  EXPECT_TRUE(r.plan.measured_within_budget());
   EXPECT_LE(r.plan.measured_decode_seconds, r.plan.reference_decode_seconds);
   EXPECT_LE(r.plan.file_bytes, target);
   EXPECT_FALSE(fs::exists(dir / "auto.gguf"));
