@@ -79,11 +79,10 @@ class Progress {
 
 // What the options ask for, typed and checked before any work, so a typo costs nothing.
 struct Plan {
-  std::vector<ArtifactSpec> artifacts;         // GGUFs, then ONNX precisions
-  std::optional<fs::path> calibration;         // for auto: GGUFs (--calib, else --eval)
-  std::optional<fs::path> smooth_calibration;  // for --smoothquant (the same choice)
+  std::vector<ArtifactSpec> artifacts;  // GGUFs, then ONNX precisions
+  // --calib, else --eval: set when a step calibrates (auto GGUFs, --smoothquant, --onnx w8a8).
+  std::optional<fs::path> calibration;
   std::optional<SmoothQuantOptions> smoothing;
-  std::optional<fs::path> w8a8_calibration;  // for --onnx w8a8's static scales (the same choice)
   std::vector<OnnxPrecision> precisions;
   std::vector<OnnxVariant> variants;  // the plain graph first (what validation and PPL run)
   std::optional<Task> task;           // read whole, so a malformed file stops the run here
@@ -92,15 +91,15 @@ struct Plan {
 Plan plan_of(const PipelineOptions& o) {
   if (o.out.empty()) fail_invalid("pipeline: no output folder (-o)");
   Plan plan;
+  auto calibrated_by = [&](const std::string& step) {
+    plan.calibration = o.calibration_text ? o.calibration_text : o.eval_text;
+    if (!plan.calibration) {
+      fail_invalid("pipeline: {} needs a calibration text (--calib or --eval)", step);
+    }
+  };
   for (const std::string& t : o.gguf) {
     if (const std::optional<AutoBudget> budget = parse_auto_budget(t)) {
-      plan.calibration = o.calibration_text ? o.calibration_text : o.eval_text;
-      if (!plan.calibration) {
-        fail_invalid(
-            "pipeline: --gguf {}: a measured mix needs a calibration text (--calib or "
-            "--eval)",
-            t);
-      }
+      calibrated_by("--gguf " + t + " (a measured mix)");
       plan.artifacts.push_back({ArtifactFormat::gguf, *budget});
       continue;
     }
@@ -112,21 +111,13 @@ Plan plan_of(const PipelineOptions& o) {
     plan.artifacts.push_back({ArtifactFormat::gguf, *preset});
   }
   if (o.smoothquant) {
-    plan.smooth_calibration = o.calibration_text ? o.calibration_text : o.eval_text;
-    if (!plan.smooth_calibration) {
-      fail_invalid("pipeline: --smoothquant needs a calibration text (--calib or --eval)");
-    }
+    calibrated_by("--smoothquant");
     plan.smoothing = parse_smoothquant(*o.smoothquant);
   }
   for (const std::string& p : o.onnx) {
     plan.precisions.push_back(parse_onnx_precision(p));
     plan.artifacts.push_back({ArtifactFormat::onnx, plan.precisions.back()});
-    if (plan.precisions.back() == OnnxPrecision::w8a8) {
-      plan.w8a8_calibration = o.calibration_text ? o.calibration_text : o.eval_text;
-      if (!plan.w8a8_calibration) {
-        fail_invalid("pipeline: --onnx w8a8 needs a calibration text (--calib or --eval)");
-      }
-    }
+    if (plan.precisions.back() == OnnxPrecision::w8a8) calibrated_by("--onnx w8a8");
   }
   plan.variants = {OnnxVariant::plain};
   for (const std::string& v : o.onnx_variants) {
@@ -285,9 +276,8 @@ std::vector<Artifact> build_artifacts(const Model& model, const std::string& bas
   std::string error;
   try {
     // w8a8's static scales are taken on the model exported (after smoothing, when smoothed).
-    built = build_onnx(model, plan.precisions, plan.variants, out / folder, [&] {
-      return calibrate_input_max(model, read_text_file(*plan.w8a8_calibration), {});
-    });
+    built = build_onnx(model, plan.precisions, plan.variants, out / folder,
+                       [&] { return calibrate_input_max(model, calibration, {}); });
     report(*built, out / folder);
   } catch (const Error& e) {
     error = one_line(e.what());
@@ -528,10 +518,10 @@ PipelineResult run_pipeline(const PipelineOptions& options) {
   if (plan.smoothing) {
     SmoothQuantCalibration calibration;
     calibration.n_threads = options.n_threads;
-    smoothed = smooth_with_calibration(model, read_text_file(*plan.smooth_calibration),
-                                       *plan.smoothing, calibration);
-    result.smoothquant = smoothed->summary() + " (calibration text `" +
-                         plan.smooth_calibration->filename().string() + "`)";
+    smoothed = smooth_with_calibration(model, read_text_file(*plan.calibration), *plan.smoothing,
+                                       calibration);
+    result.smoothquant =
+        smoothed->summary() + " (calibration text `" + plan.calibration->filename().string() + "`)";
     progress.note("pipeline: " + result.smoothquant);
   }
   const std::string artifact_base = smoothed ? fmt::format("{}-sq{}", base, smoothed->alpha) : base;

@@ -71,6 +71,37 @@ TEST(OnnxExport, EveryFamilyPassesCheckerInFp16AndQ4f16) {
   }
 }
 
+// w8a8 has no transformers.js dtype (it is loaded by file name), so a folder without fp32 names
+// the first precision transformers.js knows as its default, and none when w8a8 is alone; a matrix
+// without a calibration range is refused, naming it.
+TEST(OnnxExport, W8A8FolderDefaultsToADtypeTransformersJsKnows) {
+  SynthOptions so;
+  so.arch = "llama";
+  const Model model = synthesize_model(so);
+  const fs::path root = slmkit::testing::temp_dir("onnx_w8a8_dtype");
+  OnnxExportOptions o;
+  o.variants = {OnnxVariant::plain};
+  for (const Tensor& t : model.tensors()) o.w8a8_input_max[t.name()] = 1.0f;
+  auto dtype_of = [&](const std::vector<OnnxPrecision>& precisions, const std::string& name) {
+    o.precisions = precisions;
+    export_onnx(model, root / name, o);
+    const auto cfg = nlohmann::json::parse(slmkit::testing::read_text(root / name / "config.json"));
+    const auto js = cfg.value("transformers.js_config", nlohmann::json::object());
+    return js.value("dtype", std::string("(none)"));
+  };
+  EXPECT_EQ(dtype_of({OnnxPrecision::w8a8, OnnxPrecision::int8}, "a"), "int8");
+  EXPECT_EQ(dtype_of({OnnxPrecision::w8a8}, "b"), "(none)");
+  EXPECT_TRUE(fs::exists(root / "b/onnx/decoder_model_w8a8.onnx"));
+  o.w8a8_input_max.erase("blk.0.ffn_down.weight");
+  try {
+    dtype_of({OnnxPrecision::w8a8}, "c");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+    EXPECT_NE(std::string(e.what()).find("blk.0.ffn_down.weight"), std::string::npos) << e.what();
+  }
+}
+
 TEST(OnnxExport, UnsupportedOptionsNameWhatIsSupported) {
   try {
     parse_onnx_precision("int3");

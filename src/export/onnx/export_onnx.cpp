@@ -93,11 +93,12 @@ void add_runtime_config(const fs::path& config_path, const OnnxExportOptions& op
   cfg["use_cache"] = std::find(v.begin(), v.end(), OnnxVariant::with_past) != v.end();
   nlohmann::ordered_json js = nlohmann::ordered_json::object();
   const auto& ps = options.precisions;
-  // transformers.js knows no w8a8 dtype: such a graph is loaded by file name
-  // (model_file_name "model_w8a8", dtype "fp32").
-  if (std::find(ps.begin(), ps.end(), OnnxPrecision::fp32) == ps.end() &&
-      ps.front() != OnnxPrecision::w8a8) {
-    js["dtype"] = onnx_precision_name(ps.front());
+  // transformers.js knows no w8a8 dtype (such a graph is loaded by file name: model_file_name
+  // "model_w8a8", dtype "fp32"), so the default is the first precision it can name.
+  const auto named =
+      std::find_if(ps.begin(), ps.end(), [](OnnxPrecision p) { return p != OnnxPrecision::w8a8; });
+  if (std::find(ps.begin(), ps.end(), OnnxPrecision::fp32) == ps.end() && named != ps.end()) {
+    js["dtype"] = onnx_precision_name(*named);
   }
   nlohmann::ordered_json kv = nlohmann::ordered_json::object();
   for (OnnxPrecision p : ps) {
