@@ -19,29 +19,48 @@ std::byte* Session::Impl::v_row(int64_t layer, int64_t g, int64_t d) {
 }
 
 void Session::Impl::store_kv(int64_t layer, int64_t n_tokens, int64_t pos0) {
-  const int64_t hd = e->head_dim;
-  const int64_t k_off = e->q_dim, v_off = e->q_dim + e->kv_dim;
+  // The cache holds K^T and V^T: a row per dimension, positions along it. Writing token by token
+  // would touch every row's line once per token (prefill: 11% of distilgpt2 Q4_0's pp128, 1
+  // thread). Rows in blocks of kDims, tokens inner: a block reads its tokens' values from the
+  // same few lines and writes runs of consecutive positions.
+  constexpr int64_t kDims = 16;
+  const int64_t kv_dim = e->kv_dim;
+  const int64_t per_half = (kv_dim + kDims - 1) / kDims;
   const bool f16 = kv_type == DType::F16;
-  for_tokens(n_tokens, 2 * e->kv_dim, [&](int64_t t) {
-    const int64_t pos = pos0 + t;
-    const float* k = qkv.data() + t * qkv_dim + k_off;
-    const float* v = qkv.data() + t * qkv_dim + v_off;
-    for (int64_t g = 0; g < e->n_head_kv; ++g) {
-      for (int64_t d = 0; d < hd; ++d) {
-        std::byte* kd = k_row(layer, g, d) + static_cast<size_t>(pos) * kv_elem_bytes;
-        std::byte* vd = v_row(layer, g, d) + static_cast<size_t>(pos) * kv_elem_bytes;
-        if (f16) {
-          const uint16_t kh = f32_to_f16(k[g * hd + d]);
-          const uint16_t vh = f32_to_f16(v[g * hd + d]);
-          std::memcpy(kd, &kh, 2);
-          std::memcpy(vd, &vh, 2);
-        } else {
-          std::memcpy(kd, k + g * hd + d, sizeof(float));
-          std::memcpy(vd, v + g * hd + d, sizeof(float));
+  if (f16) {
+    // Onto the f16 grid first, vectorized (K and V are adjacent in a token's row; nothing reads
+    // them from there again): f32_to_f16 then never takes its mispredicted rounding branches.
+    for_tokens(n_tokens, 2 * kv_dim, [&](int64_t t) {
+      float* kv = qkv.data() + t * qkv_dim + e->q_dim;
+      kernels::round_to_grid(DType::F16, kv, kv, 2 * kv_dim);
+    });
+  }
+  auto blocks = [&](int64_t begin, int64_t end, int) {
+    for (int64_t b = begin; b < end; ++b) {
+      const bool is_v = b >= per_half;
+      const int64_t c0 = (b % per_half) * kDims, c1 = std::min(kv_dim, c0 + kDims);
+      const float* src = qkv.data() + (is_v ? e->q_dim + kv_dim : e->q_dim);
+      for (int64_t c = c0; c < c1; ++c) {
+        // Row (layer, g, d) of the cache is row layer * kv_dim + g * head_dim + d = c.
+        std::byte* row = (is_v ? v_row(layer, 0, c) : k_row(layer, 0, c)) +
+                         static_cast<size_t>(pos0) * kv_elem_bytes;
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          const float v = src[t * qkv_dim + c];
+          if (f16) {
+            const uint16_t h = f32_to_f16(v);
+            std::memcpy(row + 2 * t, &h, 2);
+          } else {
+            std::memcpy(row + 4 * t, &v, sizeof(float));
+          }
         }
       }
     }
-  });
+  };
+  if (n_tokens * kv_dim < 16384) {
+    blocks(0, 2 * per_half, 0);
+  } else {
+    pool.parallel_for(2 * per_half, blocks);
+  }
 }
 
 void Session::Impl::attention(int64_t layer, int64_t n_tokens, int64_t pos0) {

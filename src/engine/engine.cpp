@@ -1,5 +1,6 @@
 // Engine: binds the tensors a config implies to the decoder's weight slots, checking presence,
 // shape and storage type once, so the forward pass never has to.
+#include <algorithm>
 #include <cmath>
 
 #include "arch/arch.h"
@@ -51,11 +52,23 @@ class Binder {
     // Kernels that read several rows interleaved get their own copy once, here.
     if (const size_t bytes = kernels::packed_bytes(lin.w)) {
       std::vector<std::byte>& copy = e_.packed.emplace_back(bytes);
-      kernels::pack_matrix(lin.w, copy.data());
+      // The packed copy serves the matmuls from now on: the file's pages of the rows are handed
+      // back (re-read from the file should a row outside the packed groups be read), a slice at
+      // a time, so a repacked model is not held twice even while its largest matrix is packed.
+      const int64_t group = kernels::packed_group_rows(lin.w);
+      const int64_t slice = group * 256;
+      const int64_t packed_rows = rows / group * group;
+      size_t done = 0;
+      for (int64_t r0 = 0; r0 < packed_rows; r0 += slice) {
+        kernels::MatrixRef part = lin.w;
+        part.data = lin.w.row(r0);
+        part.rows = std::min(slice, packed_rows - r0);
+        kernels::pack_matrix(part, copy.data() + done);
+        done += kernels::packed_bytes(part);
+        release_mapped_pages({part.data, static_cast<size_t>(part.rows) * row_bytes});
+      }
+      if (done != bytes) fail(ErrorKind::internal, "engine: packed {} of {} bytes", done, bytes);
       lin.w.packed = copy.data();
-      // The packed copy serves the matmuls from now on: hand back the file's pages of these rows
-      // (re-read from the file should a row outside the packed groups be read), so a repacked
-      // model does not hold its weights twice.
       release_mapped_pages(t.bytes());
     }
     return lin;

@@ -16,26 +16,33 @@ namespace slmkit::kernels {
 struct PackedLayout {
   std::string_view name;
   DType weight;
+  // Rows interleaved per group. The packed copy is the groups in order, so the first k groups'
+  // rows pack, on their own, into its first bytes (the engine packs a matrix a slice at a time).
+  int64_t group_rows;
   // Bytes of w's packed copy; 0 where the instruction set in use has no kernel for the layout or
   // w's shape does not fit it (then MatrixRef::packed stays null).
   size_t (*bytes)(const MatrixRef& w);
   void (*pack)(const MatrixRef& w, std::byte* out);  // `out` needs no alignment
 };
 
-// Q4_0, 8 rows interleaved. Per block of a group of 8 rows: the 8 rows' f16 scales (16 bytes),
-// then chunk c = 0..3 of 32 bytes whose bytes 4r..4r+3 are qs[4c..4c+3] of row r (low nibbles:
-// elements 4c..4c+3, high nibbles: 16+4c..). One 8-bit dot of a chunk with a broadcast of 4
-// activations then sums all 8 rows' products at once, and a block's float work is done once for
-// 8 rows.
-namespace q4_0x8 {
-inline constexpr int64_t kRows = 8;
-inline constexpr int64_t kScaleBytes = kRows * sizeof(uint16_t);
-inline constexpr int64_t kChunks = 4;
-inline constexpr int64_t kChunkBytes = 32;
-inline constexpr int64_t kBlockBytes = kRows * static_cast<int64_t>(sizeof(quant::block_q4_0));
-static_assert(kScaleBytes + kChunks * kChunkBytes == kBlockBytes);
-}  // namespace q4_0x8
+// A legacy block type (Q4_0, Q8_0), 8 rows interleaved. Per block of a group of 8 rows: the 8
+// rows' f16 scales (16 bytes), then chunks of 32 bytes whose bytes 4r..4r+3 are the next 4 bytes
+// of row r's qs (Q4_0: chunk c = 0..3 holds qs[4c..4c+3], low nibbles elements 4c..4c+3, high
+// nibbles 16+4c..; Q8_0: chunk c = 0..7 holds elements 4c..4c+3). One 8-bit dot of a chunk with
+// a broadcast of 4 activations then sums all 8 rows' products at once, and a block's float work
+// is done once for 8 rows. A group's blocks follow each other; groups follow each other.
+template <class B>
+struct packed_x8 {
+  static constexpr int64_t kRows = 8;
+  static constexpr int64_t kScaleBytes = kRows * sizeof(uint16_t);
+  static constexpr int64_t kChunkBytes = 32;
+  static constexpr int64_t kChunks = static_cast<int64_t>(sizeof(B::qs)) * kRows / kChunkBytes;
+  static constexpr int64_t kBlockBytes = kRows * static_cast<int64_t>(sizeof(B));
+  static_assert(offsetof(B, d) == 0 && offsetof(B, qs) == sizeof(uint16_t));
+  static_assert(kScaleBytes + kChunks * kChunkBytes == kBlockBytes);
+};
 extern const PackedLayout kPackedQ4_0x8;
+extern const PackedLayout kPackedQ8_0x8;
 
 // Whether this CPU's selected kernels (SLMKIT_ISA included) have a packed kernel for `type`.
 bool has_packed_kernel(DType type);

@@ -36,6 +36,9 @@ void quant_matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride_b
 // w's packed copy, 0 where no kernel on this CPU uses one (then leave MatrixRef::packed null).
 size_t packed_bytes(const MatrixRef& w);
 void pack_matrix(const MatrixRef& w, std::byte* out);
+// Rows per interleaved group of w's packed layout: a slice of whole groups (rows [0, k * this))
+// packs into the first packed_bytes(slice) bytes of w's packed copy.
+int64_t packed_group_rows(const MatrixRef& w);
 
 // A row of quantized weights as f32 (token embedding lookups), at any alignment.
 void quant_row_to_f32(DType type, const std::byte* row, float* out, int64_t n);

@@ -26,6 +26,21 @@ HWY_BEFORE_NAMESPACE();
 namespace slmkit::kernels {
 namespace HWY_NAMESPACE {
 
+#if HWY_TARGET == HWY_AVX3_DL
+// acc + sum of 4 products u8 x s8 per i32 lane, EVEX-encoded (AVX512_VNNI). Highway 1.0's AVX3_DL
+// target enables the compiler's "avxvnni", which makes the intrinsic emit the VEX form: AVX-VNNI,
+// which Zen 4 and Ice Lake lack although Highway picks AVX3_DL there (their AVX512_VNNI decides
+// it). Written out, the instruction is the one every AVX3_DL CPU has.
+HWY_INLINE __m256i DpbusdEvex(__m256i acc, __m256i u, __m256i s) {
+  asm("%{evex%} vpdpbusd %[s], %[u], %[acc]" : [acc] "+v"(acc) : [u] "v"(u), [s] "v"(s));
+  return acc;
+}
+HWY_INLINE __m512i DpbusdEvex(__m512i acc, __m512i u, __m512i s) {
+  asm("vpdpbusd %[s], %[u], %[acc]" : [acc] "+v"(acc) : [u] "v"(u), [s] "v"(s));
+  return acc;
+}
+#endif
+
 struct C32 {
   __m256i v;
 };
@@ -90,7 +105,7 @@ HWY_INLINE I32 DotUS(C32 u, C32 a, int16_t s0, int16_t s1) {
 }
 HWY_INLINE I32 DotUS(C32 u, C32 a) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return {_mm256_dpbusd_epi32(_mm256_setzero_si256(), u.v, a.v)};  // no i16 saturation
+  return {DpbusdEvex(_mm256_setzero_si256(), u.v, a.v)};  // no i16 saturation
 #else
   return {_mm256_madd_epi16(_mm256_maddubs_epi16(u.v, a.v), _mm256_set1_epi16(1))};
 #endif

@@ -38,7 +38,7 @@ const std::array<WeightRow, 13> kWeightRows = {{
     {DType::F32, matmul_float, nullptr, nullptr},
     {DType::F16, matmul_float, nullptr, nullptr},
     {DType::BF16, matmul_float, nullptr, nullptr},
-    {DType::Q8_0, matmul_quant, ref::dot_q8_0, nullptr},
+    {DType::Q8_0, matmul_quant, ref::dot_q8_0, &kPackedQ8_0x8},
     {DType::Q4_0, matmul_quant, ref::dot_q4_0, &kPackedQ4_0x8},
     {DType::Q5_0, matmul_quant, ref::dot_q5_0, nullptr},
     {DType::Q4_1, matmul_quant, ref::dot_q4_1, nullptr},
@@ -103,6 +103,11 @@ std::string weight_type_names() {
 size_t packed_bytes(const MatrixRef& w) {
   const WeightKernels* k = find_weight_kernels(w.dtype);
   return k && k->packed ? k->packed->bytes(w) : 0;
+}
+
+int64_t packed_group_rows(const MatrixRef& w) {
+  const WeightKernels* k = find_weight_kernels(w.dtype);
+  return k && k->packed ? k->packed->group_rows : 0;
 }
 
 void pack_matrix(const MatrixRef& w, std::byte* out) {

@@ -213,51 +213,76 @@ TEST_P(QuantMatmulTest, MatmulMatchesReferenceOverShapes) {
   }
 }
 
-// Q4_0 rows interleaved 8 at a time (pack_matrix): whole groups inside the requested rows come
-// from the packed copy, the rest from the rows; the same bound holds. The engine packs at load
-// when the ISA then in force has a kernel for it (x86 AVX2 and up), and the ISA can change
-// afterwards (set_isa), so every ISA is given the packed copy here: those without a packed kernel
-// (the scalar references, hwy_scalar, SSE4) must read the rows and still match.
-TEST_P(QuantMatmulTest, PackedQ4_0MatchesReference) {
+// Q4_0 and Q8_0 rows interleaved 8 at a time (pack_matrix): whole groups inside the requested
+// rows come from the packed copy, the rest from the rows; the same bound holds. The engine packs
+// at load when the ISA then in force has a kernel for it (x86 AVX2 and up), and the ISA can
+// change afterwards (set_isa), so every ISA is given the packed copy here: those without a packed
+// kernel (the scalar references, hwy_scalar, SSE4) must read the rows and still match. Token
+// counts cover every tile (8, 4, 2, 1 tokens; AVX3_DL reads two groups at once from 4 tokens).
+TEST_P(QuantMatmulTest, PackedMatchesReference) {
   std::mt19937 rng(19);
-  const DType type = DType::Q4_0;
-  for (int64_t nb : {1, 3, 8}) {
-    for (int64_t rows : {8, 16, 29}) {
-      for (int64_t n_tokens : {1, 2, 3, 11}) {
-        const int64_t cols = nb * 32;
-        QuantMatrix w(type, rows, cols, 0, 1, rng);
-        size_t bytes = 0;
-        {
-          ScopedIsa best("auto");
-          bytes = kernels::packed_bytes(w.ref);
-        }
-        if (bytes == 0) GTEST_SKIP() << "no ISA of this build and CPU packs Q4_0";
-        std::vector<std::byte> packed(bytes + 1);
-        kernels::pack_matrix(w.ref, packed.data() + 1);  // misaligned on purpose
-        MatrixRef m = w.ref;
-        m.packed = packed.data() + 1;
-        QuantActivations a(DType::Q8_0, n_tokens, cols, 3, rng);
-        for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {3, rows - 2}, {1, 7}}) {
-          std::vector<float> got(static_cast<size_t>(n_tokens * rows), -1.0f), want = got;
-          kernels::quant_matmul(m, a.row(0), a.stride, n_tokens, got.data(), rows, r0, r1);
-          kernels::ref::quant_matmul(w.ref, a.row(0), a.stride, n_tokens, want.data(), rows, r0,
-                                     r1);
-          for (int64_t t = 0; t < n_tokens; ++t) {
-            for (int64_t r = 0; r < rows; ++r) {
-              const size_t i = static_cast<size_t>(t * rows + r);
-              if (r < r0 || r >= r1) {
-                ASSERT_EQ(got[i], -1.0f) << "wrote outside its rows";
-                continue;
+  for (DType type : {DType::Q4_0, DType::Q8_0}) {
+    for (int64_t nb : {1, 3, 8}) {
+      for (int64_t rows : {8, 16, 29, 40}) {
+        for (int64_t n_tokens : {1, 2, 3, 4, 11, 16}) {
+          const int64_t cols = nb * 32;
+          QuantMatrix w(type, rows, cols, 0, 1, rng);
+          size_t bytes = 0;
+          {
+            ScopedIsa best("auto");
+            bytes = kernels::packed_bytes(w.ref);
+          }
+          if (bytes == 0) GTEST_SKIP() << "no ISA of this build and CPU packs " << dtype_name(type);
+          std::vector<std::byte> packed(bytes + 1);
+          kernels::pack_matrix(w.ref, packed.data() + 1);  // misaligned on purpose
+          MatrixRef m = w.ref;
+          m.packed = packed.data() + 1;
+          QuantActivations a(DType::Q8_0, n_tokens, cols, 3, rng);
+          for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {3, rows - 2}, {1, 7}}) {
+            std::vector<float> got(static_cast<size_t>(n_tokens * rows), -1.0f), want = got;
+            kernels::quant_matmul(m, a.row(0), a.stride, n_tokens, got.data(), rows, r0, r1);
+            kernels::ref::quant_matmul(w.ref, a.row(0), a.stride, n_tokens, want.data(), rows, r0,
+                                       r1);
+            for (int64_t t = 0; t < n_tokens; ++t) {
+              for (int64_t r = 0; r < rows; ++r) {
+                const size_t i = static_cast<size_t>(t * rows + r);
+                if (r < r0 || r >= r1) {
+                  ASSERT_EQ(got[i], -1.0f) << "wrote outside its rows";
+                  continue;
+                }
+                const double bound = gamma(cols / 8 + 32) * term_magnitude(w, a, r, t, cols);
+                ASSERT_NEAR(got[i], want[i], bound)
+                    << dtype_name(type) << " rows " << rows << " [" << r0 << ", " << r1
+                    << ") tokens " << n_tokens << " r " << r << " t " << t;
               }
-              const double bound = gamma(cols / 8 + 32) * term_magnitude(w, a, r, t, cols);
-              ASSERT_NEAR(got[i], want[i], bound)
-                  << "rows " << rows << " [" << r0 << ", " << r1 << ") tokens " << n_tokens << " r "
-                  << r << " t " << t;
             }
           }
         }
       }
     }
+  }
+}
+
+// The engine packs a matrix a slice of whole groups at a time: a slice's packed bytes are the
+// prefix of the whole matrix's.
+TEST_P(QuantMatmulTest, PackedSliceIsAPrefixOfTheWhole) {
+  std::mt19937 rng(23);
+  for (DType type : {DType::Q4_0, DType::Q8_0}) {
+    ScopedIsa best("auto");
+    QuantMatrix w(type, 29, 96, 0, 0, rng);
+    const size_t bytes = kernels::packed_bytes(w.ref);
+    if (bytes == 0) GTEST_SKIP() << "this CPU packs no " << dtype_name(type);
+    const int64_t group = kernels::packed_group_rows(w.ref);
+    ASSERT_EQ(group, 8);
+    std::vector<std::byte> whole(bytes);
+    kernels::pack_matrix(w.ref, whole.data());
+    MatrixRef slice = w.ref;
+    slice.rows = 2 * group;
+    const size_t slice_bytes = kernels::packed_bytes(slice);
+    ASSERT_EQ(slice_bytes * 3, bytes * 2) << "29 rows hold 3 whole groups";
+    std::vector<std::byte> part(slice_bytes);
+    kernels::pack_matrix(slice, part.data());
+    EXPECT_TRUE(std::equal(part.begin(), part.end(), whole.begin())) << dtype_name(type);
   }
 }
 
