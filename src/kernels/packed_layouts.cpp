@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "quant/scale_search.h"
+
 namespace slmkit::kernels {
 namespace {
 
@@ -38,10 +40,49 @@ void x8_pack(const MatrixRef& w, std::byte* out) {
   }
 }
 
+size_t q4_kx8_bytes(const MatrixRef& w) {
+  using quant::block_q4_k;
+  if (w.rows < q4_kx8::kRows || w.cols % block_q4_k::kElements != 0) return 0;
+  if (!has_packed_kernel(w.dtype)) return 0;
+  return static_cast<size_t>(w.rows / q4_kx8::kRows) *
+         static_cast<size_t>(w.cols / block_q4_k::kElements) *
+         static_cast<size_t>(q4_kx8::kBlockBytes);
+}
+
+void q4_kx8_pack(const MatrixRef& w, std::byte* out) {
+  using quant::block_q4_k;
+  using namespace q4_kx8;
+  const int64_t nb = w.cols / block_q4_k::kElements;
+  for (int64_t g = 0; g < w.rows / kRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      auto* dst = reinterpret_cast<uint8_t*>(out + (g * nb + b) * kBlockBytes);
+      for (int64_t r = 0; r < kRows; ++r) {
+        block_q4_k src;
+        std::memcpy(&src, w.row(kRows * g + r) + b * static_cast<int64_t>(sizeof(block_q4_k)),
+                    sizeof(src));
+        std::memcpy(dst + kD + 2 * r, &src.d, 2);
+        std::memcpy(dst + kDmin + 2 * r, &src.dmin, 2);
+        for (int s = 0; s < 8; ++s) {
+          uint8_t sc = 0, m = 0;
+          quant::get_scale_min_k4(s, src.scales, &sc, &m);
+          dst[kScales + 8 * s + r] = sc;
+          dst[kMins + 16 * (s / 2) + 2 * r + s % 2] = m;
+        }
+        for (int64_t chunk = 0; chunk < 32; ++chunk) {
+          const int64_t j = chunk / 8, c = chunk % 8;
+          std::memcpy(dst + kQs + kChunkBytes * chunk + 4 * r, src.qs + 32 * j + 4 * c, 4);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const PackedLayout kPackedQ4_0x8 = {"q4_0x8", DType::Q4_0, 8, x8_bytes<quant::block_q4_0>,
                                     x8_pack<quant::block_q4_0>};
+const PackedLayout kPackedQ4_Kx8 = {"q4_kx8", DType::Q4_K, q4_kx8::kRows, q4_kx8_bytes,
+                                    q4_kx8_pack};
 const PackedLayout kPackedQ8_0x8 = {"q8_0x8", DType::Q8_0, 8, x8_bytes<quant::block_q8_0>,
                                     x8_pack<quant::block_q8_0>};
 

@@ -44,6 +44,21 @@ struct packed_x8 {
 extern const PackedLayout kPackedQ4_0x8;
 extern const PackedLayout kPackedQ8_0x8;
 
+// Q4_K, 8 rows interleaved. Per super-block of a group: the 8 rows' f16 d, then their f16 dmin;
+// the 6-bit scales unpacked to bytes, [sub-block s][row r]; the mins as bytes [pair q][row r]
+// [2] (mins 2q and 2q + 1 of row r side by side, for one 16-bit multiply-add with the activation
+// sums of those sub-blocks); then 32 chunks of 32 bytes, chunk 8j + c holding, in bytes
+// 4r..4r+3, qs[32j + 4c .. + 3] of row r (low nibbles: elements 64j + 4c.., sub-block 2j; high
+// nibbles: 64j + 32 + 4c.., sub-block 2j + 1). 1184 bytes per 8 rows, 2.8% more than the rows.
+namespace q4_kx8 {
+inline constexpr int64_t kRows = 8;
+inline constexpr int64_t kD = 0, kDmin = 16, kScales = 32, kMins = 96, kQs = 160;
+inline constexpr int64_t kChunkBytes = 32;
+inline constexpr int64_t kBlockBytes = kQs + 32 * kChunkBytes;
+static_assert(kBlockBytes == 1184);
+}  // namespace q4_kx8
+extern const PackedLayout kPackedQ4_Kx8;
+
 // Whether this CPU's selected kernels (SLMKIT_ISA included) have a packed kernel for `type`.
 bool has_packed_kernel(DType type);
 

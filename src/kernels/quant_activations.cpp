@@ -14,6 +14,7 @@
 
 #include "core/fail.h"
 #include "core/half.h"
+#include "kernels/quant_activations.h"
 #include "kernels/quant_kernels.h"
 #include "kernels/weight_types.h"
 #include "quant/blocks.h"
@@ -64,11 +65,6 @@ void quantize_q8_x86(const float* x, int64_t n, void* out) {
   }
 }
 
-void quantize_q8_k(const float* x, int64_t n, void* out) {
-  quant::from_float_any_alignment(*quant::quant_traits(DType::Q8_K), x,
-                                  static_cast<std::byte*>(out), n);
-}
-
 // The float types' activations stay f32 arrays, rounded onto the weights' grid.
 template <DType Grid>
 void round_onto(const float* x, int64_t n, void* out) {
@@ -83,12 +79,25 @@ constexpr std::array<ActivationQuantizer, 6> kActivationQuantizers = {{
     {DType::F32, round_onto<DType::F32>},
     {DType::F16, round_onto<DType::F16>},
     {DType::BF16, round_onto<DType::BF16>},
-    {DType::Q8_0, quantize_q8_x86<block_q8_0>},
-    {DType::Q8_1, quantize_q8_x86<block_q8_1>},
+    {DType::Q8_0, quantize_q8_0},
+    {DType::Q8_1, quantize_q8_1},
     {DType::Q8_K, quantize_q8_k},
 }};
 
 }  // namespace
+
+namespace ref {
+void quantize_q8_0(const float* x, int64_t n, void* out) {
+  quantize_q8_x86<block_q8_0>(x, n, out);
+}
+void quantize_q8_1(const float* x, int64_t n, void* out) {
+  quantize_q8_x86<block_q8_1>(x, n, out);
+}
+void quantize_q8_k(const float* x, int64_t n, void* out) {
+  quant::from_float_any_alignment(*quant::quant_traits(DType::Q8_K), x,
+                                  static_cast<std::byte*>(out), n);
+}
+}  // namespace ref
 
 ActivationConvertFn activation_converter(DType act) {
   for (const ActivationQuantizer& q : kActivationQuantizers) {

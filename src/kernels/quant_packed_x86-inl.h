@@ -36,6 +36,7 @@ namespace HWY_NAMESPACE {
 // 16 rows at once.
 struct Rows8 {
   static constexpr int kGroups = 1;
+  static constexpr int64_t kRows = 8;
   using I = __m256i;
   using F = __m256;
   static HWY_INLINE I Load(const uint8_t* p, int64_t) {
@@ -68,6 +69,32 @@ struct Rows8 {
   static HWY_INLINE I DotSS(I acc, I w, I b) {
     return DotUS(acc, _mm256_sign_epi8(w, w), _mm256_sign_epi8(b, w));
   }
+  // Per-row bytes widened: 8 rows' u8 to i32 lanes; 8 rows' pairs of u8 to i16 pairs.
+  static HWY_INLINE I LoadU8To32(const uint8_t* p, int64_t) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  }
+  static HWY_INLINE I LoadU8To16(const uint8_t* p, int64_t) {
+    return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static HWY_INLINE I ZeroI() {
+    return _mm256_setzero_si256();
+  }
+  static HWY_INLINE I Add(I a, I b) {
+    return _mm256_add_epi32(a, b);
+  }
+  static HWY_INLINE I MulLo(I a, I b) {
+    return _mm256_mullo_epi32(a, b);
+  }
+  static HWY_INLINE I Madd16(I a, I b) {
+    return _mm256_madd_epi16(a, b);
+  }
+  static HWY_INLINE I Maddubs(I u, I s) {
+    return _mm256_maddubs_epi16(u, s);
+  }
+  // An i32 lane's value (< 2^15) in both of its i16 halves.
+  static HWY_INLINE I Pair16(I v) {
+    return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
+  }
   static HWY_INLINE F Zero() {
     return _mm256_setzero_ps();
   }
@@ -79,6 +106,9 @@ struct Rows8 {
   }
   static HWY_INLINE F MulAdd(I sum, F d, float s, F acc) {
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, _mm256_set1_ps(s)), acc);
+  }
+  static HWY_INLINE F MulSub(I sum, F d, float s, F acc) {
+    return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, _mm256_set1_ps(s)), acc);
   }
 };
 
@@ -108,11 +138,28 @@ struct Rows16 {
   static HWY_INLINE I Xor(I a, I b) { return _mm512_xor_si512(a, b); }
   static HWY_INLINE I Shr4(I a) { return _mm512_srli_epi16(a, 4); }
   static HWY_INLINE I DotUS(I acc, I u, I b) { return DpbusdEvex(acc, u, b); }
+  static HWY_INLINE I LoadU8To32(const uint8_t* p, int64_t group_bytes) {
+    const __m128i lo = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    const __m128i hi = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + group_bytes));
+    return _mm512_cvtepu8_epi32(_mm_unpacklo_epi64(lo, hi));
+  }
+  static HWY_INLINE I LoadU8To16(const uint8_t* p, int64_t group_bytes) {
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + group_bytes));
+    return _mm512_cvtepu8_epi16(_mm256_set_m128i(hi, lo));
+  }
+  static HWY_INLINE I ZeroI() { return _mm512_setzero_si512(); }
+  static HWY_INLINE I Add(I a, I b) { return _mm512_add_epi32(a, b); }
+  static HWY_INLINE I MulLo(I a, I b) { return _mm512_mullo_epi32(a, b); }
+  static HWY_INLINE I Madd16(I a, I b) { return _mm512_madd_epi16(a, b); }
   static HWY_INLINE F Zero() { return _mm512_setzero_ps(); }
   static HWY_INLINE F LoadF(const float* p) { return _mm512_loadu_ps(p); }
   static HWY_INLINE void StoreF(float* p, F v) { _mm512_storeu_ps(p, v); }
   static HWY_INLINE F MulAdd(I sum, F d, float s, F acc) {
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(s)), acc);
+  }
+  static HWY_INLINE F MulSub(I sum, F d, float s, F acc) {
+    return _mm512_fnmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(s)), acc);
   }
 };
 #endif
@@ -167,6 +214,58 @@ struct LayoutQ8_0 {
     }
   }
 };
+
+// Column spans [b0, b1) of `span` blocks, and within each, the groups [g0, g1): two at a time in
+// 512-bit vectors on AVX3_DL when several tokens share the weights (distilgpt2 Q4_0 pp128, 1
+// thread: 1.5x; a decode step streams them faster 8 rows at a time: 16 made it 0.75x), else one.
+// fn(Rows8{} or Rows16{}, the group's bytes, bytes per group, b0, b1, y of its first row).
+template <int T, class Fn>
+HWY_INLINE void GroupSpans(const std::byte* packed, int64_t span, int64_t nb, int64_t block_bytes,
+                           int64_t g0, int64_t g1, float* y, const Fn& fn) {
+  const int64_t group_bytes = nb * block_bytes;
+  const auto* base = reinterpret_cast<const uint8_t*>(packed);
+  for (int64_t b0 = 0; b0 < nb; b0 += span) {
+    const int64_t b1 = std::min(nb, b0 + span);
+    int64_t g = g0;
+#if HWY_TARGET == HWY_AVX3_DL
+    if constexpr (T >= 4) {
+      for (; g + 2 <= g1; g += 2) {
+        fn(Rows16{}, base + g * group_bytes, group_bytes, b0, b1, y + g * Rows8::kRows);
+      }
+    }
+#endif
+    for (; g < g1; ++g) fn(Rows8{}, base + g * group_bytes, group_bytes, b0, b1, y + g * 8);
+  }
+}
+
+// A packed kernel P over rows [r0, r1): whole groups from the packed copy (P::Tile), the rows
+// around them, and matrices too wide for P's tables, from the GGUF rows (P::Block's kernel).
+template <class P>
+HWY_INLINE void MatmulPacked(const MatrixRef& w, const std::byte* act, int64_t act_stride,
+                             int64_t n_tokens, float* y, int64_t y_stride, int64_t r0, int64_t r1) {
+  using K = typename P::Block;
+  constexpr int64_t kRows = P::kRows;
+  const int64_t g0 = (r0 + kRows - 1) / kRows, g1 = r1 / kRows;
+  if (g0 >= g1 || w.cols / P::kElements > P::kMaxColumnBlocks) {
+    return MatmulK<K>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
+  }
+  if (r0 < g0 * kRows) MatmulK<K>(w, act, act_stride, n_tokens, y, y_stride, r0, g0 * kRows);
+  if (g1 * kRows < r1) MatmulK<K>(w, act, act_stride, n_tokens, y, y_stride, g1 * kRows, r1);
+  const auto* a0 = reinterpret_cast<const uint8_t*>(act);
+  int64_t t = 0;
+  for (; t + kTileTokens <= n_tokens; t += kTileTokens) {
+    P::template Tile<kTileTokens>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride,
+                                  g0, g1);
+  }
+  if constexpr (kTileTokens > 4) {
+    for (; t + 4 <= n_tokens; t += 4)
+      P::template Tile<4>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0, g1);
+  }
+  for (; t + 2 <= n_tokens; t += 2)
+    P::template Tile<2>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0, g1);
+  for (; t < n_tokens; ++t)
+    P::template Tile<1>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0, g1);
+}
 
 // Q4_0 / Q8_0 rows interleaved 8 at a time (packed_layouts.h): lane r of the 8-bit dot of a
 // weight operand with a broadcast of 4 activations sums row r's products, and a block's float
@@ -223,52 +322,135 @@ struct PackedX8 {
     }
     // Columns in spans of 64 blocks: T tokens' activations for a span (T x 2 KiB) stay in L1
     // while every group of rows streams past them. One or two tokens fit whole.
-    const int64_t span = T <= 2 ? nb : 64;
-    const int64_t group_bytes = nb * kBlockBytes;
-    const auto* base = reinterpret_cast<const uint8_t*>(w.packed);
-    for (int64_t b0 = 0; b0 < nb; b0 += span) {
-      const int64_t b1 = std::min(nb, b0 + span);
-      int64_t g = g0;
-#if HWY_TARGET == HWY_AVX3_DL
-      // 16 rows per pass when several tokens share the weights (distilgpt2 Q4_0 pp128, 1
-      // thread: 1.5x); a decode step streams them faster 8 rows at a time (16: 0.75x).
-      if constexpr (T >= 4) {
-        for (; g + 2 <= g1; g += 2) {
-          Groups<Rows16, T>(base + g * group_bytes, group_bytes, act, act_stride, b0, b1, scales,
-                            offsets, y + g * kRows, y_stride, b0 > 0);
-        }
-      }
-#endif
-      for (; g < g1; ++g) {
-        Groups<Rows8, T>(base + g * group_bytes, group_bytes, act, act_stride, b0, b1, scales,
-                         offsets, y + g * kRows, y_stride, b0 > 0);
-      }
-    }
+    GroupSpans<T>(
+        w.packed, T <= 2 ? nb : 64, nb, kBlockBytes, g0, g1, y,
+        [&](auto v, const uint8_t* g, int64_t group_bytes, int64_t b0, int64_t b1, float* yg) {
+          Groups<decltype(v), T>(g, group_bytes, act, act_stride, b0, b1, scales, offsets, yg,
+                                 y_stride, b0 > 0);
+        });
   }
 
-  // Whole groups inside [r0, r1) from the packed copy, the rows around them from the GGUF rows.
+  using Block = typename L::Block;
+  static constexpr int64_t kElements = Activation::kElements;
+  static constexpr int64_t kMaxColumnBlocks = kMaxBlocks;
   static void Matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, int64_t n_tokens,
                      float* y, int64_t y_stride, int64_t r0, int64_t r1) {
-    using K = typename L::Block;
-    const int64_t g0 = (r0 + kRows - 1) / kRows, g1 = r1 / kRows;
-    if (g0 >= g1 || w.cols / Activation::kElements > kMaxBlocks) {
-      return MatmulK<K>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
-    }
-    if (r0 < g0 * kRows) MatmulK<K>(w, act, act_stride, n_tokens, y, y_stride, r0, g0 * kRows);
-    if (g1 * kRows < r1) MatmulK<K>(w, act, act_stride, n_tokens, y, y_stride, g1 * kRows, r1);
-    const auto* a0 = reinterpret_cast<const uint8_t*>(act);
-    int64_t t = 0;
-    for (; t + kTileTokens <= n_tokens; t += kTileTokens) {
-      Tile<kTileTokens>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0, g1);
-    }
-    for (; t + 2 <= n_tokens; t += 2)
-      Tile<2>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0, g1);
-    for (; t < n_tokens; ++t)
-      Tile<1>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0, g1);
+    MatmulPacked<PackedX8>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
   }
 };
 
-using PackedKernels = KernelList<PackedX8<LayoutQ4_0>, PackedX8<LayoutQ8_0>>;
+// Q4_K rows interleaved 8 at a time (packed_layouts.h q4_kx8) against Q8_K activations: per
+// sub-block of 32, the rows' 8-bit dots times their 6-bit scales (VNNI: one i32 multiply per
+// sub-block; otherwise the scale is the 16-bit factor of maddubs' pair sums), and per super-block
+// the mins times the activation sums in one 16-bit multiply-add per pair of sub-blocks.
+struct PackedQ4_Kx8 {
+  static constexpr DType kType = DType::Q4_K;
+  using Activation = quant::block_q8_k;
+  using Block = KQ4_K;
+  static constexpr int64_t kRows = q4_kx8::kRows;
+  static constexpr int64_t kBlockBytes = q4_kx8::kBlockBytes;
+  static constexpr int64_t kElements = Activation::kElements;
+  static constexpr int64_t kMaxColumnBlocks = 64;  // 16384 columns: the tables below on the stack
+  static constexpr int kA = static_cast<int>(sizeof(Activation));
+  static constexpr int kQs = static_cast<int>(offsetof(Activation, qs));
+
+  // Row r's scale times the dot of its 32 values u (8 operands) with the activations at a.
+  template <class V>
+  static HWY_INLINE typename V::I SubDot(const typename V::I* u, const uint8_t* a,
+                                         typename V::I scale) {
+    auto s = V::ZeroI();
+#if HWY_TARGET == HWY_AVX3_DL
+    for (int c = 0; c < 8; ++c) s = V::DotUS(s, u[c], V::Broadcast(a + 4 * c));
+    return V::MulLo(s, scale);
+#else
+    const auto scale16 = V::Pair16(scale);  // nibble x activation pairs stay within i16
+    for (int c = 0; c < 8; ++c) {
+      s = V::Add(s, V::Madd16(V::Maddubs(u[c], V::Broadcast(a + 4 * c)), scale16));
+    }
+    return s;
+#endif
+  }
+
+  template <class V, int T>
+  static HWY_INLINE void Groups(const uint8_t* g, int64_t group_bytes, const uint8_t* act,
+                                int64_t act_stride, int64_t b0, int64_t b1, const float* da,
+                                const int32_t* sums, float* y, int64_t y_stride, bool accumulate) {
+    namespace L = q4_kx8;
+    typename V::F acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = accumulate ? V::LoadF(y + t * y_stride) : V::Zero();
+    const auto low = V::Set1Bytes(0x0F);
+    for (int64_t b = b0; b < b1; ++b) {
+      const uint8_t* blk = g + b * kBlockBytes;
+      typename V::I isum[T];
+      for (int t = 0; t < T; ++t) isum[t] = V::ZeroI();
+      for (int j = 0; j < 4; ++j) {
+        typename V::I lo[8], hi[8];
+        for (int c = 0; c < 8; ++c) {
+          const auto raw = V::Load(blk + L::kQs + L::kChunkBytes * (8 * j + c), group_bytes);
+          lo[c] = V::And(raw, low);
+          hi[c] = V::And(V::Shr4(raw), low);
+        }
+        const auto sc_lo = V::LoadU8To32(blk + L::kScales + 8 * (2 * j), group_bytes);
+        const auto sc_hi = V::LoadU8To32(blk + L::kScales + 8 * (2 * j + 1), group_bytes);
+        for (int t = 0; t < T; ++t) {
+          const uint8_t* q = act + t * act_stride + b * kA + kQs + 64 * j;
+          isum[t] = V::Add(isum[t], SubDot<V>(lo, q, sc_lo));
+          isum[t] = V::Add(isum[t], SubDot<V>(hi, q + 32, sc_hi));
+        }
+      }
+      typename V::I mins[4];
+      for (int q = 0; q < 4; ++q) mins[q] = V::LoadU8To16(blk + L::kMins + 16 * q, group_bytes);
+      const auto d = V::Scales(blk + L::kD, group_bytes);
+      const auto dmin = V::Scales(blk + L::kDmin, group_bytes);
+      for (int t = 0; t < T; ++t) {
+        const int32_t* pairs = sums + (b * T + t) * 4;
+        auto m = V::ZeroI();
+        for (int q = 0; q < 4; ++q) m = V::Add(m, V::Madd16(mins[q], V::Set1(pairs[q])));
+        acc[t] = V::MulAdd(isum[t], d, da[b * T + t], acc[t]);
+        acc[t] = V::MulSub(m, dmin, da[b * T + t], acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) V::StoreF(y + t * y_stride, acc[t]);
+  }
+
+  template <int T>
+  static HWY_INLINE void Tile(const MatrixRef& w, const uint8_t* act, int64_t act_stride, float* y,
+                              int64_t y_stride, int64_t g0, int64_t g1) {
+    const int64_t nb = w.cols / kElements;
+    // Per token and super-block: the activation scale, and the sums of sub-blocks 2q and 2q + 1
+    // (each within +-4096) as the i16 pair one multiply-add takes with the rows' mins.
+    float da[T * kMaxColumnBlocks];
+    int32_t sums[T * kMaxColumnBlocks * 4];
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* a = act + t * act_stride + b * kA;
+        std::memcpy(&da[b * T + t], a + offsetof(Activation, d), sizeof(float));
+        int16_t bsums[16];
+        std::memcpy(bsums, a + offsetof(Activation, bsums), sizeof(bsums));
+        for (int q = 0; q < 4; ++q) {
+          const int lo = bsums[4 * q] + bsums[4 * q + 1], hi = bsums[4 * q + 2] + bsums[4 * q + 3];
+          sums[(b * T + t) * 4 + q] =
+              static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                                   (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+        }
+      }
+    }
+    // Spans of 16 super-blocks: T tokens' activations for a span (T x 4.6 KiB) stay in L1.
+    GroupSpans<T>(
+        w.packed, T <= 2 ? nb : 16, nb, kBlockBytes, g0, g1, y,
+        [&](auto v, const uint8_t* g, int64_t group_bytes, int64_t b0, int64_t b1, float* yg) {
+          Groups<decltype(v), T>(g, group_bytes, act, act_stride, b0, b1, da, sums, yg, y_stride,
+                                 b0 > 0);
+        });
+  }
+
+  static void Matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, int64_t n_tokens,
+                     float* y, int64_t y_stride, int64_t r0, int64_t r1) {
+    MatmulPacked<PackedQ4_Kx8>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
+  }
+};
+
+using PackedKernels = KernelList<PackedX8<LayoutQ4_0>, PackedX8<LayoutQ8_0>, PackedQ4_Kx8>;
 
 #else
 using PackedKernels = KernelList<>;

@@ -213,7 +213,7 @@ TEST_P(QuantMatmulTest, MatmulMatchesReferenceOverShapes) {
   }
 }
 
-// Q4_0 and Q8_0 rows interleaved 8 at a time (pack_matrix): whole groups inside the requested
+// Q4_0, Q8_0 and Q4_K rows interleaved 8 at a time (pack_matrix): whole groups inside the requested
 // rows come from the packed copy, the rest from the rows; the same bound holds. The engine packs
 // at load when the ISA then in force has a kernel for it (x86 AVX2 and up), and the ISA can
 // change afterwards (set_isa), so every ISA is given the packed copy here: those without a packed
@@ -221,11 +221,11 @@ TEST_P(QuantMatmulTest, MatmulMatchesReferenceOverShapes) {
 // counts cover every tile (8, 4, 2, 1 tokens; AVX3_DL reads two groups at once from 4 tokens).
 TEST_P(QuantMatmulTest, PackedMatchesReference) {
   std::mt19937 rng(19);
-  for (DType type : {DType::Q4_0, DType::Q8_0}) {
+  for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K}) {
     for (int64_t nb : {1, 3, 8}) {
       for (int64_t rows : {8, 16, 29, 40}) {
         for (int64_t n_tokens : {1, 2, 3, 4, 11, 16}) {
-          const int64_t cols = nb * 32;
+          const int64_t cols = nb * block_size(type);
           QuantMatrix w(type, rows, cols, 0, 1, rng);
           size_t bytes = 0;
           {
@@ -237,7 +237,7 @@ TEST_P(QuantMatmulTest, PackedMatchesReference) {
           kernels::pack_matrix(w.ref, packed.data() + 1);  // misaligned on purpose
           MatrixRef m = w.ref;
           m.packed = packed.data() + 1;
-          QuantActivations a(DType::Q8_0, n_tokens, cols, 3, rng);
+          QuantActivations a(kernels::quant_activation_type(type), n_tokens, cols, 3, rng);
           for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {3, rows - 2}, {1, 7}}) {
             std::vector<float> got(static_cast<size_t>(n_tokens * rows), -1.0f), want = got;
             kernels::quant_matmul(m, a.row(0), a.stride, n_tokens, got.data(), rows, r0, r1);
@@ -267,9 +267,9 @@ TEST_P(QuantMatmulTest, PackedMatchesReference) {
 // prefix of the whole matrix's.
 TEST_P(QuantMatmulTest, PackedSliceIsAPrefixOfTheWhole) {
   std::mt19937 rng(23);
-  for (DType type : {DType::Q4_0, DType::Q8_0}) {
+  for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K}) {
     ScopedIsa best("auto");
-    QuantMatrix w(type, 29, 96, 0, 0, rng);
+    QuantMatrix w(type, 29, 3 * block_size(type), 0, 0, rng);
     const size_t bytes = kernels::packed_bytes(w.ref);
     if (bytes == 0) GTEST_SKIP() << "this CPU packs no " << dtype_name(type);
     const int64_t group = kernels::packed_group_rows(w.ref);
