@@ -77,12 +77,74 @@ void q4_kx8_pack(const MatrixRef& w, std::byte* out) {
   }
 }
 
+size_t q6_kx8_bytes(const MatrixRef& w) {
+  using quant::block_q6_k;
+  if (w.rows < q6_kx8::kRows || w.cols % block_q6_k::kElements != 0) return 0;
+  if (!has_packed_kernel(w.dtype)) return 0;
+  return static_cast<size_t>(w.rows / q6_kx8::kRows) *
+         static_cast<size_t>(w.cols / block_q6_k::kElements) *
+         static_cast<size_t>(q6_kx8::kBlockBytes);
+}
+
+// The 256 6-bit values (q + 32) of a Q6_K block: element 128n + 32k + l takes a nibble of
+// ql[64n + 32 (k % 2) + l] (k >= 2: the high one) and bits 2k of qh[32n + l].
+void q6_k_values(const quant::block_q6_k& b, uint8_t* v) {
+  for (int n = 0; n < 2; ++n) {
+    for (int k = 0; k < 4; ++k) {
+      for (int l = 0; l < 32; ++l) {
+        const uint8_t ql = b.ql[64 * n + 32 * (k % 2) + l];
+        const int low = k < 2 ? ql & 0x0F : ql >> 4;
+        const int high = (b.qh[32 * n + l] >> (2 * k)) & 3;
+        v[128 * n + 32 * k + l] = static_cast<uint8_t>(low | (high << 4));
+      }
+    }
+  }
+}
+
+void q6_kx8_pack(const MatrixRef& w, std::byte* out) {
+  using quant::block_q6_k;
+  using namespace q6_kx8;
+  const int64_t nb = w.cols / block_q6_k::kElements;
+  for (int64_t g = 0; g < w.rows / kRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      auto* dst = reinterpret_cast<uint8_t*>(out + (g * nb + b) * kBlockBytes);
+      std::memset(dst + kHigh, 0, 16 * kChunkBytes);  // filled two bits at a time below
+      for (int64_t r = 0; r < kRows; ++r) {
+        block_q6_k src;
+        std::memcpy(&src, w.row(kRows * g + r) + b * static_cast<int64_t>(sizeof(block_q6_k)),
+                    sizeof(src));
+        uint8_t v[block_q6_k::kElements];
+        q6_k_values(src, v);
+        std::memcpy(dst + kD + 2 * r, &src.d, 2);
+        for (int s = 0; s < 16; ++s) {
+          dst[kScales + 16 * (s / 2) + 2 * r + s % 2] = static_cast<uint8_t>(src.scales[s]);
+        }
+        for (int j = 0; j < 4; ++j) {
+          for (int c = 0; c < 8; ++c) {
+            for (int i = 0; i < 4; ++i) {
+              const uint8_t lo = v[64 * j + 4 * c + i], hi = v[64 * j + 32 + 4 * c + i];
+              const int64_t lane = 4 * r + i;
+              dst[kLow + kChunkBytes * (8 * j + c) + lane] =
+                  static_cast<uint8_t>((lo & 0x0F) | ((hi & 0x0F) << 4));
+              const int shift = 4 * (c % 2);
+              dst[kHigh + kChunkBytes * (4 * j + c / 2) + lane] |=
+                  static_cast<uint8_t>(((lo >> 4) | ((hi >> 4) << 2)) << shift);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const PackedLayout kPackedQ4_0x8 = {"q4_0x8", DType::Q4_0, 8, x8_bytes<quant::block_q4_0>,
                                     x8_pack<quant::block_q4_0>};
 const PackedLayout kPackedQ4_Kx8 = {"q4_kx8", DType::Q4_K, q4_kx8::kRows, q4_kx8_bytes,
                                     q4_kx8_pack};
+const PackedLayout kPackedQ6_Kx8 = {"q6_kx8", DType::Q6_K, q6_kx8::kRows, q6_kx8_bytes,
+                                    q6_kx8_pack};
 const PackedLayout kPackedQ8_0x8 = {"q8_0x8", DType::Q8_0, 8, x8_bytes<quant::block_q8_0>,
                                     x8_pack<quant::block_q8_0>};
 

@@ -59,6 +59,21 @@ static_assert(kBlockBytes == 1184);
 }  // namespace q4_kx8
 extern const PackedLayout kPackedQ4_Kx8;
 
+// Q6_K, 8 rows interleaved, its 6-bit values v = q + 32 regrouped like q4_kx8's. Per super-block
+// of a group: the 8 rows' f16 d; the i8 scales as [pair q][row r][2] (scales 2q and 2q + 1 of row
+// r side by side); 32 chunks of low nibbles, chunk 8j + c holding in byte 4r + i the low 4 bits
+// of row r's v[64j + 4c + i] (low nibble) and v[64j + 32 + 4c + i] (high nibble); then 16 chunks
+// of high bits, chunk 4j + p holding in byte 4r + i the top 2 bits of those two values of chunk
+// 8j + 2p (bits 0-1, 2-3) and of chunk 8j + 2p + 1 (bits 4-5, 6-7). As many bytes as the rows.
+namespace q6_kx8 {
+inline constexpr int64_t kRows = 8;
+inline constexpr int64_t kD = 0, kScales = 16, kLow = 144, kHigh = kLow + 32 * 32;
+inline constexpr int64_t kChunkBytes = 32;
+inline constexpr int64_t kBlockBytes = kHigh + 16 * kChunkBytes;
+static_assert(kBlockBytes == kRows * static_cast<int64_t>(sizeof(quant::block_q6_k)));
+}  // namespace q6_kx8
+extern const PackedLayout kPackedQ6_Kx8;
+
 // Whether this CPU's selected kernels (SLMKIT_ISA included) have a packed kernel for `type`.
 bool has_packed_kernel(DType type);
 

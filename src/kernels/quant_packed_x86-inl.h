@@ -76,6 +76,31 @@ struct Rows8 {
   static HWY_INLINE I LoadU8To16(const uint8_t* p, int64_t) {
     return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
+  static HWY_INLINE I LoadI8To16(const uint8_t* p, int64_t) {
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  // Each i32 lane's low (high) i16, sign-extended.
+  static HWY_INLINE I LowI16(I v) {
+    return _mm256_srai_epi32(_mm256_slli_epi32(v, 16), 16);
+  }
+  static HWY_INLINE I HighI16(I v) {
+    return _mm256_srai_epi32(v, 16);
+  }
+  static HWY_INLINE I Or(I a, I b) {
+    return _mm256_or_si256(a, b);
+  }
+  static HWY_INLINE I Shl(I a, int n) {
+    return _mm256_slli_epi16(a, n);
+  }  // then masked per byte
+  static HWY_INLINE I Shr(I a, int n) {
+    return _mm256_srli_epi16(a, n);
+  }
+  static HWY_INLINE I Shl32(I a, int n) {
+    return _mm256_slli_epi32(a, n);
+  }
+  static HWY_INLINE I Sub(I a, I b) {
+    return _mm256_sub_epi32(a, b);
+  }
   static HWY_INLINE I ZeroI() {
     return _mm256_setzero_si256();
   }
@@ -91,9 +116,10 @@ struct Rows8 {
   static HWY_INLINE I Maddubs(I u, I s) {
     return _mm256_maddubs_epi16(u, s);
   }
-  // An i32 lane's value (< 2^15) in both of its i16 halves.
+  // An i32 lane's value (within i16) in both of its i16 halves.
   static HWY_INLINE I Pair16(I v) {
-    return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
+    return _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi32(0xFFFF)),
+                           _mm256_slli_epi32(v, 16));
   }
   static HWY_INLINE F Zero() {
     return _mm256_setzero_ps();
@@ -148,6 +174,18 @@ struct Rows16 {
     const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + group_bytes));
     return _mm512_cvtepu8_epi16(_mm256_set_m128i(hi, lo));
   }
+  static HWY_INLINE I LoadI8To16(const uint8_t* p, int64_t group_bytes) {
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + group_bytes));
+    return _mm512_cvtepi8_epi16(_mm256_set_m128i(hi, lo));
+  }
+  static HWY_INLINE I LowI16(I v) { return _mm512_srai_epi32(_mm512_slli_epi32(v, 16), 16); }
+  static HWY_INLINE I HighI16(I v) { return _mm512_srai_epi32(v, 16); }
+  static HWY_INLINE I Or(I a, I b) { return _mm512_or_si512(a, b); }
+  static HWY_INLINE I Shl(I a, int n) { return _mm512_slli_epi16(a, static_cast<unsigned>(n)); }
+  static HWY_INLINE I Shr(I a, int n) { return _mm512_srli_epi16(a, static_cast<unsigned>(n)); }
+  static HWY_INLINE I Shl32(I a, int n) { return _mm512_slli_epi32(a, static_cast<unsigned>(n)); }
+  static HWY_INLINE I Sub(I a, I b) { return _mm512_sub_epi32(a, b); }
   static HWY_INLINE I ZeroI() { return _mm512_setzero_si512(); }
   static HWY_INLINE I Add(I a, I b) { return _mm512_add_epi32(a, b); }
   static HWY_INLINE I MulLo(I a, I b) { return _mm512_mullo_epi32(a, b); }
@@ -214,6 +252,15 @@ struct LayoutQ8_0 {
     }
   }
 };
+
+// Decode (one token) streams the packed weights once: fetch ahead like the block kernels do
+// (quant_tiles-inl.h RowTokens).
+template <int T, int64_t kBytes>
+HWY_INLINE void PrefetchAhead(const uint8_t* blk) {
+  if constexpr (T == 1) {
+    for (int64_t i = 0; i < kBytes; i += 64) hwy::Prefetch(blk + kDecodePrefetchBytes + i);
+  }
+}
 
 // Column spans [b0, b1) of `span` blocks, and within each, the groups [g0, g1): two at a time in
 // 512-bit vectors on AVX3_DL when several tokens share the weights (distilgpt2 Q4_0 pp128, 1
@@ -290,6 +337,7 @@ struct PackedX8 {
     for (int t = 0; t < T; ++t) acc[t] = accumulate ? V::LoadF(y + t * y_stride) : V::Zero();
     for (int64_t b = b0; b < b1; ++b) {
       const uint8_t* blk = g + b * kBlockBytes;
+      PrefetchAhead<T, kBlockBytes>(blk);
       const auto d = V::Scales(blk, group_bytes);
       typename V::I u[8];
       L::template Operands<V>(blk + Layout::kScaleBytes, group_bytes, u);
@@ -381,6 +429,7 @@ struct PackedQ4_Kx8 {
     const auto low = V::Set1Bytes(0x0F);
     for (int64_t b = b0; b < b1; ++b) {
       const uint8_t* blk = g + b * kBlockBytes;
+      PrefetchAhead<T, kBlockBytes>(blk);
       typename V::I isum[T];
       for (int t = 0; t < T; ++t) isum[t] = V::ZeroI();
       for (int j = 0; j < 4; ++j) {
@@ -450,7 +499,120 @@ struct PackedQ4_Kx8 {
   }
 };
 
-using PackedKernels = KernelList<PackedX8<LayoutQ4_0>, PackedX8<LayoutQ8_0>, PackedQ4_Kx8>;
+// Q6_K rows interleaved 8 at a time (packed_layouts.h q6_kx8) against Q8_K activations: the
+// 6-bit values are rebuilt from a chunk of low nibbles and its share of a chunk of high bits
+// (amortized over the tile's tokens), dotted per sub-block of 16 and multiplied by the rows' i8
+// scales like PackedQ4_Kx8; the -32 offset enters as -32 sum(scale x activation sums), one
+// 16-bit multiply-add per pair of sub-blocks.
+struct PackedQ6_Kx8 {
+  static constexpr DType kType = DType::Q6_K;
+  using Activation = quant::block_q8_k;
+  using Block = KQ6_K;
+  static constexpr int64_t kRows = q6_kx8::kRows;
+  static constexpr int64_t kBlockBytes = q6_kx8::kBlockBytes;
+  static constexpr int64_t kElements = Activation::kElements;
+  static constexpr int64_t kMaxColumnBlocks = 64;  // 16384 columns: the tables below on the stack
+  static constexpr int kA = static_cast<int>(sizeof(Activation));
+  static constexpr int kQs = static_cast<int>(offsetof(Activation, qs));
+
+  // Row r's scale times the dot of its 16 values u (4 operands) with the activations at a.
+  template <class V>
+  static HWY_INLINE typename V::I SubDot(const typename V::I* u, const uint8_t* a,
+                                         typename V::I scale) {
+    auto s = V::ZeroI();
+#if HWY_TARGET == HWY_AVX3_DL
+    for (int c = 0; c < 4; ++c) s = V::DotUS(s, u[c], V::Broadcast(a + 4 * c));
+    return V::MulLo(s, scale);
+#else
+    const auto scale16 = V::Pair16(scale);  // 6-bit x activation pairs stay within i16
+    for (int c = 0; c < 4; ++c) {
+      s = V::Add(s, V::Madd16(V::Maddubs(u[c], V::Broadcast(a + 4 * c)), scale16));
+    }
+    return s;
+#endif
+  }
+
+  template <class V, int T>
+  static HWY_INLINE void Groups(const uint8_t* g, int64_t group_bytes, const uint8_t* act,
+                                int64_t act_stride, int64_t b0, int64_t b1, const float* da,
+                                const int32_t* sums, float* y, int64_t y_stride, bool accumulate) {
+    namespace L = q6_kx8;
+    typename V::F acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = accumulate ? V::LoadF(y + t * y_stride) : V::Zero();
+    const auto low = V::Set1Bytes(0x0F), top = V::Set1Bytes(0x30);
+    for (int64_t b = b0; b < b1; ++b) {
+      const uint8_t* blk = g + b * kBlockBytes;
+      PrefetchAhead<T, kBlockBytes>(blk);
+      typename V::I isum[T];
+      for (int t = 0; t < T; ++t) isum[t] = V::ZeroI();
+      // Scales 2q (low i16 of each lane) and 2q + 1 (high), as i16 pairs and as i32.
+      typename V::I scales[8];
+      for (int q = 0; q < 8; ++q) scales[q] = V::LoadI8To16(blk + L::kScales + 16 * q, group_bytes);
+      for (int j = 0; j < 4; ++j) {
+        typename V::I lo[8], hi[8];
+        for (int p = 0; p < 4; ++p) {
+          const auto h = V::Load(blk + L::kHigh + L::kChunkBytes * (4 * j + p), group_bytes);
+          const auto r0 = V::Load(blk + L::kLow + L::kChunkBytes * (8 * j + 2 * p), group_bytes);
+          const auto r1 =
+              V::Load(blk + L::kLow + L::kChunkBytes * (8 * j + 2 * p + 1), group_bytes);
+          lo[2 * p] = V::Or(V::And(r0, low), V::And(V::Shl(h, 4), top));
+          hi[2 * p] = V::Or(V::And(V::Shr4(r0), low), V::And(V::Shl(h, 2), top));
+          lo[2 * p + 1] = V::Or(V::And(r1, low), V::And(h, top));
+          hi[2 * p + 1] = V::Or(V::And(V::Shr4(r1), low), V::And(V::Shr(h, 2), top));
+        }
+        // Sub-blocks 4j, 4j + 1 (low nibbles' elements), 4j + 2, 4j + 3 (high nibbles').
+        const auto s0 = V::LowI16(scales[2 * j]), s1 = V::HighI16(scales[2 * j]);
+        const auto s2 = V::LowI16(scales[2 * j + 1]), s3 = V::HighI16(scales[2 * j + 1]);
+        for (int t = 0; t < T; ++t) {
+          const uint8_t* q = act + t * act_stride + b * kA + kQs + 64 * j;
+          auto s = SubDot<V>(lo, q, s0);
+          s = V::Add(s, SubDot<V>(lo + 4, q + 16, s1));
+          s = V::Add(s, SubDot<V>(hi, q + 32, s2));
+          isum[t] = V::Add(isum[t], V::Add(s, SubDot<V>(hi + 4, q + 48, s3)));
+        }
+      }
+      const auto d = V::Scales(blk + L::kD, group_bytes);
+      for (int t = 0; t < T; ++t) {
+        const int32_t* pairs = sums + (b * T + t) * 8;
+        auto m = V::ZeroI();
+        for (int q = 0; q < 8; ++q) m = V::Add(m, V::Madd16(scales[q], V::Set1(pairs[q])));
+        acc[t] = V::MulAdd(V::Sub(isum[t], V::Shl32(m, 5)), d, da[b * T + t], acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) V::StoreF(y + t * y_stride, acc[t]);
+  }
+
+  template <int T>
+  static HWY_INLINE void Tile(const MatrixRef& w, const uint8_t* act, int64_t act_stride, float* y,
+                              int64_t y_stride, int64_t g0, int64_t g1) {
+    const int64_t nb = w.cols / kElements;
+    // Per token and super-block: the activation scale, and its sums of sub-blocks 2q and 2q + 1
+    // (the activation's bsums) as the i16 pair one multiply-add takes with the rows' scales.
+    float da[T * kMaxColumnBlocks];
+    int32_t sums[T * kMaxColumnBlocks * 8];
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* a = act + t * act_stride + b * kA;
+        std::memcpy(&da[b * T + t], a + offsetof(Activation, d), sizeof(float));
+        std::memcpy(&sums[(b * T + t) * 8], a + offsetof(Activation, bsums), 32);
+      }
+    }
+    GroupSpans<T>(
+        w.packed, T <= 2 ? nb : 16, nb, kBlockBytes, g0, g1, y,
+        [&](auto v, const uint8_t* g, int64_t group_bytes, int64_t b0, int64_t b1, float* yg) {
+          Groups<decltype(v), T>(g, group_bytes, act, act_stride, b0, b1, da, sums, yg, y_stride,
+                                 b0 > 0);
+        });
+  }
+
+  static void Matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, int64_t n_tokens,
+                     float* y, int64_t y_stride, int64_t r0, int64_t r1) {
+    MatmulPacked<PackedQ6_Kx8>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
+  }
+};
+
+using PackedKernels =
+    KernelList<PackedX8<LayoutQ4_0>, PackedX8<LayoutQ8_0>, PackedQ4_Kx8, PackedQ6_Kx8>;
 
 #else
 using PackedKernels = KernelList<>;
