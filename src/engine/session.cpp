@@ -182,11 +182,11 @@ void Session::Impl::embed(const int32_t* tokens, int64_t n, int64_t pos0) {
   for_tokens(n, E, [&](int64_t t) {
     float* xt = x.data() + t * E;
     const Linear& emb = e->token_embd;
-    emb.kernels->row_to_f32(emb.w.row(tokens[t]), xt, E);
+    emb.kernels->row_of(emb.w, tokens[t], xt);
     if (embed_scale != 1.0f) kernels::scale(xt, embed_scale, xt, E);
     if (e->position_embd.present()) {
       float* tmp = xn.data() + t * E;
-      e->position_embd.kernels->row_to_f32(e->position_embd.w.row(pos0 + t), tmp, E);
+      e->position_embd.kernels->row_of(e->position_embd.w, pos0 + t, tmp);
       kernels::add(xt, tmp, xt, E);
     }
   });

@@ -137,15 +137,86 @@ void q6_kx8_pack(const MatrixRef& w, std::byte* out) {
   }
 }
 
+template <class B>
+void x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
+  using L = packed_x8<B>;
+  constexpr int64_t kWordBytes = L::kChunkBytes / L::kRows;
+  std::memcpy(out + offsetof(B, d), in + static_cast<int64_t>(sizeof(uint16_t)) * r,
+              sizeof(uint16_t));
+  for (int64_t c = 0; c < L::kChunks; ++c) {
+    std::memcpy(out + offsetof(B, qs) + kWordBytes * c,
+                in + L::kScaleBytes + L::kChunkBytes * c + kWordBytes * r, kWordBytes);
+  }
+}
+
+void q4_kx8_unpack(const std::byte* in, int64_t r, std::byte* out) {
+  using namespace q4_kx8;
+  const auto* src = reinterpret_cast<const uint8_t*>(in);
+  quant::block_q4_k b{};
+  std::memcpy(&b.d, src + kD + 2 * r, 2);
+  std::memcpy(&b.dmin, src + kDmin + 2 * r, 2);
+  for (int s = 0; s < 8; ++s) {
+    quant::set_scale_min_k4(s, src[kScales + 8 * s + r], src[kMins + 16 * (s / 2) + 2 * r + s % 2],
+                            b.scales);
+  }
+  for (int64_t chunk = 0; chunk < 32; ++chunk) {
+    std::memcpy(b.qs + 32 * (chunk / 8) + 4 * (chunk % 8), src + kQs + kChunkBytes * chunk + 4 * r,
+                4);
+  }
+  std::memcpy(out, &b, sizeof(b));
+}
+
+void q6_kx8_unpack(const std::byte* in, int64_t r, std::byte* out) {
+  using namespace q6_kx8;
+  const auto* src = reinterpret_cast<const uint8_t*>(in);
+  quant::block_q6_k b{};
+  std::memcpy(&b.d, src + kD + 2 * r, 2);
+  for (int s = 0; s < 16; ++s) {
+    b.scales[s] = static_cast<int8_t>(src[kScales + 16 * (s / 2) + 2 * r + s % 2]);
+  }
+  uint8_t v[quant::block_q6_k::kElements];
+  for (int j = 0; j < 4; ++j) {
+    for (int c = 0; c < 8; ++c) {
+      for (int i = 0; i < 4; ++i) {
+        const int64_t lane = 4 * r + i;
+        const uint8_t low = src[kLow + kChunkBytes * (8 * j + c) + lane];
+        const int high = src[kHigh + kChunkBytes * (4 * j + c / 2) + lane] >> (4 * (c % 2));
+        v[64 * j + 4 * c + i] = static_cast<uint8_t>((low & 0x0F) | ((high & 3) << 4));
+        v[64 * j + 32 + 4 * c + i] = static_cast<uint8_t>((low >> 4) | (((high >> 2) & 3) << 4));
+      }
+    }
+  }
+  for (int n = 0; n < 2; ++n) {  // q6_k_values, inverted
+    for (int k = 0; k < 4; ++k) {
+      for (int l = 0; l < 32; ++l) {
+        const uint8_t x = v[128 * n + 32 * k + l];
+        b.ql[64 * n + 32 * (k % 2) + l] |= static_cast<uint8_t>((x & 0x0F) << (k < 2 ? 0 : 4));
+        b.qh[32 * n + l] |= static_cast<uint8_t>((x >> 4) << (2 * k));
+      }
+    }
+  }
+  std::memcpy(out, &b, sizeof(b));
+}
+
 }  // namespace
 
-const PackedLayout kPackedQ4_0x8 = {"q4_0x8", DType::Q4_0, 8, x8_bytes<quant::block_q4_0>,
-                                    x8_pack<quant::block_q4_0>};
-const PackedLayout kPackedQ4_Kx8 = {"q4_kx8", DType::Q4_K, q4_kx8::kRows, q4_kx8_bytes,
-                                    q4_kx8_pack};
-const PackedLayout kPackedQ6_Kx8 = {"q6_kx8", DType::Q6_K, q6_kx8::kRows, q6_kx8_bytes,
-                                    q6_kx8_pack};
-const PackedLayout kPackedQ8_0x8 = {"q8_0x8", DType::Q8_0, 8, x8_bytes<quant::block_q8_0>,
-                                    x8_pack<quant::block_q8_0>};
+const PackedLayout kPackedQ4_0x8 = {"q4_0x8",
+                                    DType::Q4_0,
+                                    8,
+                                    x8_bytes<quant::block_q4_0>,
+                                    x8_pack<quant::block_q4_0>,
+                                    packed_x8<quant::block_q4_0>::kBlockBytes,
+                                    x8_unpack<quant::block_q4_0>};
+const PackedLayout kPackedQ4_Kx8 = {"q4_kx8",    DType::Q4_K,         q4_kx8::kRows, q4_kx8_bytes,
+                                    q4_kx8_pack, q4_kx8::kBlockBytes, q4_kx8_unpack};
+const PackedLayout kPackedQ6_Kx8 = {"q6_kx8",    DType::Q6_K,         q6_kx8::kRows, q6_kx8_bytes,
+                                    q6_kx8_pack, q6_kx8::kBlockBytes, q6_kx8_unpack};
+const PackedLayout kPackedQ8_0x8 = {"q8_0x8",
+                                    DType::Q8_0,
+                                    8,
+                                    x8_bytes<quant::block_q8_0>,
+                                    x8_pack<quant::block_q8_0>,
+                                    packed_x8<quant::block_q8_0>::kBlockBytes,
+                                    x8_unpack<quant::block_q8_0>};
 
 }  // namespace slmkit::kernels

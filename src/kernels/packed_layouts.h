@@ -23,6 +23,10 @@ struct PackedLayout {
   // w's shape does not fit it (then MatrixRef::packed stays null).
   size_t (*bytes)(const MatrixRef& w);
   void (*pack)(const MatrixRef& w, std::byte* out);  // `out` needs no alignment
+  // Bytes of one block column of a group in the copy; the inverse of pack for one block: row r
+  // (< group_rows) of the packed block at `in`, as the GGUF block it came from.
+  int64_t block_bytes;
+  void (*unpack_block)(const std::byte* in, int64_t r, std::byte* out);
 };
 
 // A legacy block type (Q4_0, Q8_0), 8 rows interleaved. Per block of a group of 8 rows: the 8

@@ -84,6 +84,23 @@ void WeightKernels::row_to_f32(const std::byte* row, float* out, int64_t n) cons
   quant::to_float_any_alignment(*quant, row, out, n);
 }
 
+void WeightKernels::row_of(const MatrixRef& w, int64_t r, float* out) const {
+  const int64_t group = packed ? packed->group_rows : 0;
+  if (!w.packed || r >= w.rows / group * group) return row_to_f32(w.row(r), out, w.cols);
+  const auto be = static_cast<int64_t>(quant->block_elements);
+  const int64_t nb = w.cols / be;
+  const std::byte* blocks = w.packed + (r / group) * nb * packed->block_bytes;
+  alignas(16) std::byte block[512];
+  if (quant->block_bytes > sizeof(block)) {
+    fail(ErrorKind::internal, "kernels: {} blocks of {} bytes", dtype_name(weight),
+         quant->block_bytes);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    packed->unpack_block(blocks + b * packed->block_bytes, r % group, block);
+    quant::to_float_any_alignment(*quant, block, out + b * be, be);
+  }
+}
+
 const WeightKernels* find_weight_kernels(DType type) {
   for (const WeightKernels& k : table()) {
     if (k.weight == type) return &k;

@@ -54,6 +54,9 @@ struct WeightKernels {
   }
   // One weight row as f32, at any alignment.
   void row_to_f32(const std::byte* row, float* out, int64_t n) const;
+  // Row r of w as f32, from w's packed copy where that holds the row (the engine hands the file's
+  // pages of a repacked matrix back), else from the rows.
+  void row_of(const MatrixRef& w, int64_t r, float* out) const;
 };
 
 // nullptr when there are no kernels for `type`.

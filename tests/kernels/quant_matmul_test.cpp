@@ -286,6 +286,34 @@ TEST_P(QuantMatmulTest, PackedSliceIsAPrefixOfTheWhole) {
   }
 }
 
+// A packed matrix's rows read back (embedding lookups of a repacked table, whose file pages the
+// engine hands back) as the GGUF rows dequantize, bit for bit, the rows outside whole groups
+// included.
+TEST_P(QuantMatmulTest, PackedRowsReadBackAsTheRows) {
+  std::mt19937 rng(37);
+  for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+    const kernels::WeightKernels* k = kernels::find_weight_kernels(type);
+    ASSERT_NE(k, nullptr);
+    QuantMatrix w(type, 19, 2 * block_size(type), 0, 1, rng);
+    size_t bytes = 0;
+    {
+      ScopedIsa best("auto");
+      bytes = kernels::packed_bytes(w.ref);
+    }
+    if (bytes == 0) GTEST_SKIP() << "no ISA of this build and CPU packs " << dtype_name(type);
+    std::vector<std::byte> packed(bytes + 1);
+    kernels::pack_matrix(w.ref, packed.data() + 1);
+    MatrixRef m = w.ref;
+    m.packed = packed.data() + 1;
+    std::vector<float> got(static_cast<size_t>(w.ref.cols));
+    for (int64_t r = 0; r < w.ref.rows; ++r) {
+      k->row_of(m, r, got.data());
+      EXPECT_TRUE(std::equal(got.begin(), got.end(), w.deq.begin() + r * w.ref.cols))
+          << dtype_name(type) << " row " << r;
+    }
+  }
+}
+
 // The weight table's rows: activation conversion is quantize_row_q8_*, row_to_f32 dequantizes
 // bit-exactly at any alignment, and matmul is quant_matmul.
 TEST_P(QuantMatmulTest, WeightTableRows) {
