@@ -198,6 +198,60 @@ void q6_kx8_unpack(const std::byte* in, int64_t r, std::byte* out) {
   std::memcpy(out, &b, sizeof(b));
 }
 
+size_t q5_0x8_bytes(const MatrixRef& w) {
+  using quant::block_q5_0;
+  if (w.rows < q5_0x8::kRows || w.cols % block_q5_0::kElements != 0) return 0;
+  if (!has_packed_kernel(w.dtype)) return 0;
+  return static_cast<size_t>(w.rows / q5_0x8::kRows) *
+         static_cast<size_t>(w.cols / block_q5_0::kElements) *
+         static_cast<size_t>(q5_0x8::kBlockBytes);
+}
+
+void q5_0x8_pack(const MatrixRef& w, std::byte* out) {
+  using quant::block_q5_0;
+  using namespace q5_0x8;
+  const int64_t nb = w.cols / block_q5_0::kElements;
+  for (int64_t g = 0; g < w.rows / kRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      auto* dst = reinterpret_cast<uint8_t*>(out + (g * nb + b) * kBlockBytes);
+      for (int64_t r = 0; r < kRows; ++r) {
+        block_q5_0 src;
+        std::memcpy(&src, w.row(kRows * g + r) + b * static_cast<int64_t>(sizeof(block_q5_0)),
+                    sizeof(src));
+        uint32_t qh;
+        std::memcpy(&qh, src.qh, 4);
+        std::memcpy(dst + 2 * r, &src.d, 2);
+        for (int c = 0; c < 4; ++c) {
+          std::memcpy(dst + kChunks + kChunkBytes * c + 4 * r, src.qs + 4 * c, 4);
+          for (int i = 0; i < 4; ++i) {
+            uint8_t& h = dst[kHigh + 4 * r + i];
+            if (c == 0) h = 0;
+            h = static_cast<uint8_t>(h | ((qh >> (4 * c + i)) & 1) << (2 * c) |
+                                     ((qh >> (16 + 4 * c + i)) & 1) << (2 * c + 1));
+          }
+        }
+      }
+    }
+  }
+}
+
+void q5_0x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
+  using namespace q5_0x8;
+  const auto* src = reinterpret_cast<const uint8_t*>(in);
+  quant::block_q5_0 b{};
+  std::memcpy(&b.d, src + 2 * r, 2);
+  uint32_t qh = 0;
+  for (int c = 0; c < 4; ++c) {
+    std::memcpy(b.qs + 4 * c, src + kChunks + kChunkBytes * c + 4 * r, 4);
+    for (int i = 0; i < 4; ++i) {
+      const uint32_t h = src[kHigh + 4 * r + i];
+      qh |= ((h >> (2 * c)) & 1) << (4 * c + i) | ((h >> (2 * c + 1)) & 1) << (16 + 4 * c + i);
+    }
+  }
+  std::memcpy(b.qh, &qh, 4);
+  std::memcpy(out, &b, sizeof(b));
+}
+
 }  // namespace
 
 const PackedLayout kPackedQ4_0x8 = {"q4_0x8",
@@ -209,6 +263,8 @@ const PackedLayout kPackedQ4_0x8 = {"q4_0x8",
                                     x8_unpack<quant::block_q4_0>};
 const PackedLayout kPackedQ4_Kx8 = {"q4_kx8",    DType::Q4_K,         q4_kx8::kRows, q4_kx8_bytes,
                                     q4_kx8_pack, q4_kx8::kBlockBytes, q4_kx8_unpack};
+const PackedLayout kPackedQ5_0x8 = {"q5_0x8",    DType::Q5_0,         q5_0x8::kRows, q5_0x8_bytes,
+                                    q5_0x8_pack, q5_0x8::kBlockBytes, q5_0x8_unpack};
 const PackedLayout kPackedQ6_Kx8 = {"q6_kx8",    DType::Q6_K,         q6_kx8::kRows, q6_kx8_bytes,
                                     q6_kx8_pack, q6_kx8::kBlockBytes, q6_kx8_unpack};
 const PackedLayout kPackedQ8_0x8 = {"q8_0x8",

@@ -48,6 +48,19 @@ struct packed_x8 {
 extern const PackedLayout kPackedQ4_0x8;
 extern const PackedLayout kPackedQ8_0x8;
 
+// Q5_0, 8 rows interleaved: q4_0x8's layout with the fifth bits between the scales and the
+// chunks, one 32-byte chunk whose byte 4r + i holds, in bit 2c, the fifth bit of row r's element
+// 4c + i and, in bit 2c + 1, that of element 16 + 4c + i (c = 0..3). As many bytes as the rows.
+namespace q5_0x8 {
+inline constexpr int64_t kRows = 8;
+inline constexpr int64_t kScaleBytes = kRows * sizeof(uint16_t);
+inline constexpr int64_t kChunkBytes = 32;
+inline constexpr int64_t kHigh = kScaleBytes, kChunks = kHigh + kChunkBytes;
+inline constexpr int64_t kBlockBytes = kChunks + 4 * kChunkBytes;
+static_assert(kBlockBytes == kRows * static_cast<int64_t>(sizeof(quant::block_q5_0)));
+}  // namespace q5_0x8
+extern const PackedLayout kPackedQ5_0x8;
+
 // Q4_K, 8 rows interleaved. Per super-block of a group: the 8 rows' f16 d, then their f16 dmin;
 // the 6-bit scales unpacked to bytes, [sub-block s][row r]; the mins as bytes [pair q][row r]
 // [2] (mins 2q and 2q + 1 of row r side by side, for one 16-bit multiply-add with the activation

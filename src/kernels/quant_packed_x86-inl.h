@@ -230,6 +230,39 @@ struct LayoutQ4_0 {
   }
 };
 
+// Q5_0's layout is q4_0x8's with a chunk of fifth bits first (q5_0x8); the values are unsigned
+// (q in 0..31) and -16 sum(a) starts the sum.
+struct LayoutQ5_0 {
+  static constexpr DType kType = DType::Q5_0;
+  struct Layout {
+    static constexpr int64_t kRows = q5_0x8::kRows;
+    static constexpr int64_t kScaleBytes = q5_0x8::kScaleBytes;
+    static constexpr int64_t kBlockBytes = q5_0x8::kBlockBytes;
+  };
+  using Block = KQ5_0;
+  static constexpr int32_t kOffset = -16;
+  template <class V>
+  static HWY_INLINE void Operands(const uint8_t* p, int64_t group_bytes, typename V::I* u) {
+    const auto low = V::Set1Bytes(0x0F), five = V::Set1Bytes(0x10);
+    // Bit 2c (2c + 1) of a lane's byte to bit 4: 16-bit shifts, masked per byte (no bit crosses
+    // into bit 4 of the neighbouring byte for shifts of 4 left to 3 right).
+    const auto h = V::Load(p, group_bytes);
+    const typename V::I bits[8] = {V::Shl(h, 4), V::Shl(h, 2), h,
+                                   V::Shr(h, 2), V::Shl(h, 3), V::Shl(h, 1),
+                                   V::Shr(h, 1), V::Shr(h, 3)};
+    for (int c = 0; c < 4; ++c) {
+      const auto raw = V::Load(p + q5_0x8::kChunkBytes * (1 + c), group_bytes);
+      u[c] = V::Or(V::And(raw, low), V::And(bits[c], five));
+      u[4 + c] = V::Or(V::And(V::Shr4(raw), low), V::And(bits[4 + c], five));
+    }
+  }
+  template <class V>
+  static HWY_INLINE typename V::I Dot(typename V::I acc, const typename V::I* u, int i,
+                                      typename V::I b) {
+    return V::DotUS(acc, u[i], b);
+  }
+};
+
 struct LayoutQ8_0 {
   static constexpr DType kType = DType::Q8_0;
   using Layout = packed_x8<quant::block_q8_0>;
@@ -611,8 +644,8 @@ struct PackedQ6_Kx8 {
   }
 };
 
-using PackedKernels =
-    KernelList<PackedX8<LayoutQ4_0>, PackedX8<LayoutQ8_0>, PackedQ4_Kx8, PackedQ6_Kx8>;
+using PackedKernels = KernelList<PackedX8<LayoutQ4_0>, PackedX8<LayoutQ5_0>, PackedX8<LayoutQ8_0>,
+                                 PackedQ4_Kx8, PackedQ6_Kx8>;
 
 #else
 using PackedKernels = KernelList<>;

@@ -40,7 +40,7 @@ const std::array<WeightRow, 13> kWeightRows = {{
     {DType::BF16, matmul_float, nullptr, nullptr},
     {DType::Q8_0, matmul_quant, ref::dot_q8_0, &kPackedQ8_0x8},
     {DType::Q4_0, matmul_quant, ref::dot_q4_0, &kPackedQ4_0x8},
-    {DType::Q5_0, matmul_quant, ref::dot_q5_0, nullptr},
+    {DType::Q5_0, matmul_quant, ref::dot_q5_0, &kPackedQ5_0x8},
     {DType::Q4_1, matmul_quant, ref::dot_q4_1, nullptr},
     {DType::Q5_1, matmul_quant, ref::dot_q5_1, nullptr},
     {DType::Q2_K, matmul_quant, ref::dot_q2_k, nullptr},
