@@ -252,8 +252,34 @@ void q5_0x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
   std::memcpy(out, &b, sizeof(b));
 }
 
+size_t f16x16_bytes(const MatrixRef& w) {
+  if (w.rows < f16x16::kRows || !has_packed_kernel(w.dtype)) return 0;
+  return static_cast<size_t>(w.rows / f16x16::kRows) * static_cast<size_t>(w.cols) *
+         static_cast<size_t>(f16x16::kRows) * sizeof(uint16_t);
+}
+
+void f16x16_pack(const MatrixRef& w, std::byte* out) {
+  constexpr int64_t kR = f16x16::kRows, kE = sizeof(uint16_t);
+  for (int64_t g = 0; g < w.rows / kR; ++g) {
+    std::byte* dst = out + g * w.cols * kR * kE;
+    for (int64_t r = 0; r < kR; ++r) {
+      const std::byte* src = w.row(kR * g + r);
+      for (int64_t k = 0; k < w.cols; ++k) std::memcpy(dst + (k * kR + r) * kE, src + k * kE, kE);
+    }
+  }
+}
+
+// A "block" of F16 is one element: column k's block of a group is its 16 values.
+void f16x16_unpack(const std::byte* in, int64_t r, std::byte* out) {
+  std::memcpy(out, in + r * static_cast<int64_t>(sizeof(uint16_t)), sizeof(uint16_t));
+}
+
 }  // namespace
 
+const PackedLayout kPackedF16x16 = {
+    "f16x16",     DType::F16,  f16x16::kRows,
+    f16x16_bytes, f16x16_pack, f16x16::kRows* static_cast<int64_t>(sizeof(uint16_t)),
+    f16x16_unpack};
 const PackedLayout kPackedQ4_0x8 = {"q4_0x8",
                                     DType::Q4_0,
                                     8,

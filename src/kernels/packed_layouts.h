@@ -91,7 +91,15 @@ static_assert(kBlockBytes == kRows * static_cast<int64_t>(sizeof(quant::block_q6
 }  // namespace q6_kx8
 extern const PackedLayout kPackedQ6_Kx8;
 
+// F16, 16 rows interleaved: column k of a group's 16 rows is 16 consecutive f16 values (32
+// bytes), columns in order, groups in order. As many bytes as the rows.
+namespace f16x16 {
+inline constexpr int64_t kRows = 16;
+}
+extern const PackedLayout kPackedF16x16;
+
 // Whether this CPU's selected kernels (SLMKIT_ISA included) have a packed kernel for `type`.
 bool has_packed_kernel(DType type);
+bool has_packed_f16_kernel();  // the float kernels' (matmul_hwy.cpp)
 
 }  // namespace slmkit::kernels

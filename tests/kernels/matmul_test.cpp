@@ -3,6 +3,7 @@
 
 #include "core/half.h"
 #include "kernel_test_util.h"
+#include "kernels/quant_kernels.h"
 #include "kernels/reference.h"
 #include "kernels/weight_types.h"
 #include "slmkit/error.h"
@@ -172,6 +173,67 @@ TEST_P(MatmulTest, LargeMatmulIsExactOnExactlyRepresentableData) {
         }
         ASSERT_EQ(got[static_cast<size_t>(t * rows + r)], static_cast<float>(truth))
             << dtype_name(type) << " t=" << t << " r=" << r;
+      }
+    }
+  }
+}
+
+// F16 rows interleaved 16 at a time (packed_layouts.h f16x16): whole groups inside [r0, r1) come
+// from the packed copy, the rows around them from the rows; the same bound holds. Every ISA is
+// given the packed copy (the engine packs for the ISA in force at load, which can change), and
+// those without the packed kernel read the rows. Token counts visit every tile (12, 6, 2, 1), row
+// counts one to five groups and a tail, columns odd lengths.
+TEST_P(MatmulTest, PackedF16MatchesReference) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto gen = [&] { return normal(rng); };
+  for (int64_t rows : {16, 35, 64, 80}) {
+    for (int64_t cols : {1, 17, 300}) {
+      TestMatrix w(DType::F16, rows, cols, 0, 2, gen);
+      size_t bytes = 0;
+      {
+        ScopedIsa best("auto");
+        bytes = kernels::packed_bytes(w.ref);
+      }
+      if (bytes == 0) GTEST_SKIP() << "no ISA of this build and CPU packs F16";
+      std::vector<std::byte> packed(bytes + 2);
+      kernels::pack_matrix(w.ref, packed.data() + 2);  // misaligned on purpose
+      MatrixRef m = w.ref;
+      m.packed = packed.data() + 2;
+      for (int64_t n_tokens : {1, 2, 3, 7, 13, 25}) {
+        const int64_t x_stride = cols + 3;
+        Buffer<float> x(static_cast<size_t>(n_tokens * x_stride), 4);
+        for (size_t i = 0; i < x.size(); ++i) x[i] = gen();
+        for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {5, rows - 3}, {16, rows}}) {
+          std::vector<float> got(static_cast<size_t>(n_tokens * rows), -7.0f), want = got;
+          kernels::matmul(m, x.data(), x_stride, n_tokens, got.data(), rows, r0, r1);
+          kernels::ref::matmul(w.ref, x.data(), x_stride, n_tokens, want.data(), rows, r0, r1);
+          for (int64_t t = 0; t < n_tokens; ++t) {
+            for (int64_t r = 0; r < rows; ++r) {
+              const size_t i = static_cast<size_t>(t * rows + r);
+              if (r < r0 || r >= r1) {
+                ASSERT_EQ(got[i], -7.0f) << "wrote outside [r0, r1): t=" << t << " r=" << r;
+                continue;
+              }
+              double abs_sum = 0.0;
+              for (int64_t c = 0; c < cols; ++c) {
+                abs_sum += std::fabs(w.exact[static_cast<size_t>(r * cols + c)] *
+                                     x[static_cast<size_t>(t * x_stride + c)]);
+              }
+              ASSERT_LE(std::fabs(got[i] - want[i]),
+                        gamma(cols) * abs_sum + kU * std::fabs(want[i]))
+                  << "rows=" << rows << " cols=" << cols << " tokens=" << n_tokens << " [" << r0
+                  << ", " << r1 << ") t=" << t << " r=" << r;
+            }
+          }
+        }
+      }
+      // Rows read back from the packed copy (embedding lookups) are the rows.
+      const kernels::WeightKernels* k = kernels::find_weight_kernels(DType::F16);
+      std::vector<float> row(static_cast<size_t>(cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        k->row_of(m, r, row.data());
+        ASSERT_TRUE(std::equal(row.begin(), row.end(), w.exact.begin() + r * cols)) << r;
       }
     }
   }
