@@ -301,6 +301,12 @@ void PackedF16(const MatrixRef& w, const float* x, int64_t x_stride, int64_t n_t
       PackedF16Groups<kF16Tokens, 1>(base, group_elems, x + t * x_stride, x_stride, w.cols,
                                      y + t * y_stride, y_stride, p0, p1);
     }
+    if constexpr (kF16Tokens > 6) {
+      for (; t + 6 <= n_tokens; t += 6) {
+        PackedF16Groups<6, 1>(base, group_elems, x + t * x_stride, x_stride, w.cols,
+                              y + t * y_stride, y_stride, p0, p1);
+      }
+    }
     for (; t + 2 <= n_tokens; t += 2) {
       PackedF16Groups<2, 1>(base, group_elems, x + t * x_stride, x_stride, w.cols, y + t * y_stride,
                             y_stride, p0, p1);

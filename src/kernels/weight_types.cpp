@@ -85,8 +85,10 @@ void WeightKernels::row_to_f32(const std::byte* row, float* out, int64_t n) cons
 }
 
 void WeightKernels::row_of(const MatrixRef& w, int64_t r, float* out) const {
-  const int64_t group = packed ? packed->group_rows : 0;
-  if (!w.packed || r >= w.rows / group * group) return row_to_f32(w.row(r), out, w.cols);
+  if (!w.packed || !packed || r >= w.rows / packed->group_rows * packed->group_rows) {
+    return row_to_f32(w.row(r), out, w.cols);
+  }
+  const int64_t group = packed->group_rows;
   const auto be = static_cast<int64_t>(quant->block_elements);
   const int64_t nb = w.cols / be;
   const std::byte* blocks = w.packed + (r / group) * nb * packed->block_bytes;

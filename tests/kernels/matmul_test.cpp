@@ -200,7 +200,7 @@ TEST_P(MatmulTest, PackedF16MatchesReference) {
       kernels::pack_matrix(w.ref, packed.data() + 2);  // misaligned on purpose
       MatrixRef m = w.ref;
       m.packed = packed.data() + 2;
-      for (int64_t n_tokens : {1, 2, 3, 7, 13, 25}) {
+      for (int64_t n_tokens : {1, 2, 3, 7, 13, 20, 25}) {
         const int64_t x_stride = cols + 3;
         Buffer<float> x(static_cast<size_t>(n_tokens * x_stride), 4);
         for (size_t i = 0; i < x.size(); ++i) x[i] = gen();
