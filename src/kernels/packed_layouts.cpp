@@ -1,6 +1,7 @@
 #include "kernels/packed_layouts.h"
 
 #include <cstring>
+#include <type_traits>
 
 #include "quant/scale_search.h"
 
@@ -40,26 +41,34 @@ void x8_pack(const MatrixRef& w, std::byte* out) {
   }
 }
 
-size_t q4_kx8_bytes(const MatrixRef& w) {
-  using quant::block_q4_k;
-  if (w.rows < q4_kx8::kRows || w.cols % block_q4_k::kElements != 0) return 0;
+// Q4_K (kFive false) and Q5_K: the parts they share are q4_kx8's.
+template <bool kFive>
+using K45Block = std::conditional_t<kFive, quant::block_q5_k, quant::block_q4_k>;
+template <bool kFive>
+constexpr int64_t k45_block_bytes = kFive ? q5_kx8::kBlockBytes : q4_kx8::kBlockBytes;
+
+template <bool kFive>
+size_t k45x8_bytes(const MatrixRef& w) {
+  constexpr int64_t kElements = K45Block<kFive>::kElements;
+  if (w.rows < q4_kx8::kRows || w.cols % kElements != 0) return 0;
   if (!has_packed_kernel(w.dtype)) return 0;
-  return static_cast<size_t>(w.rows / q4_kx8::kRows) *
-         static_cast<size_t>(w.cols / block_q4_k::kElements) *
-         static_cast<size_t>(q4_kx8::kBlockBytes);
+  return static_cast<size_t>(w.rows / q4_kx8::kRows) * static_cast<size_t>(w.cols / kElements) *
+         static_cast<size_t>(k45_block_bytes<kFive>);
 }
 
-void q4_kx8_pack(const MatrixRef& w, std::byte* out) {
-  using quant::block_q4_k;
+template <bool kFive>
+void k45x8_pack(const MatrixRef& w, std::byte* out) {
+  using B = K45Block<kFive>;
   using namespace q4_kx8;
-  const int64_t nb = w.cols / block_q4_k::kElements;
+  const int64_t nb = w.cols / B::kElements;
+  constexpr int64_t kBytes = k45_block_bytes<kFive>;
   for (int64_t g = 0; g < w.rows / kRows; ++g) {
     for (int64_t b = 0; b < nb; ++b) {
-      auto* dst = reinterpret_cast<uint8_t*>(out + (g * nb + b) * kBlockBytes);
+      auto* dst = reinterpret_cast<uint8_t*>(out + (g * nb + b) * kBytes);
+      if constexpr (kFive) std::memset(dst + q5_kx8::kHigh, 0, 8 * kChunkBytes);
       for (int64_t r = 0; r < kRows; ++r) {
-        block_q4_k src;
-        std::memcpy(&src, w.row(kRows * g + r) + b * static_cast<int64_t>(sizeof(block_q4_k)),
-                    sizeof(src));
+        B src;
+        std::memcpy(&src, w.row(kRows * g + r) + b * static_cast<int64_t>(sizeof(B)), sizeof(src));
         std::memcpy(dst + kD + 2 * r, &src.d, 2);
         std::memcpy(dst + kDmin + 2 * r, &src.dmin, 2);
         for (int s = 0; s < 8; ++s) {
@@ -71,10 +80,44 @@ void q4_kx8_pack(const MatrixRef& w, std::byte* out) {
         for (int64_t chunk = 0; chunk < 32; ++chunk) {
           const int64_t j = chunk / 8, c = chunk % 8;
           std::memcpy(dst + kQs + kChunkBytes * chunk + 4 * r, src.qs + 32 * j + 4 * c, 4);
+          if constexpr (kFive) {
+            for (int i = 0; i < 4; ++i) {
+              const int qh = src.qh[4 * c + i];
+              const int bits = ((qh >> (2 * j)) & 1) | (((qh >> (2 * j + 1)) & 1) << 1);
+              dst[q5_kx8::kHigh + kChunkBytes * (2 * j + c / 4) + 4 * r + i] |=
+                  static_cast<uint8_t>(bits << (2 * (c % 4)));
+            }
+          }
         }
       }
     }
   }
+}
+
+template <bool kFive>
+void k45x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
+  using namespace q4_kx8;
+  const auto* src = reinterpret_cast<const uint8_t*>(in);
+  K45Block<kFive> b{};
+  std::memcpy(&b.d, src + kD + 2 * r, 2);
+  std::memcpy(&b.dmin, src + kDmin + 2 * r, 2);
+  for (int s = 0; s < 8; ++s) {
+    quant::set_scale_min_k4(s, src[kScales + 8 * s + r], src[kMins + 16 * (s / 2) + 2 * r + s % 2],
+                            b.scales);
+  }
+  for (int64_t chunk = 0; chunk < 32; ++chunk) {
+    const int64_t j = chunk / 8, c = chunk % 8;
+    std::memcpy(b.qs + 32 * j + 4 * c, src + kQs + kChunkBytes * chunk + 4 * r, 4);
+    if constexpr (kFive) {
+      for (int i = 0; i < 4; ++i) {
+        const int bits =
+            src[q5_kx8::kHigh + kChunkBytes * (2 * j + c / 4) + 4 * r + i] >> (2 * (c % 4));
+        b.qh[4 * c + i] |=
+            static_cast<uint8_t>(((bits & 1) << (2 * j)) | (((bits >> 1) & 1) << (2 * j + 1)));
+      }
+    }
+  }
+  std::memcpy(out, &b, sizeof(b));
 }
 
 size_t q6_kx8_bytes(const MatrixRef& w) {
@@ -147,23 +190,6 @@ void x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
     std::memcpy(out + offsetof(B, qs) + kWordBytes * c,
                 in + L::kScaleBytes + L::kChunkBytes * c + kWordBytes * r, kWordBytes);
   }
-}
-
-void q4_kx8_unpack(const std::byte* in, int64_t r, std::byte* out) {
-  using namespace q4_kx8;
-  const auto* src = reinterpret_cast<const uint8_t*>(in);
-  quant::block_q4_k b{};
-  std::memcpy(&b.d, src + kD + 2 * r, 2);
-  std::memcpy(&b.dmin, src + kDmin + 2 * r, 2);
-  for (int s = 0; s < 8; ++s) {
-    quant::set_scale_min_k4(s, src[kScales + 8 * s + r], src[kMins + 16 * (s / 2) + 2 * r + s % 2],
-                            b.scales);
-  }
-  for (int64_t chunk = 0; chunk < 32; ++chunk) {
-    std::memcpy(b.qs + 32 * (chunk / 8) + 4 * (chunk % 8), src + kQs + kChunkBytes * chunk + 4 * r,
-                4);
-  }
-  std::memcpy(out, &b, sizeof(b));
 }
 
 void q6_kx8_unpack(const std::byte* in, int64_t r, std::byte* out) {
@@ -287,8 +313,12 @@ const PackedLayout kPackedQ4_0x8 = {"q4_0x8",
                                     x8_pack<quant::block_q4_0>,
                                     packed_x8<quant::block_q4_0>::kBlockBytes,
                                     x8_unpack<quant::block_q4_0>};
-const PackedLayout kPackedQ4_Kx8 = {"q4_kx8",    DType::Q4_K,         q4_kx8::kRows, q4_kx8_bytes,
-                                    q4_kx8_pack, q4_kx8::kBlockBytes, q4_kx8_unpack};
+const PackedLayout kPackedQ4_Kx8 = {"q4_kx8",           DType::Q4_K,       q4_kx8::kRows,
+                                    k45x8_bytes<false>, k45x8_pack<false>, q4_kx8::kBlockBytes,
+                                    k45x8_unpack<false>};
+const PackedLayout kPackedQ5_Kx8 = {"q5_kx8",          DType::Q5_K,      q4_kx8::kRows,
+                                    k45x8_bytes<true>, k45x8_pack<true>, q5_kx8::kBlockBytes,
+                                    k45x8_unpack<true>};
 const PackedLayout kPackedQ5_0x8 = {"q5_0x8",    DType::Q5_0,         q5_0x8::kRows, q5_0x8_bytes,
                                     q5_0x8_pack, q5_0x8::kBlockBytes, q5_0x8_unpack};
 const PackedLayout kPackedQ6_Kx8 = {"q6_kx8",    DType::Q6_K,         q6_kx8::kRows, q6_kx8_bytes,

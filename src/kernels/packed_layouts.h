@@ -76,6 +76,16 @@ static_assert(kBlockBytes == 1184);
 }  // namespace q4_kx8
 extern const PackedLayout kPackedQ4_Kx8;
 
+// Q5_K: q4_kx8's layout (its nibbles) followed by the fifth bits, 8 chunks of 32 bytes: chunk
+// 2j + h holds in byte 4r + i, bits 2k and 2k + 1, the fifth bits of the two values of q4_kx8's
+// chunk 8j + 4h + k (low nibble's, high nibble's). 1440 bytes per 8 rows, 2.3% more than the rows.
+namespace q5_kx8 {
+inline constexpr int64_t kHigh = q4_kx8::kBlockBytes;
+inline constexpr int64_t kBlockBytes = kHigh + 8 * q4_kx8::kChunkBytes;
+static_assert(kBlockBytes == 1440);
+}  // namespace q5_kx8
+extern const PackedLayout kPackedQ5_Kx8;
+
 // Q6_K, 8 rows interleaved, its 6-bit values v = q + 32 regrouped like q4_kx8's. Per super-block
 // of a group: the 8 rows' f16 d; the i8 scales as [pair q][row r][2] (scales 2q and 2q + 1 of row
 // r side by side); 32 chunks of low nibbles, chunk 8j + c holding in byte 4r + i the low 4 bits

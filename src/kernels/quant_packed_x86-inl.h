@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "hwy/highway.h"
 #include "kernels/packed_layouts.h"
@@ -421,16 +422,18 @@ struct PackedX8 {
   }
 };
 
-// Q4_K rows interleaved 8 at a time (packed_layouts.h q4_kx8) against Q8_K activations: per
-// sub-block of 32, the rows' 8-bit dots times their 6-bit scales (VNNI: one i32 multiply per
-// sub-block; otherwise the scale is the 16-bit factor of maddubs' pair sums), and per super-block
-// the mins times the activation sums in one 16-bit multiply-add per pair of sub-blocks.
-struct PackedQ4_Kx8 {
-  static constexpr DType kType = DType::Q4_K;
+// Q4_K and Q5_K rows interleaved 8 at a time (packed_layouts.h q4_kx8, q5_kx8) against Q8_K
+// activations: per sub-block of 32, the rows' 8-bit dots times their 6-bit scales (VNNI: one i32
+// multiply per sub-block; otherwise the scale is the 16-bit factor of maddubs' pair sums), and per
+// super-block the mins times the activation sums in one 16-bit multiply-add per pair of
+// sub-blocks. Q5_K merges its fifth bits into the nibbles once per tile.
+template <bool kFive>
+struct PackedQ45_Kx8 {
+  static constexpr DType kType = kFive ? DType::Q5_K : DType::Q4_K;
   using Activation = quant::block_q8_k;
-  using Block = KQ4_K;
+  using Block = std::conditional_t<kFive, KQ5_K, KQ4_K>;
   static constexpr int64_t kRows = q4_kx8::kRows;
-  static constexpr int64_t kBlockBytes = q4_kx8::kBlockBytes;
+  static constexpr int64_t kBlockBytes = kFive ? q5_kx8::kBlockBytes : q4_kx8::kBlockBytes;
   static constexpr int64_t kElements = Activation::kElements;
   static constexpr int64_t kMaxColumnBlocks = 64;  // 16384 columns: the tables below on the stack
   static constexpr int kA = static_cast<int>(sizeof(Activation));
@@ -472,6 +475,20 @@ struct PackedQ4_Kx8 {
           const auto raw = V::Load(blk + L::kQs + L::kChunkBytes * (8 * j + c), group_bytes);
           lo[c] = V::And(raw, low);
           hi[c] = V::And(V::Shr4(raw), low);
+        }
+        if constexpr (kFive) {
+          // Bits 2k and 2k + 1 of chunk 4h + k's byte to bit 4 (as LayoutQ5_0 does).
+          const auto five = V::Set1Bytes(0x10);
+          for (int h = 0; h < 2; ++h) {
+            const auto v = V::Load(blk + q5_kx8::kHigh + L::kChunkBytes * (2 * j + h), group_bytes);
+            const typename V::I bits[8] = {V::Shl(v, 4), V::Shl(v, 2), v,
+                                           V::Shr(v, 2), V::Shl(v, 3), V::Shl(v, 1),
+                                           V::Shr(v, 1), V::Shr(v, 3)};
+            for (int k = 0; k < 4; ++k) {
+              lo[4 * h + k] = V::Or(lo[4 * h + k], V::And(bits[k], five));
+              hi[4 * h + k] = V::Or(hi[4 * h + k], V::And(bits[4 + k], five));
+            }
+          }
         }
         const auto sc_lo = V::LoadU8To32(blk + L::kScales + 8 * (2 * j), group_bytes);
         const auto sc_hi = V::LoadU8To32(blk + L::kScales + 8 * (2 * j + 1), group_bytes);
@@ -529,14 +546,14 @@ struct PackedQ4_Kx8 {
 
   static void Matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, int64_t n_tokens,
                      float* y, int64_t y_stride, int64_t r0, int64_t r1) {
-    MatmulPacked<PackedQ4_Kx8>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
+    MatmulPacked<PackedQ45_Kx8>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
   }
 };
 
 // Q6_K rows interleaved 8 at a time (packed_layouts.h q6_kx8) against Q8_K activations: the
 // 6-bit values are rebuilt from a chunk of low nibbles and its share of a chunk of high bits
 // (amortized over the tile's tokens), dotted per sub-block of 16 and multiplied by the rows' i8
-// scales like PackedQ4_Kx8; the -32 offset enters as -32 sum(scale x activation sums), one
+// scales like PackedQ45_Kx8; the -32 offset enters as -32 sum(scale x activation sums), one
 // 16-bit multiply-add per pair of sub-blocks.
 struct PackedQ6_Kx8 {
   static constexpr DType kType = DType::Q6_K;
@@ -646,7 +663,7 @@ struct PackedQ6_Kx8 {
 };
 
 using PackedKernels = KernelList<PackedX8<LayoutQ4_0>, PackedX8<LayoutQ5_0>, PackedX8<LayoutQ8_0>,
-                                 PackedQ4_Kx8, PackedQ6_Kx8>;
+                                 PackedQ45_Kx8<false>, PackedQ45_Kx8<true>, PackedQ6_Kx8>;
 
 #else
 using PackedKernels = KernelList<>;

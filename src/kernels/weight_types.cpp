@@ -46,7 +46,7 @@ const std::array<WeightRow, 13> kWeightRows = {{
     {DType::Q2_K, matmul_quant, ref::dot_q2_k, nullptr},
     {DType::Q3_K, matmul_quant, ref::dot_q3_k, nullptr},
     {DType::Q4_K, matmul_quant, ref::dot_q4_k, &kPackedQ4_Kx8},
-    {DType::Q5_K, matmul_quant, ref::dot_q5_k, nullptr},
+    {DType::Q5_K, matmul_quant, ref::dot_q5_k, &kPackedQ5_Kx8},
     {DType::Q6_K, matmul_quant, ref::dot_q6_k, &kPackedQ6_Kx8},
 }};
 

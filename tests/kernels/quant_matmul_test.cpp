@@ -213,15 +213,17 @@ TEST_P(QuantMatmulTest, MatmulMatchesReferenceOverShapes) {
   }
 }
 
-// Q4_0, Q5_0, Q8_0, Q4_K and Q6_K rows interleaved 8 at a time (pack_matrix): whole groups inside
-// the requested rows come from the packed copy, the rest from the rows; the same bound holds. The
-// engine packs at load when the ISA then in force has a kernel for it (x86 AVX2 and up), and the
-// ISA can change afterwards (set_isa), so every ISA is given the packed copy here: those without a
-// packed kernel (the scalar references, hwy_scalar, SSE4) must read the rows and still match. Token
-// counts cover every tile (8, 4, 2, 1 tokens; AVX3_DL reads two groups at once from 4 tokens).
+// Q4_0, Q5_0, Q8_0, Q4_K, Q5_K and Q6_K rows interleaved 8 at a time (pack_matrix): whole groups
+// inside the requested rows come from the packed copy, the rest from the rows; the same bound
+// holds. The engine packs at load when the ISA then in force has a kernel for it (x86 AVX2 and up),
+// and the ISA can change afterwards (set_isa), so every ISA is given the packed copy here: those
+// without a packed kernel (the scalar references, hwy_scalar, SSE4) must read the rows and still
+// match. Token counts cover every tile (8, 4, 2, 1 tokens; AVX3_DL reads two groups at once from 4
+// tokens).
 TEST_P(QuantMatmulTest, PackedMatchesReference) {
   std::mt19937 rng(19);
-  for (DType type : {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+  for (DType type :
+       {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     for (int64_t nb : {1, 3, 8}) {
       for (int64_t rows : {8, 16, 29, 40}) {
         for (int64_t n_tokens : {1, 2, 3, 4, 11, 16}) {
@@ -267,7 +269,8 @@ TEST_P(QuantMatmulTest, PackedMatchesReference) {
 // prefix of the whole matrix's.
 TEST_P(QuantMatmulTest, PackedSliceIsAPrefixOfTheWhole) {
   std::mt19937 rng(23);
-  for (DType type : {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+  for (DType type :
+       {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     ScopedIsa best("auto");
     QuantMatrix w(type, 29, 3 * block_size(type), 0, 0, rng);
     const size_t bytes = kernels::packed_bytes(w.ref);
@@ -291,7 +294,8 @@ TEST_P(QuantMatmulTest, PackedSliceIsAPrefixOfTheWhole) {
 // included.
 TEST_P(QuantMatmulTest, PackedRowsReadBackAsTheRows) {
   std::mt19937 rng(37);
-  for (DType type : {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+  for (DType type :
+       {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     const kernels::WeightKernels* k = kernels::find_weight_kernels(type);
     ASSERT_NE(k, nullptr);
     QuantMatrix w(type, 19, 2 * block_size(type), 0, 1, rng);
