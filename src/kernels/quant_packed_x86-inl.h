@@ -1,10 +1,9 @@
 // Kernels over repacked weight layouts (kernels/packed_layouts.h), and the list of them that
-// QuantMatmul dispatches on: Q4_0, Q5_0, Q8_0, Q4_K and Q6_K x 8 rows on the 256-bit x86 targets
-// (AVX3_DL reads two groups at once in 512-bit vectors when a tile has 4 tokens or more). Lane r
-// of the 8-bit dot of a weight operand with a broadcast of 4 activations sums row r's products;
-// unsigned weights (nibbles, 5- and 6-bit values, Q8_0 + 128 with VNNI) make that sum(u a), and
-// their offset enters through the activation sums. Other targets have no packed kernels (an
-// empty list).
+// QuantMatmul dispatches on: Q4_0, Q5_0, Q8_0, Q4_K, Q5_K and Q6_K x 8 rows on the 256-bit x86
+// targets (AVX3_DL reads two groups at once in 512-bit vectors when a tile has 4 tokens or more).
+// Lane r of the 8-bit dot of a weight operand with a broadcast of 4 activations sums row r's
+// products; weights are unsigned (nibbles, 5- and 6-bit values, Q8_0 + 128 with VNNI), and their
+// offset enters through the activation sums. Other targets have no packed kernels (an empty list).
 //
 // Per-target header (Highway's -inl.h convention), included by quant_matmul_hwy.cpp after the
 // block kernels and tiles.
