@@ -16,6 +16,7 @@
 
 #include "core/half.h"
 #include "kernels/isa.h"
+#include "kernels/packed_layouts.h"
 #include "kernels/reference.h"
 
 #include "kernels/hwy_config.h"  // must precede Highway
@@ -212,7 +213,7 @@ constexpr bool kHasPackedF16 = true;
 #else
 constexpr bool kHasPackedF16 = false;
 #endif
-constexpr int64_t kF16Rows = 16;
+constexpr int64_t kF16Rows = f16x16::kRows;
 constexpr int kF16Groups = (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) ? 2 : 1;
 constexpr int kF16Tokens = (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) ? 12 : 6;
 

@@ -8,17 +8,6 @@
 namespace slmkit::kernels {
 namespace {
 
-static_assert(packed_x8<quant::block_q4_0>::kRows == 8 && packed_x8<quant::block_q8_0>::kRows == 8);
-
-template <class B>
-size_t x8_bytes(const MatrixRef& w) {
-  using L = packed_x8<B>;
-  if (w.rows < L::kRows || w.cols % B::kElements != 0) return 0;
-  if (!has_packed_kernel(w.dtype)) return 0;
-  return static_cast<size_t>(w.rows / L::kRows) * static_cast<size_t>(w.cols / B::kElements) *
-         static_cast<size_t>(L::kBlockBytes);
-}
-
 template <class B>
 void x8_pack(const MatrixRef& w, std::byte* out) {
   using L = packed_x8<B>;
@@ -46,15 +35,6 @@ template <bool kFive>
 using K45Block = std::conditional_t<kFive, quant::block_q5_k, quant::block_q4_k>;
 template <bool kFive>
 constexpr int64_t k45_block_bytes = kFive ? q5_kx8::kBlockBytes : q4_kx8::kBlockBytes;
-
-template <bool kFive>
-size_t k45x8_bytes(const MatrixRef& w) {
-  constexpr int64_t kElements = K45Block<kFive>::kElements;
-  if (w.rows < q4_kx8::kRows || w.cols % kElements != 0) return 0;
-  if (!has_packed_kernel(w.dtype)) return 0;
-  return static_cast<size_t>(w.rows / q4_kx8::kRows) * static_cast<size_t>(w.cols / kElements) *
-         static_cast<size_t>(k45_block_bytes<kFive>);
-}
 
 template <bool kFive>
 void k45x8_pack(const MatrixRef& w, std::byte* out) {
@@ -118,15 +98,6 @@ void k45x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
     }
   }
   std::memcpy(out, &b, sizeof(b));
-}
-
-size_t q6_kx8_bytes(const MatrixRef& w) {
-  using quant::block_q6_k;
-  if (w.rows < q6_kx8::kRows || w.cols % block_q6_k::kElements != 0) return 0;
-  if (!has_packed_kernel(w.dtype)) return 0;
-  return static_cast<size_t>(w.rows / q6_kx8::kRows) *
-         static_cast<size_t>(w.cols / block_q6_k::kElements) *
-         static_cast<size_t>(q6_kx8::kBlockBytes);
 }
 
 // The 256 6-bit values (q + 32) of a Q6_K block: element 128n + 32k + l takes a nibble of
@@ -224,15 +195,6 @@ void q6_kx8_unpack(const std::byte* in, int64_t r, std::byte* out) {
   std::memcpy(out, &b, sizeof(b));
 }
 
-size_t q5_0x8_bytes(const MatrixRef& w) {
-  using quant::block_q5_0;
-  if (w.rows < q5_0x8::kRows || w.cols % block_q5_0::kElements != 0) return 0;
-  if (!has_packed_kernel(w.dtype)) return 0;
-  return static_cast<size_t>(w.rows / q5_0x8::kRows) *
-         static_cast<size_t>(w.cols / block_q5_0::kElements) *
-         static_cast<size_t>(q5_0x8::kBlockBytes);
-}
-
 void q5_0x8_pack(const MatrixRef& w, std::byte* out) {
   using quant::block_q5_0;
   using namespace q5_0x8;
@@ -278,12 +240,6 @@ void q5_0x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
   std::memcpy(out, &b, sizeof(b));
 }
 
-size_t f16x16_bytes(const MatrixRef& w) {
-  if (w.rows < f16x16::kRows || !has_packed_kernel(w.dtype)) return 0;
-  return static_cast<size_t>(w.rows / f16x16::kRows) * static_cast<size_t>(w.cols) *
-         static_cast<size_t>(f16x16::kRows) * sizeof(uint16_t);
-}
-
 void f16x16_pack(const MatrixRef& w, std::byte* out) {
   constexpr int64_t kR = f16x16::kRows, kE = sizeof(uint16_t);
   for (int64_t g = 0; g < w.rows / kR; ++g) {
@@ -302,33 +258,28 @@ void f16x16_unpack(const std::byte* in, int64_t r, std::byte* out) {
 
 }  // namespace
 
-const PackedLayout kPackedF16x16 = {
-    "f16x16",     DType::F16,  f16x16::kRows,
-    f16x16_bytes, f16x16_pack, f16x16::kRows* static_cast<int64_t>(sizeof(uint16_t)),
-    f16x16_unpack};
+// name, weight type, rows per group, pack, bytes per block column of a group, unpack.
+const PackedLayout kPackedF16x16 = {"f16x16",    DType::F16,          f16x16::kRows,
+                                    f16x16_pack, f16x16::kBlockBytes, f16x16_unpack};
 const PackedLayout kPackedQ4_0x8 = {"q4_0x8",
                                     DType::Q4_0,
-                                    8,
-                                    x8_bytes<quant::block_q4_0>,
+                                    packed_x8<quant::block_q4_0>::kRows,
                                     x8_pack<quant::block_q4_0>,
                                     packed_x8<quant::block_q4_0>::kBlockBytes,
                                     x8_unpack<quant::block_q4_0>};
-const PackedLayout kPackedQ4_Kx8 = {"q4_kx8",           DType::Q4_K,       q4_kx8::kRows,
-                                    k45x8_bytes<false>, k45x8_pack<false>, q4_kx8::kBlockBytes,
-                                    k45x8_unpack<false>};
-const PackedLayout kPackedQ5_Kx8 = {"q5_kx8",          DType::Q5_K,      q4_kx8::kRows,
-                                    k45x8_bytes<true>, k45x8_pack<true>, q5_kx8::kBlockBytes,
-                                    k45x8_unpack<true>};
-const PackedLayout kPackedQ5_0x8 = {"q5_0x8",    DType::Q5_0,         q5_0x8::kRows, q5_0x8_bytes,
-                                    q5_0x8_pack, q5_0x8::kBlockBytes, q5_0x8_unpack};
-const PackedLayout kPackedQ6_Kx8 = {"q6_kx8",    DType::Q6_K,         q6_kx8::kRows, q6_kx8_bytes,
-                                    q6_kx8_pack, q6_kx8::kBlockBytes, q6_kx8_unpack};
 const PackedLayout kPackedQ8_0x8 = {"q8_0x8",
                                     DType::Q8_0,
-                                    8,
-                                    x8_bytes<quant::block_q8_0>,
+                                    packed_x8<quant::block_q8_0>::kRows,
                                     x8_pack<quant::block_q8_0>,
                                     packed_x8<quant::block_q8_0>::kBlockBytes,
                                     x8_unpack<quant::block_q8_0>};
+const PackedLayout kPackedQ5_0x8 = {"q5_0x8",    DType::Q5_0,         q5_0x8::kRows,
+                                    q5_0x8_pack, q5_0x8::kBlockBytes, q5_0x8_unpack};
+const PackedLayout kPackedQ4_Kx8 = {"q4_kx8",          DType::Q4_K,         q4_kx8::kRows,
+                                    k45x8_pack<false>, q4_kx8::kBlockBytes, k45x8_unpack<false>};
+const PackedLayout kPackedQ5_Kx8 = {"q5_kx8",         DType::Q5_K,         q4_kx8::kRows,
+                                    k45x8_pack<true>, q5_kx8::kBlockBytes, k45x8_unpack<true>};
+const PackedLayout kPackedQ6_Kx8 = {"q6_kx8",    DType::Q6_K,         q6_kx8::kRows,
+                                    q6_kx8_pack, q6_kx8::kBlockBytes, q6_kx8_unpack};
 
 }  // namespace slmkit::kernels

@@ -19,12 +19,11 @@ struct PackedLayout {
   // Rows interleaved per group. The packed copy is the groups in order, so the first k groups'
   // rows pack, on their own, into its first bytes (the engine packs a matrix a slice at a time).
   int64_t group_rows;
-  // Bytes of w's packed copy; 0 where the instruction set in use has no kernel for the layout or
-  // w's shape does not fit it (then MatrixRef::packed stays null).
-  size_t (*bytes)(const MatrixRef& w);
+  // The copy holds the whole groups of rows (`group_rows` each), every group as block columns of
+  // `block_bytes` (packed_bytes, quant_kernels.h, says how many bytes a matrix takes).
   void (*pack)(const MatrixRef& w, std::byte* out);  // `out` needs no alignment
-  // Bytes of one block column of a group in the copy; the inverse of pack for one block: row r
-  // (< group_rows) of the packed block at `in`, as the GGUF block it came from.
+  // Bytes of one block column of a group in the copy, and the inverse of pack for one block: row
+  // r (< group_rows) of the packed block at `in`, as the GGUF block it came from.
   int64_t block_bytes;
   void (*unpack_block)(const std::byte* in, int64_t r, std::byte* out);
 };
@@ -105,7 +104,8 @@ extern const PackedLayout kPackedQ6_Kx8;
 // bytes), columns in order, groups in order. As many bytes as the rows.
 namespace f16x16 {
 inline constexpr int64_t kRows = 16;
-}
+inline constexpr int64_t kBlockBytes = kRows * static_cast<int64_t>(sizeof(uint16_t));  // a column
+}  // namespace f16x16
 extern const PackedLayout kPackedF16x16;
 
 // Whether this CPU's selected kernels (SLMKIT_ISA included) have a packed kernel for `type`.

@@ -61,7 +61,7 @@ HWY_INLINE bool MatmulPacked(KernelList<K...>, [[maybe_unused]] const MatrixRef&
                              [[maybe_unused]] float* y, [[maybe_unused]] int64_t y_stride,
                              [[maybe_unused]] int64_t r0, [[maybe_unused]] int64_t r1) {
   return ((w.dtype == K::kType &&
-           (K::Matmul(w, act, act_stride, n_tokens, y, y_stride, r0, r1), true)) ||
+           (PackedMatmul<K>(w, act, act_stride, n_tokens, y, y_stride, r0, r1), true)) ||
           ...);
 }
 

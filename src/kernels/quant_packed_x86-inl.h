@@ -296,33 +296,58 @@ HWY_INLINE void PrefetchAhead(const uint8_t* blk) {
   }
 }
 
-// Column spans [b0, b1) of `span` blocks, and within each, the groups [g0, g1): two at a time in
-// 512-bit vectors on AVX3_DL when several tokens share the weights (distilgpt2 Q4_0 pp128, 1
-// thread: 1.5x; a decode step streams them faster 8 rows at a time: 16 made it 0.75x), else one.
-// fn(Rows8{} or Rows16{}, the group's bytes, bytes per group, b0, b1, y of its first row).
-template <int T, class Fn>
-HWY_INLINE void GroupSpans(const std::byte* packed, int64_t span, int64_t nb, int64_t block_bytes,
-                           int64_t g0, int64_t g1, float* y, const Fn& fn) {
-  const int64_t group_bytes = nb * block_bytes;
-  const auto* base = reinterpret_cast<const uint8_t*>(packed);
+// Column spans [b0, b1) of `span` blocks, and within each, the groups [g0, g1) of kernel P for T
+// tokens: two at a time in 512-bit vectors on AVX3_DL when several tokens share the weights
+// (distilgpt2 Q4_0 pp128, 1 thread: 1.5x; a decode step streams them faster 8 rows at a time: 16
+// made it 0.71-0.76x), else one. `scales` and `table` are P's per-token tables of the tile (P::Tile
+// fills them): the activation scales, and the integer terms its Groups adds.
+template <class P, int T>
+HWY_INLINE void SpanGroups(const MatrixRef& w, const uint8_t* act, int64_t act_stride, int64_t span,
+                           float* y, int64_t y_stride, int64_t g0, int64_t g1, const float* scales,
+                           const int32_t* table) {
+  const int64_t nb = w.cols / P::kElements;
+  const int64_t group_bytes = nb * P::kBlockBytes;
+  const auto* base = reinterpret_cast<const uint8_t*>(w.packed);
   for (int64_t b0 = 0; b0 < nb; b0 += span) {
     const int64_t b1 = std::min(nb, b0 + span);
     int64_t g = g0;
 #if HWY_TARGET == HWY_AVX3_DL
     if constexpr (T >= 4) {
       for (; g + 2 <= g1; g += 2) {
-        fn(Rows16{}, base + g * group_bytes, group_bytes, b0, b1, y + g * Rows8::kRows);
+        P::template Groups<Rows16, T>(base + g * group_bytes, group_bytes, act, act_stride, b0, b1,
+                                      scales, table, y + g * P::kRows, y_stride, b0 > 0);
       }
     }
 #endif
-    for (; g < g1; ++g) fn(Rows8{}, base + g * group_bytes, group_bytes, b0, b1, y + g * 8);
+    for (; g < g1; ++g) {
+      P::template Groups<Rows8, T>(base + g * group_bytes, group_bytes, act, act_stride, b0, b1,
+                                   scales, table, y + g * P::kRows, y_stride, b0 > 0);
+    }
   }
+}
+
+// Row r's scale times the dot of its 4 N values u (N operands) with the activations at a: one i32
+// multiply with VNNI; otherwise the scale is the 16-bit factor of maddubs' pair sums (weights of
+// at most 6 bits times activations stay within i16).
+template <int N, class V>
+HWY_INLINE typename V::I ScaledDot(const typename V::I* u, const uint8_t* a, typename V::I scale) {
+  auto s = V::ZeroI();
+#if HWY_TARGET == HWY_AVX3_DL
+  for (int c = 0; c < N; ++c) s = V::DotUS(s, u[c], V::Broadcast(a + 4 * c));
+  return V::MulLo(s, scale);
+#else
+  const auto scale16 = V::Pair16(scale);
+  for (int c = 0; c < N; ++c) {
+    s = V::Add(s, V::Madd16(V::Maddubs(u[c], V::Broadcast(a + 4 * c)), scale16));
+  }
+  return s;
+#endif
 }
 
 // A packed kernel P over rows [r0, r1): whole groups from the packed copy (P::Tile), the rows
 // around them, and matrices too wide for P's tables, from the GGUF rows (P::Block's kernel).
 template <class P>
-HWY_INLINE void MatmulPacked(const MatrixRef& w, const std::byte* act, int64_t act_stride,
+HWY_INLINE void PackedMatmul(const MatrixRef& w, const std::byte* act, int64_t act_stride,
                              int64_t n_tokens, float* y, int64_t y_stride, int64_t r0, int64_t r1) {
   using K = typename P::Block;
   constexpr int64_t kRows = P::kRows;
@@ -404,21 +429,13 @@ struct PackedX8 {
     }
     // Columns in spans of 64 blocks: T tokens' activations for a span (T x 2 KiB) stay in L1
     // while every group of rows streams past them. One or two tokens fit whole.
-    GroupSpans<T>(
-        w.packed, T <= 2 ? nb : 64, nb, kBlockBytes, g0, g1, y,
-        [&](auto v, const uint8_t* g, int64_t group_bytes, int64_t b0, int64_t b1, float* yg) {
-          Groups<decltype(v), T>(g, group_bytes, act, act_stride, b0, b1, scales, offsets, yg,
-                                 y_stride, b0 > 0);
-        });
+    SpanGroups<PackedX8, T>(w, act, act_stride, T <= 2 ? nb : 64, y, y_stride, g0, g1, scales,
+                            offsets);
   }
 
   using Block = typename L::Block;
   static constexpr int64_t kElements = Activation::kElements;
   static constexpr int64_t kMaxColumnBlocks = kMaxBlocks;
-  static void Matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, int64_t n_tokens,
-                     float* y, int64_t y_stride, int64_t r0, int64_t r1) {
-    MatmulPacked<PackedX8>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
-  }
 };
 
 // Q4_K and Q5_K rows interleaved 8 at a time (packed_layouts.h q4_kx8, q5_kx8) against Q8_K
@@ -437,23 +454,6 @@ struct PackedQ45_Kx8 {
   static constexpr int64_t kMaxColumnBlocks = 64;  // 16384 columns: the tables below on the stack
   static constexpr int kA = static_cast<int>(sizeof(Activation));
   static constexpr int kQs = static_cast<int>(offsetof(Activation, qs));
-
-  // Row r's scale times the dot of its 32 values u (8 operands) with the activations at a.
-  template <class V>
-  static HWY_INLINE typename V::I SubDot(const typename V::I* u, const uint8_t* a,
-                                         typename V::I scale) {
-    auto s = V::ZeroI();
-#if HWY_TARGET == HWY_AVX3_DL
-    for (int c = 0; c < 8; ++c) s = V::DotUS(s, u[c], V::Broadcast(a + 4 * c));
-    return V::MulLo(s, scale);
-#else
-    const auto scale16 = V::Pair16(scale);  // nibble x activation pairs stay within i16
-    for (int c = 0; c < 8; ++c) {
-      s = V::Add(s, V::Madd16(V::Maddubs(u[c], V::Broadcast(a + 4 * c)), scale16));
-    }
-    return s;
-#endif
-  }
 
   template <class V, int T>
   static HWY_INLINE void Groups(const uint8_t* g, int64_t group_bytes, const uint8_t* act,
@@ -493,8 +493,8 @@ struct PackedQ45_Kx8 {
         const auto sc_hi = V::LoadU8To32(blk + L::kScales + 8 * (2 * j + 1), group_bytes);
         for (int t = 0; t < T; ++t) {
           const uint8_t* q = act + t * act_stride + b * kA + kQs + 64 * j;
-          isum[t] = V::Add(isum[t], SubDot<V>(lo, q, sc_lo));
-          isum[t] = V::Add(isum[t], SubDot<V>(hi, q + 32, sc_hi));
+          isum[t] = V::Add(isum[t], ScaledDot<8, V>(lo, q, sc_lo));
+          isum[t] = V::Add(isum[t], ScaledDot<8, V>(hi, q + 32, sc_hi));
         }
       }
       typename V::I mins[4];
@@ -535,17 +535,8 @@ struct PackedQ45_Kx8 {
       }
     }
     // Spans of 16 super-blocks: T tokens' activations for a span (T x 4.6 KiB) stay in L1.
-    GroupSpans<T>(
-        w.packed, T <= 2 ? nb : 16, nb, kBlockBytes, g0, g1, y,
-        [&](auto v, const uint8_t* g, int64_t group_bytes, int64_t b0, int64_t b1, float* yg) {
-          Groups<decltype(v), T>(g, group_bytes, act, act_stride, b0, b1, da, sums, yg, y_stride,
-                                 b0 > 0);
-        });
-  }
-
-  static void Matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, int64_t n_tokens,
-                     float* y, int64_t y_stride, int64_t r0, int64_t r1) {
-    MatmulPacked<PackedQ45_Kx8>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
+    SpanGroups<PackedQ45_Kx8, T>(w, act, act_stride, T <= 2 ? nb : 16, y, y_stride, g0, g1, da,
+                                 sums);
   }
 };
 
@@ -564,23 +555,6 @@ struct PackedQ6_Kx8 {
   static constexpr int64_t kMaxColumnBlocks = 64;  // 16384 columns: the tables below on the stack
   static constexpr int kA = static_cast<int>(sizeof(Activation));
   static constexpr int kQs = static_cast<int>(offsetof(Activation, qs));
-
-  // Row r's scale times the dot of its 16 values u (4 operands) with the activations at a.
-  template <class V>
-  static HWY_INLINE typename V::I SubDot(const typename V::I* u, const uint8_t* a,
-                                         typename V::I scale) {
-    auto s = V::ZeroI();
-#if HWY_TARGET == HWY_AVX3_DL
-    for (int c = 0; c < 4; ++c) s = V::DotUS(s, u[c], V::Broadcast(a + 4 * c));
-    return V::MulLo(s, scale);
-#else
-    const auto scale16 = V::Pair16(scale);  // 6-bit x activation pairs stay within i16
-    for (int c = 0; c < 4; ++c) {
-      s = V::Add(s, V::Madd16(V::Maddubs(u[c], V::Broadcast(a + 4 * c)), scale16));
-    }
-    return s;
-#endif
-  }
 
   template <class V, int T>
   static HWY_INLINE void Groups(const uint8_t* g, int64_t group_bytes, const uint8_t* act,
@@ -615,10 +589,10 @@ struct PackedQ6_Kx8 {
         const auto s2 = V::LowI16(scales[2 * j + 1]), s3 = V::HighI16(scales[2 * j + 1]);
         for (int t = 0; t < T; ++t) {
           const uint8_t* q = act + t * act_stride + b * kA + kQs + 64 * j;
-          auto s = SubDot<V>(lo, q, s0);
-          s = V::Add(s, SubDot<V>(lo + 4, q + 16, s1));
-          s = V::Add(s, SubDot<V>(hi, q + 32, s2));
-          isum[t] = V::Add(isum[t], V::Add(s, SubDot<V>(hi + 4, q + 48, s3)));
+          auto s = ScaledDot<4, V>(lo, q, s0);
+          s = V::Add(s, ScaledDot<4, V>(lo + 4, q + 16, s1));
+          s = V::Add(s, ScaledDot<4, V>(hi, q + 32, s2));
+          isum[t] = V::Add(isum[t], V::Add(s, ScaledDot<4, V>(hi + 4, q + 48, s3)));
         }
       }
       const auto d = V::Scales(blk + L::kD, group_bytes);
@@ -647,17 +621,8 @@ struct PackedQ6_Kx8 {
         std::memcpy(&sums[(b * T + t) * 8], a + offsetof(Activation, bsums), 32);
       }
     }
-    GroupSpans<T>(
-        w.packed, T <= 2 ? nb : 16, nb, kBlockBytes, g0, g1, y,
-        [&](auto v, const uint8_t* g, int64_t group_bytes, int64_t b0, int64_t b1, float* yg) {
-          Groups<decltype(v), T>(g, group_bytes, act, act_stride, b0, b1, da, sums, yg, y_stride,
-                                 b0 > 0);
-        });
-  }
-
-  static void Matmul(const MatrixRef& w, const std::byte* act, int64_t act_stride, int64_t n_tokens,
-                     float* y, int64_t y_stride, int64_t r0, int64_t r1) {
-    MatmulPacked<PackedQ6_Kx8>(w, act, act_stride, n_tokens, y, y_stride, r0, r1);
+    SpanGroups<PackedQ6_Kx8, T>(w, act, act_stride, T <= 2 ? nb : 16, y, y_stride, g0, g1, da,
+                                sums);
   }
 };
 

@@ -121,7 +121,11 @@ std::string weight_type_names() {
 
 size_t packed_bytes(const MatrixRef& w) {
   const WeightKernels* k = find_weight_kernels(w.dtype);
-  return k && k->packed ? k->packed->bytes(w) : 0;
+  if (!k || !k->packed || !has_packed_kernel(w.dtype)) return 0;
+  const int64_t group = k->packed->group_rows, block = k->quant->block_elements;
+  if (w.rows < group || w.cols % block != 0) return 0;
+  return static_cast<size_t>(w.rows / group) * static_cast<size_t>(w.cols / block) *
+         static_cast<size_t>(k->packed->block_bytes);
 }
 
 int64_t packed_group_rows(const MatrixRef& w) {

@@ -53,6 +53,34 @@ struct TestMatrix {
 
 const DType kTypes[] = {DType::F32, DType::F16, DType::BF16};
 
+// matmul of `m` (w's rows, or w with a packed copy) for rows [r0, r1) against the scalar
+// reference of w's rows, within the summation bound; the other rows of y untouched.
+void expect_matmul_matches_reference(const MatrixRef& m, const TestMatrix& w, const float* x,
+                                     int64_t x_stride, int64_t n_tokens, int64_t y_stride,
+                                     int64_t r0, int64_t r1) {
+  const int64_t cols = w.ref.cols;
+  std::vector<float> got(static_cast<size_t>(n_tokens * y_stride), -7.0f), want = got;
+  kernels::matmul(m, x, x_stride, n_tokens, got.data(), y_stride, r0, r1);
+  kernels::ref::matmul(w.ref, x, x_stride, n_tokens, want.data(), y_stride, r0, r1);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r = 0; r < y_stride; ++r) {
+      const size_t i = static_cast<size_t>(t * y_stride + r);
+      if (r < r0 || r >= r1) {
+        ASSERT_EQ(got[i], -7.0f) << "wrote outside [r0, r1): t=" << t << " r=" << r;
+        continue;
+      }
+      double abs_sum = 0.0;
+      for (int64_t c = 0; c < cols; ++c) {
+        abs_sum += std::fabs(w.exact[static_cast<size_t>(r * cols + c)] * x[t * x_stride + c]);
+      }
+      ASSERT_LE(std::fabs(got[i] - want[i]), gamma(cols) * abs_sum + kU * std::fabs(want[i]))
+          << dtype_name(w.ref.dtype) << " rows=" << w.ref.rows << " cols=" << cols
+          << " tokens=" << n_tokens << " [" << r0 << ", " << r1 << ") packed "
+          << (m.packed != nullptr) << " t=" << t << " r=" << r;
+    }
+  }
+}
+
 class MatmulTest : public IsaTest {};
 
 // Small integers scaled by 1/16: every product and partial sum is exact in f32, so the result
@@ -123,28 +151,8 @@ TEST_P(MatmulTest, MatmulMatchesReferenceOverShapes) {
           for (size_t i = 0; i < x.size(); ++i) x[i] = gen();
           const int64_t r0 = rows > 2 ? 1 : 0;
           const int64_t r1 = rows > 3 ? rows - 1 : rows;
-          std::vector<float> got(static_cast<size_t>(n_tokens * y_stride), -7.0f);
-          std::vector<float> want = got;
-          kernels::matmul(w.ref, x.data(), x_stride, n_tokens, got.data(), y_stride, r0, r1);
-          kernels::ref::matmul(w.ref, x.data(), x_stride, n_tokens, want.data(), y_stride, r0, r1);
-          for (int64_t t = 0; t < n_tokens; ++t) {
-            for (int64_t r = 0; r < y_stride; ++r) {
-              const size_t i = static_cast<size_t>(t * y_stride + r);
-              if (r < r0 || r >= r1) {
-                ASSERT_EQ(got[i], -7.0f) << "wrote outside [r0, r1): t=" << t << " r=" << r;
-                continue;
-              }
-              double abs_sum = 0.0;
-              for (int64_t c = 0; c < cols; ++c) {
-                abs_sum += std::fabs(w.exact[static_cast<size_t>(r * cols + c)] *
-                                     x[static_cast<size_t>(t * x_stride + c)]);
-              }
-              ASSERT_LE(std::fabs(got[i] - want[i]),
-                        gamma(cols) * abs_sum + kU * std::fabs(want[i]))
-                  << dtype_name(type) << " rows=" << rows << " cols=" << cols
-                  << " tokens=" << n_tokens << " t=" << t << " r=" << r;
-            }
-          }
+          ASSERT_NO_FATAL_FAILURE(expect_matmul_matches_reference(w.ref, w, x.data(), x_stride,
+                                                                  n_tokens, y_stride, r0, r1));
         }
       }
     }
@@ -205,27 +213,8 @@ TEST_P(MatmulTest, PackedF16MatchesReference) {
         Buffer<float> x(static_cast<size_t>(n_tokens * x_stride), 4);
         for (size_t i = 0; i < x.size(); ++i) x[i] = gen();
         for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {5, rows - 3}, {16, rows}}) {
-          std::vector<float> got(static_cast<size_t>(n_tokens * rows), -7.0f), want = got;
-          kernels::matmul(m, x.data(), x_stride, n_tokens, got.data(), rows, r0, r1);
-          kernels::ref::matmul(w.ref, x.data(), x_stride, n_tokens, want.data(), rows, r0, r1);
-          for (int64_t t = 0; t < n_tokens; ++t) {
-            for (int64_t r = 0; r < rows; ++r) {
-              const size_t i = static_cast<size_t>(t * rows + r);
-              if (r < r0 || r >= r1) {
-                ASSERT_EQ(got[i], -7.0f) << "wrote outside [r0, r1): t=" << t << " r=" << r;
-                continue;
-              }
-              double abs_sum = 0.0;
-              for (int64_t c = 0; c < cols; ++c) {
-                abs_sum += std::fabs(w.exact[static_cast<size_t>(r * cols + c)] *
-                                     x[static_cast<size_t>(t * x_stride + c)]);
-              }
-              ASSERT_LE(std::fabs(got[i] - want[i]),
-                        gamma(cols) * abs_sum + kU * std::fabs(want[i]))
-                  << "rows=" << rows << " cols=" << cols << " tokens=" << n_tokens << " [" << r0
-                  << ", " << r1 << ") t=" << t << " r=" << r;
-            }
-          }
+          ASSERT_NO_FATAL_FAILURE(
+              expect_matmul_matches_reference(m, w, x.data(), x_stride, n_tokens, rows, r0, r1));
         }
       }
       // Rows read back from the packed copy (embedding lookups) are the rows.

@@ -150,6 +150,30 @@ double term_magnitude(const QuantMatrix& w, const QuantActivations& a, int64_t r
   return sum;
 }
 
+// quant_matmul of `m` (w's rows, or w with a packed copy) for rows [r0, r1) against the scalar
+// reference of w's rows, within the bound on the block terms; the other rows of y untouched.
+void expect_matmul_matches_reference(const MatrixRef& m, const QuantMatrix& w, QuantActivations& a,
+                                     int64_t n_tokens, int64_t y_stride, int64_t r0, int64_t r1) {
+  const int64_t cols = w.ref.cols;
+  std::vector<float> got(static_cast<size_t>(n_tokens * y_stride), -1.0f), want = got;
+  kernels::quant_matmul(m, a.row(0), a.stride, n_tokens, got.data(), y_stride, r0, r1);
+  kernels::ref::quant_matmul(w.ref, a.row(0), a.stride, n_tokens, want.data(), y_stride, r0, r1);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r = 0; r < y_stride; ++r) {
+      const size_t i = static_cast<size_t>(t * y_stride + r);
+      if (r < r0 || r >= r1) {
+        ASSERT_EQ(got[i], -1.0f) << "wrote outside its rows";
+        continue;
+      }
+      const double bound = gamma(cols / 8 + 32) * term_magnitude(w, a, r, t, cols);
+      ASSERT_NEAR(got[i], want[i], bound)
+          << dtype_name(w.ref.dtype) << " rows " << w.ref.rows << " [" << r0 << ", " << r1
+          << ") tokens " << n_tokens << " packed " << (m.packed != nullptr) << " r " << r << " t "
+          << t;
+    }
+  }
+}
+
 class QuantMatmulTest : public IsaTest {};
 
 // Integer sums are exact on every path; only the float sum of per-block (or per-sub-block)
@@ -186,27 +210,10 @@ TEST_P(QuantMatmulTest, MatmulMatchesReferenceOverShapes) {
           const int64_t cols = nb * block_size(type);
           QuantMatrix w(type, rows, cols, 3, 1, rng);
           QuantActivations a(act, n_tokens, cols, 2, rng);
-          const int64_t y_stride = rows + 3;
-          std::vector<float> got(static_cast<size_t>(n_tokens * y_stride), -1.0f);
-          std::vector<float> want = got;
           // A sub-range of rows: the others must stay untouched.
-          const int64_t r0 = rows > 2 ? 1 : 0, r1 = rows;
-          kernels::quant_matmul(w.ref, a.row(0), a.stride, n_tokens, got.data(), y_stride, r0, r1);
-          kernels::ref::quant_matmul(w.ref, a.row(0), a.stride, n_tokens, want.data(), y_stride, r0,
-                                     r1);
-          for (int64_t t = 0; t < n_tokens; ++t) {
-            for (int64_t r = 0; r < y_stride; ++r) {
-              const size_t i = static_cast<size_t>(t * y_stride + r);
-              if (r < r0 || r >= r1) {
-                ASSERT_EQ(got[i], -1.0f) << "wrote outside its rows";
-                continue;
-              }
-              const double bound = gamma(cols / 8 + 32) * term_magnitude(w, a, r, t, cols);
-              ASSERT_NEAR(got[i], want[i], bound)
-                  << dtype_name(type) << " rows " << rows << " tokens " << n_tokens << " r " << r
-                  << " t " << t;
-            }
-          }
+          const int64_t r0 = rows > 2 ? 1 : 0;
+          ASSERT_NO_FATAL_FAILURE(
+              expect_matmul_matches_reference(w.ref, w, a, n_tokens, rows + 3, r0, rows));
         }
       }
     }
@@ -241,23 +248,8 @@ TEST_P(QuantMatmulTest, PackedMatchesReference) {
           m.packed = packed.data() + 1;
           QuantActivations a(kernels::quant_activation_type(type), n_tokens, cols, 3, rng);
           for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {3, rows - 2}, {1, 7}}) {
-            std::vector<float> got(static_cast<size_t>(n_tokens * rows), -1.0f), want = got;
-            kernels::quant_matmul(m, a.row(0), a.stride, n_tokens, got.data(), rows, r0, r1);
-            kernels::ref::quant_matmul(w.ref, a.row(0), a.stride, n_tokens, want.data(), rows, r0,
-                                       r1);
-            for (int64_t t = 0; t < n_tokens; ++t) {
-              for (int64_t r = 0; r < rows; ++r) {
-                const size_t i = static_cast<size_t>(t * rows + r);
-                if (r < r0 || r >= r1) {
-                  ASSERT_EQ(got[i], -1.0f) << "wrote outside its rows";
-                  continue;
-                }
-                const double bound = gamma(cols / 8 + 32) * term_magnitude(w, a, r, t, cols);
-                ASSERT_NEAR(got[i], want[i], bound)
-                    << dtype_name(type) << " rows " << rows << " [" << r0 << ", " << r1
-                    << ") tokens " << n_tokens << " r " << r << " t " << t;
-              }
-            }
+            ASSERT_NO_FATAL_FAILURE(
+                expect_matmul_matches_reference(m, w, a, n_tokens, rows, r0, r1));
           }
         }
       }
