@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -110,8 +111,9 @@ AutoSensitivity measure_sensitivity(const Model& model, const AutoSensitivityOpt
 // type, the seconds of one product with 1 token (decode) and prefill_tokens tokens (prefill),
 // activation conversion included, on n_threads threads as the engine splits rows. Each cell is the
 // median of repetitions run for a fixed time budget. Cached per machine and build in
-// cache_dir/kernel-costs-<cpu-id>-<build-id>.json (the build id names the version, the compiler
-// and the instruction set SLMKIT_ISA resolves to), so a changed kernel path measures again.
+// cache_dir/kernel-costs-<cpu-id>-<build-id>.json (the build id names the version, the compiler,
+// the instruction set SLMKIT_ISA resolves to and a digest of the binary holding the kernels), so a
+// changed kernel path or a rebuilt kernel measures again.
 struct KernelCostCell {
   int64_t rows = 0;
   int64_t cols = 0;
@@ -150,17 +152,28 @@ std::filesystem::path default_kernel_cost_dir();
 AutoKernelCosts measure_kernel_costs(const AutoSensitivity& s, const KernelCostOptions& options);
 
 // Fills every candidate's decode/prefill seconds from `costs` and measures
-// decode_overhead_seconds: the median time of real engine decode steps of `model` (as loaded, on
-// costs.n_threads threads) minus the kernel time its matrices take in their loaded types.
+// decode_overhead_seconds: the median time of real engine decode steps of `model` with every
+// searched tensor at its median candidate (on costs.n_threads threads) minus the kernel time
+// those matrices take.
 void attach_kernel_costs(AutoSensitivity& s, const AutoKernelCosts& costs, const Model& model);
 
 // The decode seconds per token a plan predicts: overhead plus its matrices' decode times.
 double predicted_decode_seconds(const AutoSensitivity& s, const std::vector<size_t>& chosen);
 
 // A decode step of `engine` on `n_threads` threads, timed as `slmkit bench`'s text generation
-// times it (single tokens from position 0 of a cleared session, runs of 32, the median of a
-// quarter of a second at least).
+// times it (single tokens from position 0 of a cleared session, runs of 128 as its default tg128,
+// the median of a quarter of a second at least).
 double timed_decode_step_seconds(const Engine& engine, int n_threads);
+
+// Two engines' decode steps timed in turns, run by run (each run as timed_decode_step_seconds
+// times one), so that both meet the same moment of a machine whose speed drifts: each one's
+// median seconds per token, and the median of the per-pair ratios a / b.
+struct PairedDecodeTiming {
+  double a_seconds = 0;
+  double b_seconds = 0;
+  double ratio = 0;
+};
+PairedDecodeTiming timed_decode_steps_in_turns(const Engine& a, const Engine& b, int n_threads);
 
 struct AutoChoice {
   std::string name;
@@ -182,6 +195,10 @@ struct AutoMixPlan {
   // With QuantizeAutoOptions::as_fast_as: the reference file's decode step, timed in turns with
   // the plan's (measured_decode_seconds) at the same moment. 0: no reference.
   double reference_decode_seconds = 0;
+  // When the reference's types are all among the candidates (a preset of the same model): its
+  // plan's summed KLD and predicted decode time (the first search's budget). < 0: not a plan.
+  double reference_sum_kld = -1;
+  double reference_predicted_seconds = -1;
   // Whether the timed step met the budget (against a reference: no slower than it, timed in
   // turns); true when not timed.
   bool measured_within_budget() const;
@@ -211,6 +228,23 @@ double measure_mix_kld(const Model& model, const AutoSensitivity& sensitivity,
 // quantize_model with the plan's per-tensor types.
 Model apply_mix(const Model& model, const AutoSensitivity& sensitivity, const AutoMixPlan& plan,
                 int n_threads, QuantizeReport* report = nullptr);
+
+// The plan giving each searched tensor the type it has in `types` (tensor name -> llama.cpp's
+// type name, e.g. a preset file's), with its summed KLD, predicted decode time and exact file
+// size; nullopt when a tensor is missing there or its type is not one of its candidates.
+std::optional<AutoMixPlan> plan_of_types(const AutoSensitivity& sensitivity,
+                                         const std::map<std::string, std::string>& types);
+
+// The plan within target_bytes of the smallest predicted decode time (KLD breaks ties): what
+// choose_mix's error names when a time budget cannot be met.
+AutoMixPlan fastest_mix(const AutoSensitivity& sensitivity, uint64_t target_bytes);
+
+// The search held to a reference plan's predicted decode time (plan_of_types) within
+// target_bytes: choose_mix under that time, or the reference itself where it fits the bytes and
+// the search's plan has a larger summed KLD (the Lagrangian search can leave a gap). With no plan
+// within the bytes predicted that fast: the plan of the bytes alone.
+AutoMixPlan choose_mix_against(const AutoSensitivity& sensitivity, uint64_t target_bytes,
+                               const AutoMixPlan& reference);
 
 // quantize_auto's check of a plan against measured speed (see there), with the timing as a
 // parameter: `time_plan` gives a plan's decode seconds per token (measure_mix_decode_seconds).
@@ -243,9 +277,11 @@ struct QuantizeAutoOptions {
   double target_bpw = 0;      // bits per weight of tensor data; and/or
   double min_decode_tps = 0;  // decode tokens per second predicted on this machine
   // Or: a GGUF file (e.g. the Q4_K_M preset) the mix must decode at least as fast as. Its decode
-  // step is timed first (the search's budget) and then in turns with each plan's, at the same
-  // moment, so the machine's drift between runs does not decide; a plan meets it when its median
-  // step is no slower than the reference's.
+  // step is timed first (the search's budget) and then in turns with each plan's, five times
+  // each at the same moment, so the machine's drift between runs does not decide; a plan meets it
+  // when its median step is no slower than the reference's. When the file's types are a plan of
+  // the candidates (a preset of this model), the first search is held to that plan's predicted
+  // time (choose_mix_against).
   std::filesystem::path as_fast_as;
   std::vector<std::string> types = default_auto_types();
   int64_t n_ctx = 128;

@@ -2,6 +2,8 @@
 // on our own kernels as the engine runs them (activations converted per token, rows split over
 // the thread pool past the engine's size threshold, packed layouts where the kernels have them),
 // cached per machine and build; and the fixed part of a decode step from a real engine step.
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -20,6 +22,7 @@
 #include "kernels/weight_types.h"
 #include "quant/quant.h"
 #include "slmkit/engine.h"
+#include "slmkit/manifest.h"
 #include "slmkit/quantize_auto.h"
 #include "slmkit/version.h"
 
@@ -61,6 +64,27 @@ std::string cpu_id() {
   return sanitized(model) + "_" + std::to_string(std::thread::hardware_concurrency()) + "t";
 }
 
+// The first 12 hex digits of the SHA-256 of the file holding this code (the executable, or the
+// shared library libslmkit is built as): a rebuilt kernel is a new file, even at the same version.
+// "nobinary" where the file cannot be found or read (the cells are then keyed by version only).
+std::string binary_digest() {
+  static const std::string digest = [] {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&measure_kernel_costs), &info) == 0 || !info.dli_fname) {
+      return std::string("nobinary");
+    }
+    // The main program's name is as it was started (maybe relative to another directory).
+    fs::path file = info.dli_fname;
+    if (!file.is_absolute()) file = "/proc/self/exe";
+    try {
+      return sha256_file(file).substr(0, 12);
+    } catch (const Error&) {
+      return std::string("nobinary");
+    }
+  }();
+  return digest;
+}
+
 std::string build_id(const std::string& isa) {
 #if defined(__clang__)
   const std::string compiler = fmt::format("clang{}.{}", __clang_major__, __clang_minor__);
@@ -69,7 +93,7 @@ std::string build_id(const std::string& isa) {
 #else
   const std::string compiler = "cc";
 #endif
-  return sanitized(fmt::format("{}_{}_{}", version(), compiler, isa));
+  return sanitized(fmt::format("{}_{}_{}_{}", version(), compiler, isa, binary_digest()));
 }
 
 std::string cell_key(int n_threads, int64_t prefill, int64_t rows, int64_t cols,
@@ -328,30 +352,77 @@ double measure_mix_decode_seconds(const Model& model, const AutoSensitivity& s,
   return timed_decode_step_seconds(engine, n_threads);
 }
 
-double timed_decode_step_seconds(const Engine& engine, int n_threads) {
-  // Real decode steps, timed as the benchmark's text generation times them (bench_slmkit: a
-  // cleared session of the default context, single tokens from position 0): per-token time of
-  // runs of 32 tokens, for a quarter of a second at least, the median.
-  SessionOptions so;
-  so.n_threads = n_threads;
-  Session session(engine, so);
-  const int64_t n_run = std::min<int64_t>(32, session.n_ctx());
-  std::mt19937 rng(42);
-  std::vector<int32_t> tokens(static_cast<size_t>(n_run));
-  for (int32_t& t : tokens) {
-    t = static_cast<int32_t>(rng() %
-                             static_cast<uint64_t>(std::max<int64_t>(1, session.n_vocab())));
+namespace {
+
+// Runs of decode steps as the benchmark's text generation times them (bench_slmkit: a cleared
+// session of the default context, single tokens from position 0), 128 tokens per run (the
+// benchmark's and llama-bench's default tg128, so a speed budget read off `slmkit bench` means the
+// same steps; attention over the run's growing context is part of the fixed cost).
+class DecodeRuns {
+ public:
+  DecodeRuns(const Engine& engine, int n_threads) : session_(engine, options(n_threads)) {
+    const int64_t n_run = std::min<int64_t>(128, session_.n_ctx());
+    std::mt19937 rng(42);
+    tokens_.resize(static_cast<size_t>(n_run));
+    const auto n_vocab = static_cast<uint64_t>(std::max<int64_t>(1, session_.n_vocab()));
+    for (int32_t& t : tokens_) t = static_cast<int32_t>(rng() % n_vocab);
   }
+
+  // Seconds per token of one run.
+  double run() {
+    session_.clear();
+    const auto t0 = Clock::now();
+    for (const int32_t& t : tokens_) session_.eval(std::span<const int32_t>(&t, 1));
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return seconds / static_cast<double>(tokens_.size());
+  }
+
+ private:
+  static SessionOptions options(int n_threads) {
+    SessionOptions so;
+    so.n_threads = n_threads;
+    return so;
+  }
+  Session session_;
+  std::vector<int32_t> tokens_;
+};
+
+}  // namespace
+
+double timed_decode_step_seconds(const Engine& engine, int n_threads) {
+  // The median of runs for a quarter of a second at least (4 runs at least, the first warms up).
+  DecodeRuns runs(engine, n_threads);
   std::vector<double> steps;
   const auto end = Clock::now() + std::chrono::milliseconds(250);
   for (int rep = 0; rep < 4 || (Clock::now() < end && rep < 10000); ++rep) {
-    session.clear();
-    const auto t0 = Clock::now();
-    for (int64_t i = 0; i < n_run; ++i) session.eval(std::span<const int32_t>(&tokens[i], 1));
-    const double run = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (rep > 0) steps.push_back(run / static_cast<double>(n_run));  // the first warms up
+    const double step = runs.run();
+    if (rep > 0) steps.push_back(step);
   }
   return median(std::move(steps));
+}
+
+PairedDecodeTiming timed_decode_steps_in_turns(const Engine& a, const Engine& b, int n_threads) {
+  // Runs alternate a, b, b, a, ... (each engine first in half the pairs), for a second at least
+  // and 9 pairs at least after one pair that warms up. The ratio is the median of each pair's
+  // ratio: a drift of the machine's speed slower than one pair cancels in it.
+  DecodeRuns ra(a, n_threads), rb(b, n_threads);
+  std::vector<double> ta, tb, ratio;
+  const auto end = Clock::now() + std::chrono::seconds(1);
+  for (int rep = 0; rep < 10 || (Clock::now() < end && rep < 10000); ++rep) {
+    double x = 0, y = 0;
+    if (rep % 2 == 0) {
+      x = ra.run();
+      y = rb.run();
+    } else {
+      y = rb.run();
+      x = ra.run();
+    }
+    if (rep == 0) continue;
+    ta.push_back(x);
+    tb.push_back(y);
+    ratio.push_back(x / y);
+  }
+  return {median(std::move(ta)), median(std::move(tb)), median(std::move(ratio))};
 }
 
 }  // namespace slmkit

@@ -1,5 +1,6 @@
 // quantize -t auto as one library call: the CLI, the pipeline and the MCP tool share it.
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -11,6 +12,32 @@
 #include "slmkit/tokenizer.h"
 
 namespace slmkit {
+namespace {
+
+// The first search under a --min-decode-tps budget. Where no plan is predicted fast enough, the
+// prediction may be pessimistic (its fixed cost is timed on another plan, and a budget read off
+// the benchmark can sit exactly on a preset's speed): the fastest plan within the bytes is timed,
+// and only a measured miss is an error. Otherwise the budget the search sees is scaled by that
+// plan's predicted / measured time.
+AutoMixPlan first_timed_plan(const Model& model, const AutoSensitivity& s, uint64_t target,
+                             double max_seconds, int n_threads) {
+  try {
+    return choose_mix(s, target, max_seconds);
+  } catch (const Error&) {
+    const AutoMixPlan fastest = fastest_mix(s, target);
+    const double measured = measure_mix_decode_seconds(model, s, fastest, n_threads);
+    if (measured > max_seconds) {
+      fail_invalid(
+          "quantize -t auto: a decode budget of {:.1f} tokens/s cannot be met within {} bytes; "
+          "the fastest reachable plan decodes at {:.1f} tokens/s, measured ({:.1f} predicted "
+          "from the measured kernel costs)",
+          1.0 / max_seconds, target, 1.0 / measured, 1.0 / fastest.decode_seconds);
+    }
+    return choose_mix(s, target, max_seconds * fastest.decode_seconds / measured);
+  }
+}
+
+}  // namespace
 
 QuantizeAutoResult quantize_auto(const Model& model, const QuantizeAutoOptions& options,
                                  const std::filesystem::path& output) {
@@ -69,35 +96,54 @@ QuantizeAutoResult quantize_auto(const Model& model, const QuantizeAutoOptions& 
                              : 1.0 / options.min_decode_tps;
   }
   // Against a reference the budget is a time measured whole, which the per-product prediction
-  // does not reach exactly (its fixed cost is timed on another plan): the search starts from the
-  // plan of the bytes alone, and the timings in turns decide from there.
-  r.plan = choose_mix(r.sensitivity, target, referenced ? 0.0 : max_seconds);
+  // does not reach exactly (its fixed cost is timed on another plan). Where the reference is
+  // itself a plan of the candidates (a preset of this model), the first search is held to that
+  // plan's predicted time: the prediction's errors of scale then cancel, and the search trades
+  // KLD for bytes at the reference's speed. Otherwise it starts from the plan of the bytes alone.
+  // The timings in turns decide from there.
+  std::optional<AutoMixPlan> anchor;
+  if (reference) {
+    std::map<std::string, std::string> types;
+    for (const Tensor& t : reference->model().tensors())
+      types[t.name()] = std::string(dtype_name(t.dtype()));
+    anchor = plan_of_types(r.sensitivity, types);
+  }
+  if (anchor) {
+    r.plan = choose_mix_against(r.sensitivity, target, *anchor);
+  } else if (referenced || !(max_seconds > 0)) {
+    r.plan = choose_mix(r.sensitivity, target);
+  } else {
+    r.plan = first_timed_plan(model, r.sensitivity, target, max_seconds, options.n_threads);
+  }
   r.plan.max_decode_seconds = max_seconds;
   if (max_seconds > 0) {
     const double budget = max_seconds;
-    std::vector<double> reference_times;  // per timing, in order (AutoMixPlan::speed_rounds)
+    struct Turns {
+      double ratio;      // the plan's step / the reference's, timed in turns
+      double reference;  // the reference's step then
+    };
+    std::vector<Turns> turns;  // per timing, in order (AutoMixPlan::speed_rounds)
     r.plan = meet_measured_speed(
         r.sensitivity, std::move(r.plan), target, max_seconds, [&](const AutoMixPlan& p) {
           if (!reference)
             return measure_mix_decode_seconds(model, r.sensitivity, p, options.n_threads);
-          // Against a reference file, both are timed in turns at the same moment (a machine's
-          // speed drifts by more than the plans differ), and the plan's time is scaled to the
-          // budget's moment: it meets the budget exactly when it is no slower than the reference.
+          // Against a reference file, both are timed in turns, run by run (a machine's speed
+          // drifts by more than the plans differ), and the plan's time is scaled to the budget's
+          // moment: it meets the budget exactly when it is no slower than the reference.
           const Engine mix{apply_mix(model, r.sensitivity, p, options.n_threads)};
-          std::vector<double> ref_t, mix_t;
-          for (int k = 0; k < 3; ++k) {
-            ref_t.push_back(timed_decode_step_seconds(*reference, options.n_threads));
-            mix_t.push_back(timed_decode_step_seconds(mix, options.n_threads));
-          }
-          std::sort(ref_t.begin(), ref_t.end());
-          std::sort(mix_t.begin(), mix_t.end());
-          reference_times.push_back(ref_t[1]);
-          return mix_t[1] * (budget / ref_t[1]);
+          const PairedDecodeTiming t =
+              timed_decode_steps_in_turns(mix, *reference, options.n_threads);
+          turns.push_back({t.ratio, t.b_seconds});
+          return t.ratio * budget;
         });
     if (reference) {
-      const double ref = reference_times.at(static_cast<size_t>(r.plan.speed_rounds - 1));
-      r.plan.reference_decode_seconds = ref;
-      r.plan.measured_decode_seconds *= ref / budget;  // back to the moment it was timed
+      const Turns& t = turns.at(static_cast<size_t>(r.plan.speed_rounds - 1));
+      r.plan.reference_decode_seconds = t.reference;
+      r.plan.measured_decode_seconds = t.ratio * t.reference;  // at the moment it was timed
+    }
+    if (anchor) {
+      r.plan.reference_sum_kld = anchor->sum_kld;
+      r.plan.reference_predicted_seconds = anchor->decode_seconds;
     }
   }
   r.plan.measured_kld = measure_mix_kld(model, r.sensitivity, r.plan, o);

@@ -108,6 +108,25 @@ double predicted_decode_seconds(const AutoSensitivity& s, const std::vector<size
   return t;
 }
 
+namespace {
+
+// The plan of these choices, with its summed KLD, exact file size and (with costs) predicted time.
+AutoMixPlan plan_of(const AutoSensitivity& s, const std::vector<size_t>& chosen) {
+  AutoMixPlan plan;
+  plan.choices.resize(chosen.size());
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    plan.choices[i].name = s.tensors[i].name;
+    plan.choices[i].chosen = chosen[i];
+    plan.sum_kld += s.tensors[i].candidates[chosen[i]].kld;
+  }
+  if (s.decode_overhead_seconds >= 0) plan.decode_seconds = predicted_decode_seconds(s, chosen);
+  plan.file_bytes = (has_block_type(s, plan.choices) ? s.header_bytes : s.header_bytes_plain) +
+                    s.fixed_bytes + data_bytes(s, plan.choices);
+  return plan;
+}
+
+}  // namespace
+
 AutoMixPlan choose_mix(const AutoSensitivity& s, uint64_t target_bytes, double max_seconds) {
   check_budget(s, target_bytes);
   const size_t n = s.tensors.size();
@@ -178,19 +197,51 @@ AutoMixPlan choose_mix(const AutoSensitivity& s, uint64_t target_bytes, double m
     chosen[bi] = bk;
   }
 
-  AutoMixPlan plan;
+  AutoMixPlan plan = plan_of(s, chosen);
   plan.target_bytes = target_bytes;
   plan.max_decode_seconds = timed ? max_seconds : 0;
-  plan.choices.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    plan.choices[i].name = s.tensors[i].name;
-    plan.choices[i].chosen = chosen[i];
-    plan.sum_kld += s.tensors[i].candidates[chosen[i]].kld;
-  }
-  if (s.decode_overhead_seconds >= 0) plan.decode_seconds = predicted_decode_seconds(s, chosen);
-  plan.file_bytes = (has_block_type(s, plan.choices) ? s.header_bytes : s.header_bytes_plain) +
-                    s.fixed_bytes + data_bytes(s, plan.choices);
   return plan;
+}
+
+AutoMixPlan fastest_mix(const AutoSensitivity& s, uint64_t target_bytes) {
+  check_budget(s, target_bytes);
+  if (s.decode_overhead_seconds < 0) {
+    fail_invalid("quantize -t auto: a decode-speed budget needs measured kernel costs");
+  }
+  AutoMixPlan plan = plan_of(s, knapsack(s, target_bytes, 1e-9, 1.0));
+  plan.target_bytes = target_bytes;
+  return plan;
+}
+
+AutoMixPlan choose_mix_against(const AutoSensitivity& s, uint64_t target_bytes,
+                               const AutoMixPlan& reference) {
+  AutoMixPlan plan;
+  try {
+    plan = choose_mix(s, target_bytes, reference.decode_seconds);
+  } catch (const Error&) {
+    return choose_mix(s, target_bytes);  // nothing within the bytes is predicted that fast
+  }
+  // The Lagrangian search can leave a gap; the reference itself is a plan within both budgets.
+  if (reference.file_bytes <= target_bytes && reference.sum_kld < plan.sum_kld) {
+    plan = reference;
+    plan.target_bytes = target_bytes;
+    plan.max_decode_seconds = reference.decode_seconds;
+  }
+  return plan;
+}
+
+std::optional<AutoMixPlan> plan_of_types(const AutoSensitivity& s,
+                                         const std::map<std::string, std::string>& types) {
+  std::vector<size_t> chosen;
+  for (const AutoTensor& t : s.tensors) {
+    const auto it = types.find(t.name);
+    if (it == types.end()) return std::nullopt;
+    const auto c = std::find_if(t.candidates.begin(), t.candidates.end(),
+                                [&](const AutoCandidate& k) { return k.type == it->second; });
+    if (c == t.candidates.end()) return std::nullopt;
+    chosen.push_back(static_cast<size_t>(c - t.candidates.begin()));
+  }
+  return plan_of(s, chosen);
 }
 
 // HAQ's hardware in the loop: the search's prediction (per-product costs plus a fixed step cost)
@@ -255,6 +306,10 @@ nlohmann::ordered_json AutoMixPlan::to_json(const AutoSensitivity& s) const {
     j["measured_within_budget"] = measured_within_budget();
   }
   if (reference_decode_seconds > 0) j["reference_decode_tps"] = 1.0 / reference_decode_seconds;
+  if (reference_sum_kld >= 0) {
+    j["reference_sum_kld"] = reference_sum_kld;
+    j["reference_predicted_decode_tps"] = 1.0 / reference_predicted_seconds;
+  }
   if (measured_kld >= 0) j["measured_kld"] = measured_kld;
   j["calibration"] = {
       {"base_ppl", s.base_ppl}, {"scored_positions", s.n_scored}, {"seconds", s.seconds}};
@@ -311,6 +366,10 @@ std::string AutoMixPlan::to_text(const AutoSensitivity& s) const {
   if (reference_decode_seconds > 0) {
     out += fmt::format(" against the reference's {:.1f} at the same moment",
                        1.0 / reference_decode_seconds);
+  }
+  if (reference_sum_kld >= 0) {
+    out += fmt::format(" (the reference as a plan: summed KLD {:.6f}, predicted {:.1f} tokens/s)",
+                       reference_sum_kld, 1.0 / reference_predicted_seconds);
   }
   out += "\n";
   return out;

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "slmkit/error.h"
@@ -171,6 +173,61 @@ TEST(AutoMixTimeSearch, MeasuredStepsTightenTheSearch) {
   std::printf("measured check: %d of %d cases searched again\n", retried, cases);
   EXPECT_GT(retried, 0);
   EXPECT_GT(cases, 10);
+}
+
+// A reference file that is itself a plan of the candidates (a preset of the same model): its
+// types map back to the choices, with the same summed KLD, predicted time and exact size the
+// search computes; held to the reference's bytes and predicted time (as quantize_auto's first
+// search against such a reference is), the search never returns a worse plan than the reference,
+// and on most instances a better one.
+TEST(AutoMixTimeSearch, ReferenceOfTheCandidatesIsAPlan) {
+  const std::vector<std::string> names = {"q2_K", "q4_K", "q6_K", "q8_0"};
+  std::mt19937 rng(21);
+  int better = 0;
+  for (int inst = 0; inst < 30; ++inst) {
+    AutoSensitivity s = instance(rng);
+    std::map<std::string, std::string> types = {{"norm.weight", "f32"}};  // not searched
+    std::vector<size_t> chosen;
+    uint64_t bytes = s.header_bytes + s.fixed_bytes;
+    for (AutoTensor& t : s.tensors) {
+      for (size_t k = 0; k < t.candidates.size(); ++k) t.candidates[k].type = names[k];
+      chosen.push_back(rng() % t.candidates.size());
+      types[t.name] = names[chosen.back()];
+      bytes += s.padded(t.candidates[chosen.back()].bytes);
+    }
+    const std::optional<AutoMixPlan> ref = plan_of_types(s, types);
+    ASSERT_TRUE(ref.has_value());
+    double kld = 0;
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      EXPECT_EQ(ref->choices[i].chosen, chosen[i]);
+      EXPECT_EQ(ref->choices[i].name, s.tensors[i].name);
+      kld += s.tensors[i].candidates[chosen[i]].kld;
+    }
+    EXPECT_DOUBLE_EQ(ref->sum_kld, kld);
+    EXPECT_DOUBLE_EQ(ref->decode_seconds, predicted_decode_seconds(s, chosen));
+    EXPECT_EQ(ref->file_bytes, bytes);
+
+    const AutoMixPlan held = choose_mix_against(s, ref->file_bytes, *ref);
+    EXPECT_LE(held.file_bytes, ref->file_bytes);
+    EXPECT_LE(held.decode_seconds, ref->decode_seconds);
+    EXPECT_LE(held.sum_kld, ref->sum_kld + 1e-12) << "instance " << inst;
+    better += held.sum_kld < ref->sum_kld;
+  }
+  std::printf("held to a random reference's bytes and time: lower KLD in %d of 30\n", better);
+  EXPECT_GT(better, 15);
+
+  std::mt19937 again(21);
+  AutoSensitivity s = instance(again);
+  std::map<std::string, std::string> types;
+  for (AutoTensor& t : s.tensors) {
+    for (size_t k = 0; k < t.candidates.size(); ++k) t.candidates[k].type = names[k];
+    types[t.name] = "q4_K";
+  }
+  EXPECT_TRUE(plan_of_types(s, types).has_value());
+  types[s.tensors[2].name] = "q5_K";  // not a candidate
+  EXPECT_FALSE(plan_of_types(s, types).has_value());
+  types.erase(s.tensors[2].name);  // another model's file
+  EXPECT_FALSE(plan_of_types(s, types).has_value());
 }
 
 // A time budget without measured costs is refused rather than ignored.
