@@ -20,6 +20,7 @@
 #include "slmkit/engine.h"
 #include "slmkit/error.h"
 #include "slmkit/imatrix.h"
+#include "slmkit/manifest.h"
 #include "slmkit/model.h"
 #include "slmkit/perplexity.h"
 #include "slmkit/quantize.h"
@@ -358,6 +359,13 @@ TEST(SlowAutoMix, Stories3MMinDecodeTpsOfQ4KM) {
   KernelCostOptions ko;
   ko.cache_dir = dir / "cache";
   const AutoKernelCosts costs = measure_kernel_costs(s, ko);
+  // The cache is this binary's: its build id ends with the binary's digest (a rebuilt kernel
+  // measures again), and a second call reads every cell back.
+  const std::string digest = sha256_file("/proc/self/exe").substr(0, 12);
+  EXPECT_TRUE(costs.build_id.ends_with(digest)) << costs.build_id << " " << digest;
+  EXPECT_NE(costs.cache_file.filename().string().find(costs.build_id), std::string::npos);
+  EXPECT_GT(costs.measured_cells, 0);
+  EXPECT_EQ(measure_kernel_costs(s, ko).measured_cells, 0);
   attach_kernel_costs(s, costs, model);
   // Q4_K_M's own types as the same costs predict them.
   const std::optional<AutoMixPlan> q4km_plan = plan_of_types(s, file_types(dir / "q4km.gguf"));
