@@ -51,7 +51,7 @@ class Binder {
     lin.w = kernels::MatrixRef{t.dtype(), t.data(), rows, cols, static_cast<int64_t>(row_bytes)};
     // Kernels that read several rows interleaved get their own copy once, here.
     if (const size_t bytes = kernels::packed_bytes(lin.w)) {
-      std::vector<std::byte>& copy = e_.packed.emplace_back(bytes);
+      PageBuffer& copy = e_.packed.emplace_back(bytes);
       // The packed copy serves the matmuls from now on: the file's pages of the rows are handed
       // back (re-read from the file should a row outside the packed groups be read), a slice at
       // a time, so a repacked model is not held twice even while its largest matrix is packed.
@@ -201,7 +201,7 @@ Engine::Impl::Impl(Model m) : model(std::move(m)) {
 uint64_t Engine::Impl::allocated_weight_bytes() const {
   uint64_t bytes = rope_freq_factors.size() * sizeof(float);
   for (const std::vector<float>& v : owned) bytes += v.size() * sizeof(float);
-  for (const std::vector<std::byte>& v : packed) bytes += v.size();
+  for (const PageBuffer& v : packed) bytes += v.size();
   return bytes;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/page_buffer.h"
 #include "kernels/kernels.h"
 #include "kernels/weight_types.h"
 #include "slmkit/engine.h"
@@ -74,8 +75,8 @@ struct Engine::Impl {
   engine::Linear output;                 // [vocab, n_embd] (token_embd when tied)
   std::vector<float> rope_freq_factors;  // rope_freqs.weight: each angle is divided by one
 
-  std::deque<std::vector<float>> owned;       // backing store of the f32 vectors (stable addresses)
-  std::deque<std::vector<std::byte>> packed;  // interleaved copies of matrices (MatrixRef::packed)
+  std::deque<std::vector<float>> owned;  // backing store of the f32 vectors (stable addresses)
+  std::deque<PageBuffer> packed;         // interleaved copies of matrices (MatrixRef::packed)
 
   explicit Impl(Model m);
   // Weight bytes allocated here rather than read in place: packed matrices, f32 vectors.
