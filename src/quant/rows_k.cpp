@@ -42,17 +42,18 @@ void k4_scales_and_levels(const float* x, uint16_t* d_out, uint16_t* dmin_out, u
                           uint8_t* levels, int nmax, float rmin, int nstep) {
   float mins[kQK_K / 32];
   float scales[kQK_K / 32];
-  float weights[32];
-  uint8_t scratch[32];
+  float weights[kQK_K];
   float max_scale = 0;
   float max_min = 0;
   for (int j = 0; j < kQK_K / 32; ++j) {
     float sum_x2 = 0;
     for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
     const float av_x = std::sqrt(sum_x2 / 32);
-    for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(x[32 * j + l]);
-    scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, levels + 32 * j, &mins[j], scratch,
-                                 rmin, 0.1f, nstep, false);
+    for (int l = 0; l < 32; ++l) weights[32 * j + l] = av_x + std::fabs(x[32 * j + l]);
+  }
+  make_qkx2_quants_groups(kQK_K / 32, 32, nmax, x, weights, levels, scales, mins, rmin, 0.1f, nstep,
+                          false);
+  for (int j = 0; j < kQK_K / 32; ++j) {
     if (scales[j] > max_scale) max_scale = scales[j];
     if (mins[j] > max_min) max_min = mins[j];
   }
@@ -84,16 +85,15 @@ void quantize_row_q2_k(const float* x, block_q2_k* y, int64_t n) {
   constexpr float kQ4Scale = 15.f;
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
     uint8_t levels[kQK_K];
-    uint8_t scratch[16];
-    float weights[16];
+    float weights[kQK_K];
     float mins[kQK_K / 16];
     float scales[kQK_K / 16];
     float max_scale = 0;
     float max_min = 0;
+    for (int l = 0; l < kQK_K; ++l) weights[l] = std::fabs(x[l]);
+    make_qkx2_quants_groups(kQK_K / 16, 16, 3, x, weights, levels, scales, mins, -0.5f, 0.1f, 15,
+                            true);
     for (int j = 0; j < kQK_K / 16; ++j) {
-      for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * j + l]);
-      scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, levels + 16 * j, &mins[j], scratch,
-                                   -0.5f, 0.1f, 15, true);
       if (scales[j] > max_scale) max_scale = scales[j];
       if (mins[j] > max_min) max_min = mins[j];
     }

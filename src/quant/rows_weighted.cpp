@@ -51,18 +51,17 @@ void k_scale_min_impl(const float* x, Block* y, int64_t n_per_row, const float* 
   const int64_t nb = n_per_row / kQK_K;
   for (int64_t i = 0; i < nb; ++i, x += kQK_K) {
     uint8_t* Lb = L + i * kQK_K;
-    uint8_t Laux[32];
     uint8_t Ls[kQK_K / 32], Lm[kQK_K / 32];
-    float weights[32], sw[kQK_K / 32], mins[kQK_K / 32], scales[kQK_K / 32];
+    float weights[kQK_K], sw[kQK_K / 32], mins[kQK_K / 32], scales[kQK_K / 32];
     const float sigma2 = 2 * super_block_sum_x2(x) / kQK_K;
     for (int j = 0; j < kQK_K / 32; ++j) {
-      element_weights(quant_weights + kQK_K * i + 32 * j, x + 32 * j, sigma2, 32, weights);
+      element_weights(quant_weights + kQK_K * i + 32 * j, x + 32 * j, sigma2, 32, weights + 32 * j);
       float sumw = 0;
-      for (int l = 0; l < 32; ++l) sumw += weights[l];
+      for (int l = 0; l < 32; ++l) sumw += weights[32 * j + l];
       sw[j] = sumw;
-      scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, Lb + 32 * j, &mins[j], Laux,
-                                   -0.9f, 0.05f, 36, false);
     }
+    make_qkx2_quants_groups(kQK_K / 32, 32, nmax, x, weights, Lb, scales, mins, -0.9f, 0.05f, 36,
+                            false);
     const float d_block = make_qp_quants(kQK_K / 32, 63, scales, Ls, sw);
     const float m_block = make_qp_quants(kQK_K / 32, 63, mins, Lm, sw);
     std::memset(y[i].scales, 0, kKScaleBytes);
@@ -154,18 +153,16 @@ void quantize_row_q5_1_weighted(const float* x, block_q5_1* y, int64_t n, const 
 
 void quantize_row_q2_k_weighted(const float* x, block_q2_k* y, int64_t n, const float* qw) {
   uint8_t L[kQK_K];
-  uint8_t Laux[16];
-  float mins[kQK_K / 16], scales[kQK_K / 16], sw[kQK_K / 16], weight[16];
+  float mins[kQK_K / 16], scales[kQK_K / 16], sw[kQK_K / 16], weight[kQK_K];
   uint8_t Ls[kQK_K / 16], Lm[kQK_K / 16];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
     std::fill(sw, sw + kQK_K / 16, 0.0f);
     const float sigma2 = super_block_sum_x2(x) / kQK_K;
     for (int j = 0; j < kQK_K / 16; ++j) {
-      element_weights(qw + kQK_K * i + 16 * j, x + 16 * j, sigma2, 16, weight);
-      for (int l = 0; l < 16; ++l) sw[j] += weight[l];
-      scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux, -0.9f,
-                                   0.05f, 36, false);
+      element_weights(qw + kQK_K * i + 16 * j, x + 16 * j, sigma2, 16, weight + 16 * j);
+      for (int l = 0; l < 16; ++l) sw[j] += weight[16 * j + l];
     }
+    make_qkx2_quants_groups(kQK_K / 16, 16, 3, x, weight, L, scales, mins, -0.9f, 0.05f, 36, false);
     float dm = make_qp_quants(kQK_K / 16, 15, scales, Ls, sw);
     float mm = make_qp_quants(kQK_K / 16, 15, mins, Lm, sw);
     y[i].d = f32_to_f16(dm);

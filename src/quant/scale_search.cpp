@@ -3,6 +3,7 @@
 #include "quant/scale_search.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace slmkit::quant {
@@ -200,6 +201,133 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
   }
   *neg_min = -min;
   return scale;
+}
+
+namespace {
+
+// The groups make_qkx2_quants_groups searches at once, element-major: v[i][b] is element i of
+// group b.
+constexpr int kLanes = 8;
+constexpr int kMaxGroup = 32;
+using Lanes = float[kLanes];
+
+// Up to kLanes groups (lanes past n_groups repeat the last group and are not written back).
+void qkx2_lanes(int n_groups, int n, int nmax, const float* x, const float* weights,
+                uint8_t* levels, float* scales, float* neg_mins, float rmin, float rdelta,
+                int nstep, bool use_mad) {
+  float xv[kMaxGroup][kLanes], wv[kMaxGroup][kLanes];
+  float lv[kMaxGroup][kLanes], sv[kMaxGroup][kLanes];  // levels (best, this step) as floats
+  for (int b = 0; b < kLanes; ++b) {
+    const int g = std::min(b, n_groups - 1);
+    for (int i = 0; i < n; ++i) {
+      xv[i][b] = x[g * n + i];
+      wv[i][b] = weights[g * n + i];
+    }
+  }
+  Lanes min, max, sum_w, sum_x;
+  for (int b = 0; b < kLanes; ++b) {
+    min[b] = max[b] = xv[0][b];
+    sum_w[b] = wv[0][b];
+    sum_x[b] = sum_w[b] * xv[0][b];
+  }
+  for (int i = 1; i < n; ++i) {
+    for (int b = 0; b < kLanes; ++b) {
+      min[b] = xv[i][b] < min[b] ? xv[i][b] : min[b];
+      max[b] = xv[i][b] > max[b] ? xv[i][b] : max[b];
+      sum_w[b] += wv[i][b];
+      sum_x[b] += wv[i][b] * xv[i][b];
+    }
+  }
+  const float fmax = static_cast<float>(nmax);
+  const float fzero = 0.0f;
+  // make_qkx2_quants' level(): nearest_int of iscale * (x - min), clamped to [0, nmax]; written
+  // out (nearest_int's float addition, the clamp on the exact integer's float) so it vectorizes.
+  auto levels_of = [&](const Lanes& iscale, float(*out)[kLanes]) {
+    for (int i = 0; i < n; ++i) {
+      for (int b = 0; b < kLanes; ++b) {
+        const float shifted = iscale[b] * (xv[i][b] - min[b]) + 12582912.f;
+        const int32_t l = (std::bit_cast<int32_t>(shifted) & 0x007fffff) - 0x00400000;
+        out[i][b] = std::min(std::max(static_cast<float>(l), 0.f), fmax);
+      }
+    }
+  };
+  auto error_of = [&](const Lanes& scale, const Lanes& mn, float(*l)[kLanes], Lanes& err) {
+    for (int b = 0; b < kLanes; ++b) err[b] = 0;
+    for (int i = 0; i < n; ++i) {
+      for (int b = 0; b < kLanes; ++b) {
+        const float diff = scale[b] * l[i][b] + mn[b] - xv[i][b];
+        err[b] += wv[i][b] * (use_mad ? std::fabs(diff) : diff * diff);
+      }
+    }
+  };
+  bool flat[kLanes];
+  Lanes iscale, scale, best_error;
+  for (int b = 0; b < kLanes; ++b) {
+    if (min[b] > 0) min[b] = 0;
+    flat[b] = max[b] == min[b];
+    iscale[b] = flat[b] ? fzero : fmax / (max[b] - min[b]);
+    scale[b] = flat[b] ? fzero : 1 / iscale[b];
+  }
+  levels_of(iscale, lv);
+  error_of(scale, min, lv, best_error);
+  if (nstep >= 1) {
+    Lanes sum_l, sum_l2, sum_xl, this_scale, this_min, cur_error;
+    for (int is = 0; is <= nstep; ++is) {
+      const float num = rmin + rdelta * static_cast<float>(is) + fmax;
+      for (int b = 0; b < kLanes; ++b) iscale[b] = flat[b] ? fzero : num / (max[b] - min[b]);
+      levels_of(iscale, sv);
+      for (int b = 0; b < kLanes; ++b) sum_l[b] = sum_l2[b] = sum_xl[b] = 0;
+      for (int i = 0; i < n; ++i) {
+        for (int b = 0; b < kLanes; ++b) {
+          const float w = wv[i][b], fl = sv[i][b];
+          sum_l[b] += w * fl;
+          sum_l2[b] += w * fl * fl;
+          sum_xl[b] += w * fl * xv[i][b];
+        }
+      }
+      bool any = false;
+      bool take[kLanes];
+      for (int b = 0; b < kLanes; ++b) {
+        const float det = sum_w[b] * sum_l2[b] - sum_l[b] * sum_l[b];
+        take[b] = !flat[b] && det > 0;
+        any = any || take[b];
+        this_scale[b] = take[b] ? (sum_w[b] * sum_xl[b] - sum_x[b] * sum_l[b]) / det : fzero;
+        this_min[b] = take[b] ? (sum_l2[b] * sum_x[b] - sum_l[b] * sum_xl[b]) / det : fzero;
+        if (take[b] && this_min[b] > 0) {
+          this_min[b] = 0;
+          this_scale[b] = sum_xl[b] / sum_l2[b];
+        }
+      }
+      if (!any) continue;
+      error_of(this_scale, this_min, sv, cur_error);
+      for (int b = 0; b < kLanes; ++b) {
+        if (!take[b] || !(cur_error[b] < best_error[b])) continue;
+        for (int i = 0; i < n; ++i) lv[i][b] = sv[i][b];
+        best_error[b] = cur_error[b];
+        scale[b] = this_scale[b];
+        min[b] = this_min[b];
+      }
+    }
+  }
+  for (int g = 0; g < n_groups; ++g) {
+    for (int i = 0; i < n; ++i) {
+      levels[g * n + i] = flat[g] ? uint8_t{0} : static_cast<uint8_t>(lv[i][g]);
+    }
+    scales[g] = flat[g] ? 0.f : scale[g];
+    neg_mins[g] = -min[g];
+  }
+}
+
+}  // namespace
+
+void make_qkx2_quants_groups(int n_groups, int n, int nmax, const float* x, const float* weights,
+                             uint8_t* levels, float* scales, float* neg_mins, float rmin,
+                             float rdelta, int nstep, bool use_mad) {
+  for (int g = 0; g < n_groups; g += kLanes) {
+    const int k = std::min(kLanes, n_groups - g);
+    qkx2_lanes(k, n, nmax, x + g * n, weights + g * n, levels + g * n, scales + g, neg_mins + g,
+               rmin, rdelta, nstep, use_mad);
+  }
 }
 
 float make_qp_quants(int n, int nmax, const float* x, uint8_t* levels, const float* weights) {

@@ -50,6 +50,15 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
                        float* neg_min, uint8_t* scratch, float rmin, float rdelta, int nstep,
                        bool use_mad);
 
+// make_qkx2_quants for n_groups consecutive groups of n <= 32 elements (x, weights and levels
+// advance by n per group), with each group's scale in scales[g] and its -min in neg_mins[g]: the
+// same bytes as one call per group, faster. The groups are searched side by side, 8 at a time,
+// each group's sums added in make_qkx2_quants' order, so the dependent float additions of 8 groups
+// overlap (and vectorize) instead of waiting on one another.
+void make_qkx2_quants_groups(int n_groups, int n, int nmax, const float* x, const float* weights,
+                             uint8_t* levels, float* scales, float* neg_mins, float rmin,
+                             float rdelta, int nstep, bool use_mad);
+
 // ggml's make_qkx3_quants (the importance-weighted paths) is make_qkx2_quants whenever weights
 // are given, which they always are there, so it has no copy of its own.
 

@@ -108,6 +108,66 @@ TEST(QuantScaleSearch, NearestIntRoundsHalfToEven) {
 
 // Worked by hand: x = 0..31, amax 31, d = 31/127 (f16 0x33d0 = 0.244140625 after rounding),
 // q_j = round(j * 127 / 31).
+// The batched search (groups side by side, 8 lanes) against one make_qkx2_quants call per group:
+// the same levels, and the same scale and -min bits, for every parameter set the K-quants and the
+// weighted paths use, group counts that leave partial batches, and groups that end the search
+// early (all equal, all positive so the minimum is clamped to zero, all zero).
+TEST(QuantScaleSearch, GroupsMatchOneCallPerGroup) {
+  struct Params {
+    int n, nmax;
+    float rmin, rdelta;
+    int nstep;
+    bool use_mad;
+  };
+  const Params params[] = {{32, 15, -1.f, 0.1f, 20, false},  {32, 31, -0.5f, 0.1f, 15, false},
+                           {16, 3, -0.5f, 0.1f, 15, true},   {32, 15, -0.9f, 0.05f, 36, false},
+                           {16, 3, -0.9f, 0.05f, 36, false}, {32, 15, -1.f, 0.1f, 0, false}};
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::uniform_real_distribution<float> unit(0.f, 1.f);
+  int compared = 0;
+  for (const Params& p : params) {
+    for (int n_groups : {1, 5, 8, 13, 16}) {
+      const auto total = static_cast<size_t>(n_groups * p.n);
+      std::vector<float> x(total), w(total);
+      for (size_t i = 0; i < total; ++i) {
+        x[i] = normal(rng) * 0.05f;
+        w[i] = 0.1f + unit(rng);
+      }
+      // Group 1: all equal; group 2: all positive; group 3: all zero (where they exist).
+      for (int i = 0; i < p.n && n_groups > 3; ++i) {
+        x[static_cast<size_t>(p.n + i)] = 0.25f;
+        x[static_cast<size_t>(2 * p.n + i)] =
+            0.01f + std::fabs(x[static_cast<size_t>(2 * p.n + i)]);
+        x[static_cast<size_t>(3 * p.n + i)] = 0.f;
+      }
+      std::vector<uint8_t> levels(total, 0xaa), want(total, 0x55);
+      std::vector<float> scales(static_cast<size_t>(n_groups)), mins(scales.size());
+      quant::make_qkx2_quants_groups(n_groups, p.n, p.nmax, x.data(), w.data(), levels.data(),
+                                     scales.data(), mins.data(), p.rmin, p.rdelta, p.nstep,
+                                     p.use_mad);
+      for (int g = 0; g < n_groups; ++g) {
+        uint8_t scratch[32];
+        float neg_min = 0;
+        const size_t at = static_cast<size_t>(g * p.n);
+        const float scale =
+            quant::make_qkx2_quants(p.n, p.nmax, x.data() + at, w.data() + at, want.data() + at,
+                                    &neg_min, scratch, p.rmin, p.rdelta, p.nstep, p.use_mad);
+        uint32_t a, b;
+        std::memcpy(&a, &scale, 4);
+        std::memcpy(&b, &scales[static_cast<size_t>(g)], 4);
+        EXPECT_EQ(a, b) << "n " << p.n << " nmax " << p.nmax << " group " << g;
+        std::memcpy(&a, &neg_min, 4);
+        std::memcpy(&b, &mins[static_cast<size_t>(g)], 4);
+        EXPECT_EQ(a, b) << "n " << p.n << " nmax " << p.nmax << " group " << g;
+        ++compared;
+      }
+      EXPECT_EQ(levels, want) << "n " << p.n << " nmax " << p.nmax << " groups " << n_groups;
+    }
+  }
+  EXPECT_EQ(compared, 6 * (1 + 5 + 8 + 13 + 16));
+}
+
 TEST(QuantQ8_0, HandWorkedBlock) {
   std::vector<float> x(32);
   for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j);
