@@ -216,8 +216,7 @@ void quantize_row_q6_k(const float* x, block_q6_k* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
     int8_t levels[kQK_K];
     float scales[kQK_K / 16];
-    for (int ib = 0; ib < kQK_K / 16; ++ib)
-      scales[ib] = make_qx_quants(16, 32, x + 16 * ib, levels + 16 * ib, 1, nullptr);
+    make_qx_quants_groups(kQK_K / 16, 16, 32, x, levels, scales, nullptr);
     const float max_scale = signed_absmax(scales, kQK_K / 16);
     if (std::fabs(max_scale) < kGroupMaxEps) {
       std::memset(&y[i], 0, sizeof(block_q6_k));

@@ -186,17 +186,17 @@ void quantize_row_q2_k_weighted(const float* x, block_q2_k* y, int64_t n, const 
 
 void quantize_row_q3_k_weighted(const float* x, block_q3_k* y, int64_t n, const float* qw) {
   int8_t L[kQK_K];
-  float scales[kQK_K / 16], weight[16], sw[kQK_K / 16];
+  float scales[kQK_K / 16], weight[kQK_K], sw[kQK_K / 16];
   int8_t Ls[kQK_K / 16];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
     const float sigma2 = 2 * super_block_sum_x2(x) / kQK_K;
     for (int j = 0; j < kQK_K / 16; ++j) {
-      element_weights(qw + kQK_K * i + 16 * j, x + 16 * j, sigma2, 16, weight);
+      element_weights(qw + kQK_K * i + 16 * j, x + 16 * j, sigma2, 16, weight + 16 * j);
       float sumw = 0;
-      for (int l = 0; l < 16; ++l) sumw += weight[l];
+      for (int l = 0; l < 16; ++l) sumw += weight[16 * j + l];
       sw[j] = sumw;
-      scales[j] = make_qx_quants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
     }
+    make_qx_quants_groups(kQK_K / 16, 16, 4, x, L, scales, weight);
     std::memset(y[i].scales, 0, kKScaleBytes);
     const float d_block = make_qx_quants(kQK_K / 16, 32, scales, Ls, 1, sw);
     for (int j = 0; j < kQK_K / 16; ++j) {
@@ -285,10 +285,8 @@ void quantize_row_q6_k_weighted(const float* x, block_q6_k* y, int64_t n, const 
   int8_t L[kQK_K];
   float scales[kQK_K / 16];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    for (int ib = 0; ib < kQK_K / 16; ++ib) {
-      // Q6_K takes the imatrix means as they are (ggml left the sigma weighting commented out).
-      scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw + kQK_K * i + 16 * ib);
-    }
+    // Q6_K takes the imatrix means as they are (ggml left the sigma weighting commented out).
+    make_qx_quants_groups(kQK_K / 16, 16, 32, x, L, scales, qw + kQK_K * i);
     const float max_scale = signed_absmax(scales, kQK_K / 16);
     if (std::fabs(max_scale) < kGroupMaxEps) {
       std::memset(&y[i], 0, sizeof(block_q6_k));

@@ -318,7 +318,75 @@ void qkx2_lanes(int n_groups, int n, int nmax, const float* x, const float* weig
   }
 }
 
+// make_qx_quants(n, nmax, x, levels, 1, weights) for up to kLanes groups, as qkx2_lanes does.
+void qx_lanes(int n_groups, int n, int nmax, const float* x, const float* weights, int8_t* levels,
+              float* scales) {
+  float xv[kMaxGroup][kLanes], wv[kMaxGroup][kLanes];
+  float lv[kMaxGroup][kLanes], sv[kMaxGroup][kLanes];  // levels (best, this step), signed
+  Lanes max, scale, best, sumlx, suml2;
+  bool zero[kLanes];
+  for (int b = 0; b < kLanes; ++b) {
+    const int g = std::min(b, n_groups - 1);
+    for (int i = 0; i < n; ++i) {
+      xv[i][b] = x[g * n + i];
+      wv[i][b] = weights ? weights[g * n + i] : xv[i][b] * xv[i][b];
+    }
+    max[b] = signed_absmax(x + g * n, n);
+    zero[b] = std::fabs(max[b]) < kGroupMaxEps;
+  }
+  const float lo = static_cast<float>(-nmax), hi = static_cast<float>(nmax - 1);
+  // clamp_sym(nearest_int(iscale * x), nmax), written out so it vectorizes; and the two sums.
+  auto step = [&](const Lanes& iscale, float(*out)[kLanes]) {
+    for (int b = 0; b < kLanes; ++b) sumlx[b] = suml2[b] = 0;
+    for (int i = 0; i < n; ++i) {
+      for (int b = 0; b < kLanes; ++b) {
+        const float shifted = iscale[b] * xv[i][b] + 12582912.f;
+        const int32_t l = (std::bit_cast<int32_t>(shifted) & 0x007fffff) - 0x00400000;
+        const float fl = std::min(std::max(static_cast<float>(l), lo), hi);
+        out[i][b] = fl;
+        sumlx[b] += wv[i][b] * xv[i][b] * fl;
+        suml2[b] += wv[i][b] * fl * fl;
+      }
+    }
+  };
+  Lanes iscale;
+  for (int b = 0; b < kLanes; ++b) iscale[b] = zero[b] ? 0.f : static_cast<float>(-nmax) / max[b];
+  step(iscale, lv);
+  for (int b = 0; b < kLanes; ++b) {
+    scale[b] = suml2[b] != 0.0f ? sumlx[b] / suml2[b] : 0.0f;
+    best[b] = scale[b] * sumlx[b];
+  }
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    const float num = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is));
+    for (int b = 0; b < kLanes; ++b) iscale[b] = zero[b] ? 0.f : num / max[b];
+    step(iscale, sv);
+    for (int b = 0; b < kLanes; ++b) {
+      if (zero[b] || !(suml2[b] > 0 && sumlx[b] * sumlx[b] > best[b] * suml2[b])) continue;
+      for (int i = 0; i < n; ++i) lv[i][b] = sv[i][b];
+      scale[b] = sumlx[b] / suml2[b];
+      best[b] = scale[b] * sumlx[b];
+    }
+  }
+  for (int g = 0; g < n_groups; ++g) {
+    for (int i = 0; i < n; ++i) {
+      levels[g * n + i] =
+          zero[g] ? int8_t{0} : static_cast<int8_t>(lv[i][g] + static_cast<float>(nmax));
+    }
+    scales[g] = zero[g] ? 0.f : scale[g];
+  }
+}
+
 }  // namespace
+
+void make_qx_quants_groups(int n_groups, int n, int nmax, const float* x, int8_t* levels,
+                           float* scales, const float* weights) {
+  for (int g = 0; g < n_groups; g += kLanes) {
+    const int k = std::min(kLanes, n_groups - g);
+    qx_lanes(k, n, nmax, x + g * n, weights ? weights + g * n : nullptr, levels + g * n,
+             scales + g);
+  }
+}
 
 void make_qkx2_quants_groups(int n_groups, int n, int nmax, const float* x, const float* weights,
                              uint8_t* levels, float* scales, float* neg_mins, float rmin,

@@ -40,6 +40,12 @@ inline int nearest_int(float v) {
 float make_qx_quants(int n, int nmax, const float* x, int8_t* levels, int rmse_type,
                      const float* weights);
 
+// make_qx_quants(n, nmax, x, levels, 1, weights) for n_groups consecutive groups of n <= 32
+// elements (weights: null, or n per group), scales[g] each: the same bytes, 8 groups searched side
+// by side (see make_qkx2_quants_groups).
+void make_qx_quants_groups(int n_groups, int n, int nmax, const float* x, int8_t* levels,
+                           float* scales, const float* weights);
+
 // Symmetric levels for Q3_K, optionally refined element by element; levels get +nmax offset.
 float make_q3_quants(int n, int nmax, const float* x, int8_t* levels, bool do_rmse);
 

@@ -168,6 +168,48 @@ TEST(QuantScaleSearch, GroupsMatchOneCallPerGroup) {
   EXPECT_EQ(compared, 6 * (1 + 5 + 8 + 13 + 16));
 }
 
+// The same for make_qx_quants' batched form (Q6_K's 16-element groups, plain and weighted; Q3_K's
+// nmax 4), with an all-zero group and one below the magnitude threshold.
+TEST(QuantScaleSearch, QxGroupsMatchOneCallPerGroup) {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::uniform_real_distribution<float> unit(0.f, 1.f);
+  int compared = 0;
+  for (int nmax : {32, 4}) {
+    for (bool weighted : {false, true}) {
+      for (int n_groups : {1, 7, 8, 16, 19}) {
+        const int n = 16;
+        const auto total = static_cast<size_t>(n_groups * n);
+        std::vector<float> x(total), w(total);
+        for (size_t i = 0; i < total; ++i) {
+          x[i] = normal(rng) * 0.05f;
+          w[i] = 0.1f + unit(rng);
+        }
+        for (int i = 0; i < n && n_groups > 2; ++i) {
+          x[static_cast<size_t>(n + i)] = 0.f;
+          x[static_cast<size_t>(2 * n + i)] = 1e-17f;
+        }
+        std::vector<int8_t> levels(total, 0x2a), want(total, 0x15);
+        std::vector<float> scales(static_cast<size_t>(n_groups));
+        const float* wp = weighted ? w.data() : nullptr;
+        quant::make_qx_quants_groups(n_groups, n, nmax, x.data(), levels.data(), scales.data(), wp);
+        for (int g = 0; g < n_groups; ++g) {
+          const size_t at = static_cast<size_t>(g * n);
+          const float scale = quant::make_qx_quants(n, nmax, x.data() + at, want.data() + at, 1,
+                                                    wp ? wp + at : nullptr);
+          uint32_t a, b;
+          std::memcpy(&a, &scale, 4);
+          std::memcpy(&b, &scales[static_cast<size_t>(g)], 4);
+          EXPECT_EQ(a, b) << "nmax " << nmax << " weighted " << weighted << " group " << g;
+          ++compared;
+        }
+        EXPECT_EQ(levels, want) << "nmax " << nmax << " weighted " << weighted;
+      }
+    }
+  }
+  EXPECT_EQ(compared, 4 * (1 + 7 + 8 + 16 + 19));
+}
+
 TEST(QuantQ8_0, HandWorkedBlock) {
   std::vector<float> x(32);
   for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j);
