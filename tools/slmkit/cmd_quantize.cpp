@@ -160,8 +160,9 @@ void register_quantize(CLI::App& app) {
   sub->add_option("--target-bpw", auto_args->target_bpw,
                   "-t auto: bits per weight of tensor data (as llama.cpp reports BPW)");
   sub->add_option("--min-decode-tps", auto_args->min_decode_tps,
-                  "-t auto: decode tokens/s at least, predicted from kernel costs measured on this "
-                  "CPU (this thread count); with or without a size budget");
+                  "-t auto: decode tokens/s at least (as `slmkit bench` measures tg128), "
+                  "predicted from kernel costs measured on this CPU (this thread count) and "
+                  "checked by timing the mix; with or without a size budget");
   sub->add_option("--as-fast-as", auto_args->as_fast_as,
                   "-t auto: decode at least as fast as this GGUF file (e.g. the Q4_K_M preset), "
                   "the two timed in turns on this machine; instead of --min-decode-tps");
