@@ -1,10 +1,11 @@
 #include "quant/fp_strict.h"  // first: see there
 
-#include "quant/scale_search.h"
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
+
+#include "core/fail.h"
+#include "quant/scale_search.h"
 
 namespace slmkit::quant {
 namespace {
@@ -381,6 +382,7 @@ void qx_lanes(int n_groups, int n, int nmax, const float* x, const float* weight
 
 void make_qx_quants_groups(int n_groups, int n, int nmax, const float* x, int8_t* levels,
                            float* scales, const float* weights) {
+  if (n < 1 || n > kMaxGroup) fail(ErrorKind::internal, "scale search: groups of {} elements", n);
   for (int g = 0; g < n_groups; g += kLanes) {
     const int k = std::min(kLanes, n_groups - g);
     qx_lanes(k, n, nmax, x + g * n, weights ? weights + g * n : nullptr, levels + g * n,
@@ -391,6 +393,7 @@ void make_qx_quants_groups(int n_groups, int n, int nmax, const float* x, int8_t
 void make_qkx2_quants_groups(int n_groups, int n, int nmax, const float* x, const float* weights,
                              uint8_t* levels, float* scales, float* neg_mins, float rmin,
                              float rdelta, int nstep, bool use_mad) {
+  if (n < 1 || n > kMaxGroup) fail(ErrorKind::internal, "scale search: groups of {} elements", n);
   for (int g = 0; g < n_groups; g += kLanes) {
     const int k = std::min(kLanes, n_groups - g);
     qkx2_lanes(k, n, nmax, x + g * n, weights + g * n, levels + g * n, scales + g, neg_mins + g,
