@@ -1,8 +1,8 @@
 // Thread CPU time of the F16 x f32 matmul kernel alone (on the engine's packed layout where it has
 // one), one thread, on distilgpt2's decode shapes, tinyllama's 2048 x 2048 and qwen2-0.5b's FFN
 // and vocabulary. Repeated calls keep matrices up to a few MB in the last-level cache; the
-// vocabulary products (77 and 272 MB) stream from DRAM (on a 2-core Zen 5 VM, 23-42 GB/s from
-// one run to the next, against 37 GB/s for a plain 1 GiB read on one core).
+// vocabulary products (77 and 272 MB) stream from DRAM (on a 2-core Zen 5 VM, 22-43 GB/s from
+// one run to the next, against 31-37 GB/s for a plain read of 1-2 GiB on one core).
 //
 //   build/bin/f16_kernel_bench [F16|BF16|F32...]   (default F16)
 // Prints microseconds per call (best of the repetitions), GMAC/s and weight GB/s; SLMKIT_ISA is

@@ -234,6 +234,9 @@ Model apply_mix(const Model& model, const AutoSensitivity& sensitivity, const Au
 // size; nullopt when a tensor is missing there or its type is not one of its candidates.
 std::optional<AutoMixPlan> plan_of_types(const AutoSensitivity& sensitivity,
                                          const std::map<std::string, std::string>& types);
+// The same with each tensor's type as `reference` stores it (e.g. a preset file, loaded).
+std::optional<AutoMixPlan> plan_of_types(const AutoSensitivity& sensitivity,
+                                         const Model& reference);
 
 // The plan within target_bytes of the smallest predicted decode time (KLD breaks ties): what
 // choose_mix's error names when a time budget cannot be met.

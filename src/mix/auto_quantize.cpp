@@ -1,6 +1,5 @@
 // quantize -t auto as one library call: the CLI, the pipeline and the MCP tool share it.
 #include <algorithm>
-#include <map>
 #include <optional>
 #include <vector>
 
@@ -101,13 +100,8 @@ QuantizeAutoResult quantize_auto(const Model& model, const QuantizeAutoOptions& 
   // plan's predicted time: the prediction's errors of scale then cancel, and the search trades
   // KLD for bytes at the reference's speed. Otherwise it starts from the plan of the bytes alone.
   // The timings in turns decide from there.
-  std::optional<AutoMixPlan> anchor;
-  if (reference) {
-    std::map<std::string, std::string> types;
-    for (const Tensor& t : reference->model().tensors())
-      types[t.name()] = std::string(dtype_name(t.dtype()));
-    anchor = plan_of_types(r.sensitivity, types);
-  }
+  const std::optional<AutoMixPlan> anchor =
+      reference ? plan_of_types(r.sensitivity, reference->model()) : std::nullopt;
   if (anchor) {
     r.plan = choose_mix_against(r.sensitivity, target, *anchor);
   } else if (referenced || !(max_seconds > 0)) {

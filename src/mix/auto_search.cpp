@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -242,6 +245,12 @@ std::optional<AutoMixPlan> plan_of_types(const AutoSensitivity& s,
     chosen.push_back(static_cast<size_t>(c - t.candidates.begin()));
   }
   return plan_of(s, chosen);
+}
+
+std::optional<AutoMixPlan> plan_of_types(const AutoSensitivity& s, const Model& reference) {
+  std::map<std::string, std::string> types;
+  for (const Tensor& t : reference.tensors()) types[t.name()] = std::string(dtype_name(t.dtype()));
+  return plan_of_types(s, types);
 }
 
 // HAQ's hardware in the loop: the search's prediction (per-product costs plus a fixed step cost)
