@@ -44,6 +44,7 @@ def main():
     p.add_argument("--bench-seconds", type=int)
     p.add_argument("--total-seconds", type=int)
     p.add_argument("--command")
+    p.add_argument("--load", help="/proc/loadavg's 1, 5, 15-minute averages before / after")
     p.add_argument("--commit", help="the slmkit commit measured (default: git HEAD)")
     p.add_argument("--env")
     p.add_argument("results", nargs="*", help="shape:type:file.json")
@@ -114,7 +115,8 @@ def main():
         "The machine is shared with other jobs, so single numbers are noisy: read the ratios.\n")
     out.append(
         f"Run time: {a.total_seconds} s in all ({a.prep_seconds} s writing models and exports "
-        f"that did not exist yet, {a.bench_seconds} s measuring).\n")
+        f"that did not exist yet, {a.bench_seconds} s measuring)."
+        + (f" Load average (1, 5, 15 min) before / after: {a.load}." if a.load else "") + "\n")
     out.append("## slmkit vs llama.cpp (same GGUF, same threads)\n")
     if llama_builds:
         out.append("llama.cpp measured: " + "; ".join(f"`{b}`" for b in llama_builds) + "\n")

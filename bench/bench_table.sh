@@ -10,7 +10,8 @@
 # TG (8), REPS (2), SHAPES ("llama:tinyllama-1.1b llama:llama-3.2-1b gpt2:distilgpt2
 # gemma3:gemma-3-270m qwen2:qwen2-0.5b"), TYPES ("F16 Q8_0 Q4_0 Q4_K_M"), OUT (docs/bench.md),
 # NOTES (a markdown file appended to the page: what this run's numbers mean), WITH_ORT (0: no ONNX
-# export nor ONNX Runtime column, e.g. for the 1B shapes' 4.4 GB fp32 graphs).
+# export nor ONNX Runtime column, e.g. for the 1B shapes' 4.4 GB fp32 graphs), SPEEDUP_TG (128:
+# generated tokens of the INT8-vs-FP32 and KV-cache-vs-recompute rows).
 # Models are written once (synth, quantize, export) and reused by later runs. --quick: distilgpt2
 # only, for trying the script. The defaults (pp32, tg8, 2 repetitions) were chosen for the
 # 20-minute budget: distilgpt2 + gemma-3-270m + qwen2-0.5b took 480 s of measuring on the shared
@@ -32,6 +33,7 @@ TOKENIZERS=../shared/fixtures/tokenizers
 mkdir -p "$BENCH_DIR/results"
 log() { echo "bench_table: $*" >&2; }
 start=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ONNX Runtime's export for each GGUF type: the GGUF Q8_0 / Q4_0 rows are our "int8 per-channel"
 # and "int4" (one scale per 32 weights); ORT's are the int8 (per-channel MatMulInteger) and q4
@@ -106,10 +108,10 @@ if [[ " $SHAPES " == *" gpt2:distilgpt2 "* ]]; then
   f32="$BENCH_DIR/distilgpt2-F32.gguf"
   [[ -f "$f32" ]] || "$SLMKIT" synth --arch gpt2 --shape distilgpt2 --seed 1 --dtype f32 -o "$f32" \
     --tokenizer-dir "$TOKENIZERS" > /dev/null
-  "$SLMKIT" bench -m "$f32,$BENCH_DIR/distilgpt2-Q8_0.gguf" -p "$PP" -n "$TG" -r "$REPS" \
+  "$SLMKIT" bench -m "$f32,$BENCH_DIR/distilgpt2-Q8_0.gguf" -p "$PP" -n "${SPEEDUP_TG:-128}" -r "$REPS" \
     -t "$THREADS" -o json > "$BENCH_DIR/results/int8-vs-fp32.json"
   "$SLMKIT" bench --kv-vs-recompute -m "$BENCH_DIR/distilgpt2-F16.gguf" -p "${KV_PP:-32}" \
-    -n "${KV_TG:-64}" -r "$REPS" -t "$THREADS" -o json > "$BENCH_DIR/results/kv-vs-recompute.json"
+    -n "${SPEEDUP_TG:-128}" -r "$REPS" -t "$THREADS" -o json > "$BENCH_DIR/results/kv-vs-recompute.json"
   extra_args=(--int8-vs-fp32 "$BENCH_DIR/results/int8-vs-fp32.json"
     --kv-vs-recompute "$BENCH_DIR/results/kv-vs-recompute.json")
 fi
@@ -121,7 +123,7 @@ total_s=$(( $(date +%s) - start ))
 
 python3 bench/bench_table.py --out "$OUT" --threads "$THREADS" --pp "$PP" --tg "$TG" \
   --reps "$REPS" --bandwidth "$bw_json" --prep-seconds "$prep_s" --bench-seconds "$bench_s" \
-  --total-seconds "$total_s" --command "bench/bench_table.sh ${1:-}" \
+  --total-seconds "$total_s" --load "$load_before / $(cut -d' ' -f1-3 /proc/loadavg)" --command "bench/bench_table.sh ${1:-}" \
   --env "THREADS=$THREADS PP=$PP TG=$TG REPS=$REPS SHAPES=\"$SHAPES\" TYPES=\"$TYPES\"" \
   ${NOTES:+--notes "$NOTES"} "${extra_args[@]}" "${results[@]}"
 log "wrote $OUT in ${total_s}s (models ${prep_s}s, benchmarks ${bench_s}s)"

@@ -202,11 +202,11 @@ void MatmulF32(const MatrixRef& w, const float* x, int64_t x_stride, int64_t n_t
                int64_t y_stride, int64_t r0, int64_t r1) {
   MatmulT<float>(w, x, x_stride, n_tokens, y, y_stride, r0, r1);
 }
-// F16 rows interleaved 16 at a time (packed_layouts.h f16x16): a vector holds column k of 16 (or,
-// narrower, part of 16) rows and meets each token's broadcast activation, as ColumnsForTokens
-// does for W^T: no horizontal sums, one broadcast per token and column for 16 rows instead of a
-// vector load per row, and every FMA's weight widened once per tile. AVX-512: 2 groups x 12
-// tokens (24 accumulators); AVX2: 1 group (2 vectors) x 6 tokens. A single token unrolls along
+// F16 or BF16 rows interleaved 16 at a time (packed_layouts.h f16x16): a vector holds column k of
+// 16 (or, narrower, part of 16) rows and meets each token's broadcast activation, as
+// ColumnsForTokens does for W^T: no horizontal sums, one broadcast per token and column for 16 rows
+// instead of a vector load per row, and every FMA's weight widened once per tile. AVX-512: 2 groups
+// x 12 tokens (24 accumulators); AVX2: 1 group (2 vectors) x 6 tokens. A single token unrolls along
 // the columns instead, for 4 FMA chains.
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 constexpr bool kHasPackedF16 = true;
@@ -217,11 +217,11 @@ constexpr int64_t kF16Rows = f16x16::kRows;
 constexpr int kF16Groups = (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) ? 2 : 1;
 constexpr int kF16Tokens = (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) ? 12 : 6;
 
-template <int G, int T, int U>
-HWY_INLINE void PackedF16Tile(const hwy::float16_t* p, int64_t group_elems, const float* x,
-                              int64_t x_stride, int64_t k_len, float* y, int64_t y_stride) {
+template <int G, int T, int U, class WT>
+HWY_INLINE void Packed16Tile(const WT* p, int64_t group_elems, const float* x, int64_t x_stride,
+                             int64_t k_len, float* y, int64_t y_stride) {
   const DF df;
-  const hn::Rebind<hwy::float16_t, DF> dh;
+  const hn::Rebind<WT, DF> dh;
   constexpr int kN = static_cast<int>(hn::MaxLanes(DF()));
   constexpr int kPerGroup = kF16Rows >= kN ? static_cast<int>(kF16Rows) / kN : 1;
   constexpr int kV = G * kPerGroup;  // vectors down a column of the tile
@@ -260,38 +260,39 @@ HWY_INLINE void PackedF16Tile(const hwy::float16_t* p, int64_t group_elems, cons
 }
 
 // Groups [g0, g1) for T tokens, kF16Groups at a time.
-template <int T, int U>
-HWY_INLINE void PackedF16Groups(const hwy::float16_t* base, int64_t group_elems, const float* x,
-                                int64_t x_stride, int64_t k_len, float* y, int64_t y_stride,
-                                int64_t g0, int64_t g1) {
+template <int T, int U, class WT>
+HWY_INLINE void Packed16Groups(const WT* base, int64_t group_elems, const float* x,
+                               int64_t x_stride, int64_t k_len, float* y, int64_t y_stride,
+                               int64_t g0, int64_t g1) {
   int64_t g = g0;
   if constexpr (T > 1) {
     for (; g + kF16Groups <= g1; g += kF16Groups) {
-      PackedF16Tile<kF16Groups, T, U>(base + g * group_elems, group_elems, x, x_stride, k_len,
-                                      y + g * kF16Rows, y_stride);
+      Packed16Tile<kF16Groups, T, U, WT>(base + g * group_elems, group_elems, x, x_stride, k_len,
+                                         y + g * kF16Rows, y_stride);
     }
   }
   for (; g < g1; ++g) {
-    PackedF16Tile<1, T, U>(base + g * group_elems, group_elems, x, x_stride, k_len,
-                           y + g * kF16Rows, y_stride);
+    Packed16Tile<1, T, U, WT>(base + g * group_elems, group_elems, x, x_stride, k_len,
+                              y + g * kF16Rows, y_stride);
   }
 }
 
 // Whole groups inside [r0, r1) from the packed copy, in panels of about kPanelBytes that every
 // token tile meets while they stay in L2; the rows around them from the rows.
-void PackedF16(const MatrixRef& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
-               int64_t y_stride, int64_t r0, int64_t r1) {
+template <class WT>
+void Packed16(const MatrixRef& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
+              int64_t y_stride, int64_t r0, int64_t r1) {
   const int64_t g0 = (r0 + kF16Rows - 1) / kF16Rows, g1 = r1 / kF16Rows;
   if (!kHasPackedF16 || g0 >= g1) {
-    return MatmulT<hwy::float16_t>(w, x, x_stride, n_tokens, y, y_stride, r0, r1);
+    return MatmulT<WT>(w, x, x_stride, n_tokens, y, y_stride, r0, r1);
   }
   if (r0 < g0 * kF16Rows) {
-    MatmulT<hwy::float16_t>(w, x, x_stride, n_tokens, y, y_stride, r0, g0 * kF16Rows);
+    MatmulT<WT>(w, x, x_stride, n_tokens, y, y_stride, r0, g0 * kF16Rows);
   }
   if (g1 * kF16Rows < r1) {
-    MatmulT<hwy::float16_t>(w, x, x_stride, n_tokens, y, y_stride, g1 * kF16Rows, r1);
+    MatmulT<WT>(w, x, x_stride, n_tokens, y, y_stride, g1 * kF16Rows, r1);
   }
-  const auto* base = AsElements<hwy::float16_t>(w.packed);
+  const auto* base = AsElements<WT>(w.packed);
   const int64_t group_elems = w.cols * kF16Rows;
   const int64_t group_bytes = group_elems * static_cast<int64_t>(sizeof(uint16_t));
   const int64_t panel = std::max<int64_t>(kF16Groups, 2 * kPanelBytes / group_bytes);
@@ -299,22 +300,22 @@ void PackedF16(const MatrixRef& w, const float* x, int64_t x_stride, int64_t n_t
     const int64_t p1 = std::min(g1, p0 + panel);
     int64_t t = 0;
     for (; t + kF16Tokens <= n_tokens; t += kF16Tokens) {
-      PackedF16Groups<kF16Tokens, 1>(base, group_elems, x + t * x_stride, x_stride, w.cols,
-                                     y + t * y_stride, y_stride, p0, p1);
+      Packed16Groups<kF16Tokens, 1, WT>(base, group_elems, x + t * x_stride, x_stride, w.cols,
+                                        y + t * y_stride, y_stride, p0, p1);
     }
     if constexpr (kF16Tokens > 6) {
       for (; t + 6 <= n_tokens; t += 6) {
-        PackedF16Groups<6, 1>(base, group_elems, x + t * x_stride, x_stride, w.cols,
-                              y + t * y_stride, y_stride, p0, p1);
+        Packed16Groups<6, 1, WT>(base, group_elems, x + t * x_stride, x_stride, w.cols,
+                                 y + t * y_stride, y_stride, p0, p1);
       }
     }
     for (; t + 2 <= n_tokens; t += 2) {
-      PackedF16Groups<2, 1>(base, group_elems, x + t * x_stride, x_stride, w.cols, y + t * y_stride,
-                            y_stride, p0, p1);
+      Packed16Groups<2, 1, WT>(base, group_elems, x + t * x_stride, x_stride, w.cols,
+                               y + t * y_stride, y_stride, p0, p1);
     }
     for (; t < n_tokens; ++t) {
-      PackedF16Groups<1, 4>(base, group_elems, x + t * x_stride, x_stride, w.cols, y + t * y_stride,
-                            y_stride, p0, p1);
+      Packed16Groups<1, 4, WT>(base, group_elems, x + t * x_stride, x_stride, w.cols,
+                               y + t * y_stride, y_stride, p0, p1);
     }
   }
 }
@@ -325,11 +326,12 @@ bool HasPackedF16() {
 
 void MatmulF16(const MatrixRef& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
                int64_t y_stride, int64_t r0, int64_t r1) {
-  if (w.packed) return PackedF16(w, x, x_stride, n_tokens, y, y_stride, r0, r1);
+  if (w.packed) return Packed16<hwy::float16_t>(w, x, x_stride, n_tokens, y, y_stride, r0, r1);
   MatmulT<hwy::float16_t>(w, x, x_stride, n_tokens, y, y_stride, r0, r1);
 }
 void MatmulBF16(const MatrixRef& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
                 int64_t y_stride, int64_t r0, int64_t r1) {
+  if (w.packed) return Packed16<hwy::bfloat16_t>(w, x, x_stride, n_tokens, y, y_stride, r0, r1);
   MatmulT<hwy::bfloat16_t>(w, x, x_stride, n_tokens, y, y_stride, r0, r1);
 }
 

@@ -261,6 +261,8 @@ void f16x16_unpack(const std::byte* in, int64_t r, std::byte* out) {
 // name, weight type, rows per group, pack, bytes per block column of a group, unpack.
 const PackedLayout kPackedF16x16 = {"f16x16",    DType::F16,          f16x16::kRows,
                                     f16x16_pack, f16x16::kBlockBytes, f16x16_unpack};
+const PackedLayout kPackedBF16x16 = {"bf16x16",   DType::BF16,         f16x16::kRows,
+                                     f16x16_pack, f16x16::kBlockBytes, f16x16_unpack};
 const PackedLayout kPackedQ4_0x8 = {"q4_0x8",
                                     DType::Q4_0,
                                     packed_x8<quant::block_q4_0>::kRows,

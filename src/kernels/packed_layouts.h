@@ -107,9 +107,11 @@ inline constexpr int64_t kRows = 16;
 inline constexpr int64_t kBlockBytes = kRows * static_cast<int64_t>(sizeof(uint16_t));  // a column
 }  // namespace f16x16
 extern const PackedLayout kPackedF16x16;
+// BF16: the same layout of its 16-bit values (the packed kernel widens them as BF16).
+extern const PackedLayout kPackedBF16x16;
 
 // Whether this CPU's selected kernels (SLMKIT_ISA included) have a packed kernel for `type`.
 bool has_packed_kernel(DType type);
-bool has_packed_f16_kernel();  // the float kernels' (matmul_hwy.cpp)
+bool has_packed_f16_kernel();  // the float kernels' (matmul_hwy.cpp), F16 and BF16
 
 }  // namespace slmkit::kernels

@@ -37,62 +37,62 @@ struct KQuantBase {
   static HWY_INLINE const uint8_t* BSums(const uint8_t* a) {
     return a + offsetof(Activation, bsums);
   }
-  static HWY_INLINE int BSum(const uint8_t* a, int j) {
-    int16_t v;
-    std::memcpy(&v, BSums(a) + 2 * j, 2);
-    return v;
-  }
 };
 
 // Q2_K: element 128k + 32s + l is bits 2s of qs[32k + l]; scale (low nibble) and min (high
-// nibble) per 16.
+// nibble) per 16. The mins' products with the activation sums go into the float accumulator's
+// lanes, as ggml's kernels do: no horizontal sum per block.
 struct KQ2_K : KQuantBase {
   static constexpr DType kType = DType::Q2_K;
   using Weight = quant::block_q2_k;
   template <int T>
   static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
-                               float* extra) {
+                               float*) {
     const uint8_t* sc = w + offsetof(Weight, scales);
+    const K16Scales scales = K16Scales::Nibbles(sc, 0), mins = K16Scales::Nibbles(sc, 4);
     I32 isum[T];
     for (int t = 0; t < T; ++t) isum[t] = ZeroI();
     for (int k = 0; k < 2; ++k) {
       const C32 raw = Load32(w + offsetof(Weight, qs) + 32 * k);
       for (int s = 0; s < 4; ++s) {
         const C32 q = ShrAnd(raw, 2 * s, 3);
-        const int j = 8 * k + 2 * s;
-        const auto s0 = static_cast<int16_t>(sc[j] & 0x0F),
-                   s1 = static_cast<int16_t>(sc[j + 1] & 0x0F);
+        const Scale16 pair = scales.Pair(8 * k + 2 * s);
         for (int t = 0; t < T; ++t)
-          isum[t] = Add(isum[t], DotUS(q, Load32(Qs(a[t]) + 128 * k + 32 * s), s0, s1));
+          isum[t] = Add(isum[t], DotUS(q, Load32(Qs(a[t]) + 128 * k + 32 * s), pair));
       }
     }
     const float d = LoadHalf(w + offsetof(Weight, d)), dmin = LoadHalf(w + offsetof(Weight, dmin));
     for (int t = 0; t < T; ++t) {
-      int mins = 0;
-      for (int j = 0; j < 16; ++j) mins += BSum(a[t], j) * (sc[j] >> 4);
       acc[t] = MulAddI(isum[t], d * da[t], acc[t]);
-      extra[t] -= dmin * da[t] * static_cast<float>(mins);
+      acc[t] = MulAddI(mins.OffsetProducts(BSums(a[t])), -dmin * da[t], acc[t]);
     }
   }
 };
 
 // Q3_K: unsigned 0..7 = low 2 bits | high bit << 2; the value is that minus 4, applied through
-// the activation sums.
-HWY_INLINE int Q3Scale(const uint8_t* sc, int j) {
-  const int lo = j < 8 ? (sc[j] & 0x0F) : (sc[j - 8] >> 4);
-  const int hi = (sc[8 + j % 4] >> (2 * (j / 4))) & 3;
-  return (lo | (hi << 4)) - 32;
+// the activation sums. Its 16 6-bit scales (stored plus 32) from the 12 packed bytes: scale j is
+// the low (j < 8) or high nibble of byte j % 8, with bits 2 (j / 4) of byte 8 + j % 4 as bits
+// 4-5. Four bytes at a time in 32-bit words: every shift is masked back into its own byte, so the
+// result does not depend on the byte order.
+HWY_INLINE void Q3ScaleWords(const uint8_t* packed, uint32_t* words) {
+  uint32_t u[3];
+  std::memcpy(u, packed, 12);
+  constexpr uint32_t kLow4 = 0x0F0F0F0F, kLow2 = 0x03030303;
+  words[0] = (u[0] & kLow4) | ((u[2] & kLow2) << 4);
+  words[1] = (u[1] & kLow4) | (((u[2] >> 2) & kLow2) << 4);
+  words[2] = ((u[0] >> 4) & kLow4) | (((u[2] >> 4) & kLow2) << 4);
+  words[3] = ((u[1] >> 4) & kLow4) | (((u[2] >> 6) & kLow2) << 4);
 }
+
 struct KQ3_K : KQuantBase {
   static constexpr DType kType = DType::Q3_K;
   using Weight = quant::block_q3_k;
   template <int T>
   static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
-                               float* extra) {
-    int16_t scale[16];
-    for (int j = 0; j < 16; ++j) {
-      scale[j] = static_cast<int16_t>(Q3Scale(w + offsetof(Weight, scales), j));
-    }
+                               float*) {
+    uint32_t words[4];
+    Q3ScaleWords(w + offsetof(Weight, scales), words);
+    const K16Scales scales = K16Scales::Words(words, 32);
     const C32 hm = Load32(w + offsetof(Weight, hmask));
     I32 isum[T];
     for (int t = 0; t < T; ++t) isum[t] = ZeroI();
@@ -103,19 +103,16 @@ struct KQ3_K : KQuantBase {
         // High bit to position 2: shift right by bit - 2 (or left by 2 - bit).
         const C32 high = bit >= 2 ? ShrAnd(hm, bit - 2, 4) : ShlAnd(hm, 2 - bit, 4);
         const C32 q = Or(ShrAnd(raw, 2 * s, 3), high);
-        const int j = 8 * k + 2 * s;
+        const Scale16 pair = scales.Pair(8 * k + 2 * s);
         for (int t = 0; t < T; ++t) {
-          isum[t] =
-              Add(isum[t], DotUS(q, Load32(Qs(a[t]) + 128 * k + 32 * s), scale[j], scale[j + 1]));
+          isum[t] = Add(isum[t], DotUS(q, Load32(Qs(a[t]) + 128 * k + 32 * s), pair));
         }
       }
     }
     const float d = LoadHalf(w + offsetof(Weight, d));
     for (int t = 0; t < T; ++t) {
-      int offset = 0;
-      for (int j = 0; j < 16; ++j) offset += scale[j] * BSum(a[t], j);
       acc[t] = MulAddI(isum[t], d * da[t], acc[t]);
-      extra[t] -= 4.0f * d * da[t] * static_cast<float>(offset);
+      acc[t] = MulAddI(scales.OffsetProducts(BSums(a[t])), -4.0f * d * da[t], acc[t]);
     }
   }
 };
@@ -167,7 +164,7 @@ struct KQ6_K : KQuantBase {
   template <int T>
   static HWY_INLINE void Block(const uint8_t* w, const uint8_t* const* a, const float* da, F32* acc,
                                float* extra) {
-    const K6Scales scales(reinterpret_cast<const int8_t*>(w + offsetof(Weight, scales)));
+    const K16Scales scales(reinterpret_cast<const int8_t*>(w + offsetof(Weight, scales)));
     I32 isum[T];
     for (int t = 0; t < T; ++t) isum[t] = ZeroI();
     for (int k = 0; k < 2; ++k) {

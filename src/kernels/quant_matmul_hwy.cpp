@@ -108,7 +108,7 @@ HWY_EXPORT(QuantMatmul);
 HWY_EXPORT(HasPackedKernel);
 
 bool has_packed_kernel(DType type) {
-  if (type == DType::F16) return has_packed_f16_kernel();
+  if (type == DType::F16 || type == DType::BF16) return has_packed_f16_kernel();
   return !use_scalar() && HWY_DYNAMIC_DISPATCH(HasPackedKernel)(type);
 }
 

@@ -195,19 +195,35 @@ class K4Scales {
   int scale_[8], min_[8];
 };
 
-// Q6_K: 16 i8 scales.
-class K6Scales {
+// Q2_K, Q3_K, Q6_K: 16 i8 scales (or mins), one per 16 elements.
+class K16Scales {
  public:
-  HWY_INLINE explicit K6Scales(const int8_t* scales) : sc_(scales) {}
+  HWY_INLINE explicit K16Scales(const int8_t* scales) { std::memcpy(sc_, scales, 16); }
+  static HWY_INLINE K16Scales Nibbles(const uint8_t* packed, int shift) {
+    int8_t s[16];
+    for (int j = 0; j < 16; ++j) s[j] = static_cast<int8_t>((packed[j] >> shift) & 0x0F);
+    return K16Scales(s);
+  }
+  static HWY_INLINE K16Scales Words(const uint32_t* words, uint8_t minus) {
+    uint8_t b[16];
+    std::memcpy(b, words, 16);
+    int8_t s[16];
+    for (int j = 0; j < 16; ++j) s[j] = static_cast<int8_t>(b[j] - minus);
+    return K16Scales(s);
+  }
   HWY_INLINE Scale16 Pair(int j) const { return {sc_[j], sc_[j + 1]}; }
   HWY_INLINE int OffsetSum(const uint8_t* bsums) const {
     int offset = 0;
     for (int j = 0; j < 16; ++j) offset += sc_[j] * BSum16(bsums, j);
     return offset;
   }
+  HWY_INLINE I32 OffsetProducts(const uint8_t* bsums) const {
+    const DI32 d;
+    return hn::InsertLane(hn::Zero(d), 0, OffsetSum(bsums));
+  }
 
  private:
-  const int8_t* sc_;
+  int8_t sc_[16];
 };
 
 }  // namespace HWY_NAMESPACE

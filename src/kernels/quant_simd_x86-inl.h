@@ -189,14 +189,24 @@ class K4Scales {
   __m256i mins16x2_;
 };
 
-// Q6_K: the 16 i8 scales, widened once; scales 0-7 (8-15) in both 128-bit lanes for the in-lane
-// byte shuffles that pick a pair.
-class K6Scales {
+// Q2_K, Q3_K, Q6_K: 16 i8 scales (or mins), one per 16 elements, widened once; scales 0-7 (8-15)
+// in both 128-bit lanes for the in-lane byte shuffles that pick a pair.
+class K16Scales {
  public:
-  HWY_INLINE explicit K6Scales(const int8_t* scales) {
-    scales16_ = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)));
-    lo_ = _mm256_permute4x64_epi64(scales16_, 0x44);
-    hi_ = _mm256_permute4x64_epi64(scales16_, 0xEE);
+  HWY_INLINE explicit K16Scales(const int8_t* scales)
+      : K16Scales(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales))) {}
+  // (packed[j] >> shift) & 15 for 16 bytes (Q2_K: shift 0 the scales, 4 the mins).
+  static HWY_INLINE K16Scales Nibbles(const uint8_t* packed, int shift) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+    return K16Scales(
+        _mm_and_si128(_mm_srl_epi16(x, _mm_cvtsi32_si128(shift)), _mm_set1_epi8(0x0F)));
+  }
+  // The 16 bytes of four words (in memory order) minus `minus` each: built in registers, not
+  // stored and reloaded (a 16-byte load of four 4-byte stores stalls store forwarding).
+  static HWY_INLINE K16Scales Words(const uint32_t* words, uint8_t minus) {
+    const __m128i x = _mm_set_epi32(static_cast<int>(words[3]), static_cast<int>(words[2]),
+                                    static_cast<int>(words[1]), static_cast<int>(words[0]));
+    return K16Scales(_mm_sub_epi8(x, _mm_set1_epi8(static_cast<char>(minus))));
   }
   // Scales j (elements 0-15) and j + 1 (16-31), j even.
   HWY_INLINE Scale16 Pair(int j) const {
@@ -207,12 +217,20 @@ class K6Scales {
                          _mm_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * s)))))};
   }
   // sum_j scale[j] bsums[j], one 16-bit multiply-add, exact in i32.
-  HWY_INLINE int OffsetSum(const uint8_t* bsums) const {
+  HWY_INLINE int OffsetSum(const uint8_t* bsums) const { return SumI32(OffsetProducts(bsums).v); }
+  // The same products in 8 partial i32 sums, for a float accumulator's lanes (no horizontal sum
+  // per block).
+  HWY_INLINE I32 OffsetProducts(const uint8_t* bsums) const {
     const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums));
-    return SumI32(_mm256_madd_epi16(scales16_, bs));
+    return {_mm256_madd_epi16(scales16_, bs)};
   }
 
  private:
+  HWY_INLINE explicit K16Scales(__m128i scales8) {
+    scales16_ = _mm256_cvtepi8_epi16(scales8);
+    lo_ = _mm256_permute4x64_epi64(scales16_, 0x44);
+    hi_ = _mm256_permute4x64_epi64(scales16_, 0xEE);
+  }
   __m256i scales16_, lo_, hi_;
 };
 

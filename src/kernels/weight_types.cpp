@@ -37,7 +37,7 @@ struct WeightRow {
 const std::array<WeightRow, 13> kWeightRows = {{
     {DType::F32, matmul_float, nullptr, nullptr},
     {DType::F16, matmul_float, nullptr, &kPackedF16x16},
-    {DType::BF16, matmul_float, nullptr, nullptr},
+    {DType::BF16, matmul_float, nullptr, &kPackedBF16x16},
     {DType::Q8_0, matmul_quant, ref::dot_q8_0, &kPackedQ8_0x8},
     {DType::Q4_0, matmul_quant, ref::dot_q4_0, &kPackedQ4_0x8},
     {DType::Q5_0, matmul_quant, ref::dot_q5_0, &kPackedQ5_0x8},

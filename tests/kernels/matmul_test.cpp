@@ -186,46 +186,49 @@ TEST_P(MatmulTest, LargeMatmulIsExactOnExactlyRepresentableData) {
   }
 }
 
-// F16 rows interleaved 16 at a time (packed_layouts.h f16x16): whole groups inside [r0, r1) come
-// from the packed copy, the rows around them from the rows; the same bound holds. Every ISA is
-// given the packed copy (the engine packs for the ISA in force at load, which can change), and
-// those without the packed kernel read the rows. Token counts visit every tile (12, 6, 2, 1), row
-// counts one to five groups and a tail, columns odd lengths.
-TEST_P(MatmulTest, PackedF16MatchesReference) {
+// F16 and BF16 rows interleaved 16 at a time (packed_layouts.h f16x16): whole groups inside
+// [r0, r1) come from the packed copy, the rows around them from the rows; the same bound holds.
+// Every ISA is given the packed copy (the engine packs for the ISA in force at load, which can
+// change), and those without the packed kernel read the rows. Token counts visit every tile (12,
+// 6, 2, 1), row counts one to five groups and a tail, columns odd lengths.
+TEST_P(MatmulTest, PackedF16AndBF16MatchReference) {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   auto gen = [&] { return normal(rng); };
-  for (int64_t rows : {16, 35, 64, 80}) {
-    for (int64_t cols : {1, 17, 300}) {
-      TestMatrix w(DType::F16, rows, cols, 0, 2, gen);
-      size_t bytes = 0;
-      {
-        ScopedIsa best("auto");
-        bytes = kernels::packed_bytes(w.ref);
-      }
-      if (bytes == 0) GTEST_SKIP() << "no ISA of this build and CPU packs F16";
-      std::vector<std::byte> packed(bytes + 2);
-      kernels::pack_matrix(w.ref, packed.data() + 2);  // misaligned on purpose
-      MatrixRef m = w.ref;
-      m.packed = packed.data() + 2;
-      for (int64_t n_tokens : {1, 2, 3, 7, 13, 20, 25}) {
-        const int64_t x_stride = cols + 3;
-        Buffer<float> x(static_cast<size_t>(n_tokens * x_stride), 4);
-        for (size_t i = 0; i < x.size(); ++i) x[i] = gen();
-        for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {5, rows - 3}, {16, rows}}) {
-          ASSERT_NO_FATAL_FAILURE(
-              expect_matmul_matches_reference(m, w, x.data(), x_stride, n_tokens, rows, r0, r1));
+  for (DType type : {DType::F16, DType::BF16})
+    for (int64_t rows : {16, 35, 64, 80}) {
+      for (int64_t cols : {1, 17, 300}) {
+        TestMatrix w(type, rows, cols, 0, 2, gen);
+        size_t bytes = 0;
+        {
+          ScopedIsa best("auto");
+          bytes = kernels::packed_bytes(w.ref);
+        }
+        if (bytes == 0) GTEST_SKIP() << "no ISA of this build and CPU packs " << dtype_name(type);
+        std::vector<std::byte> packed(bytes + 2);
+        kernels::pack_matrix(w.ref, packed.data() + 2);  // misaligned on purpose
+        MatrixRef m = w.ref;
+        m.packed = packed.data() + 2;
+        for (int64_t n_tokens : {1, 2, 3, 7, 13, 20, 25}) {
+          const int64_t x_stride = cols + 3;
+          Buffer<float> x(static_cast<size_t>(n_tokens * x_stride), 4);
+          for (size_t i = 0; i < x.size(); ++i) x[i] = gen();
+          for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {5, rows - 3}, {16, rows}}) {
+            ASSERT_NO_FATAL_FAILURE(
+                expect_matmul_matches_reference(m, w, x.data(), x_stride, n_tokens, rows, r0, r1))
+                << dtype_name(type);
+          }
+        }
+        // Rows read back from the packed copy (embedding lookups) are the rows.
+        const kernels::WeightKernels* k = kernels::find_weight_kernels(type);
+        std::vector<float> row(static_cast<size_t>(cols));
+        for (int64_t r = 0; r < rows; ++r) {
+          k->row_of(m, r, row.data());
+          ASSERT_TRUE(std::equal(row.begin(), row.end(), w.exact.begin() + r * cols))
+              << dtype_name(type) << " row " << r;
         }
       }
-      // Rows read back from the packed copy (embedding lookups) are the rows.
-      const kernels::WeightKernels* k = kernels::find_weight_kernels(DType::F16);
-      std::vector<float> row(static_cast<size_t>(cols));
-      for (int64_t r = 0; r < rows; ++r) {
-        k->row_of(m, r, row.data());
-        ASSERT_TRUE(std::equal(row.begin(), row.end(), w.exact.begin() + r * cols)) << r;
-      }
     }
-  }
 }
 
 // W^T x over short, wide matrices (attention keys stored [head_dim, positions]): every column
