@@ -19,8 +19,9 @@ void x8_pack(const MatrixRef& w, std::byte* out) {
       std::byte* dst = out + (g * nb + b) * L::kBlockBytes;
       for (int64_t r = 0; r < L::kRows; ++r) {
         const std::byte* src = w.row(L::kRows * g + r) + b * static_cast<int64_t>(sizeof(B));
-        std::memcpy(dst + static_cast<int64_t>(sizeof(uint16_t)) * r, src + offsetof(B, d),
-                    sizeof(uint16_t));
+        for (int64_t h = 0; h < L::kHalves; ++h) {
+          std::memcpy(dst + 16 * h + 2 * r, src + 2 * h, 2);
+        }
         for (int64_t c = 0; c < L::kChunks; ++c) {
           std::memcpy(dst + L::kScaleBytes + L::kChunkBytes * c + kWordBytes * r,
                       src + kQs + kWordBytes * c, kWordBytes);
@@ -155,8 +156,7 @@ template <class B>
 void x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
   using L = packed_x8<B>;
   constexpr int64_t kWordBytes = L::kChunkBytes / L::kRows;
-  std::memcpy(out + offsetof(B, d), in + static_cast<int64_t>(sizeof(uint16_t)) * r,
-              sizeof(uint16_t));
+  for (int64_t h = 0; h < L::kHalves; ++h) std::memcpy(out + 2 * h, in + 16 * h + 2 * r, 2);
   for (int64_t c = 0; c < L::kChunks; ++c) {
     std::memcpy(out + offsetof(B, qs) + kWordBytes * c,
                 in + L::kScaleBytes + L::kChunkBytes * c + kWordBytes * r, kWordBytes);
@@ -195,24 +195,26 @@ void q6_kx8_unpack(const std::byte* in, int64_t r, std::byte* out) {
   std::memcpy(out, &b, sizeof(b));
 }
 
-void q5_0x8_pack(const MatrixRef& w, std::byte* out) {
-  using quant::block_q5_0;
-  using namespace q5_0x8;
-  const int64_t nb = w.cols / block_q5_0::kElements;
-  for (int64_t g = 0; g < w.rows / kRows; ++g) {
+template <class B>
+void q5x8_pack(const MatrixRef& w, std::byte* out) {
+  using L = q5x8<B>;
+  const int64_t nb = w.cols / B::kElements;
+  for (int64_t g = 0; g < w.rows / L::kRows; ++g) {
     for (int64_t b = 0; b < nb; ++b) {
-      auto* dst = reinterpret_cast<uint8_t*>(out + (g * nb + b) * kBlockBytes);
-      for (int64_t r = 0; r < kRows; ++r) {
-        block_q5_0 src;
-        std::memcpy(&src, w.row(kRows * g + r) + b * static_cast<int64_t>(sizeof(block_q5_0)),
+      auto* dst = reinterpret_cast<uint8_t*>(out + (g * nb + b) * L::kBlockBytes);
+      for (int64_t r = 0; r < L::kRows; ++r) {
+        B src;
+        std::memcpy(&src, w.row(L::kRows * g + r) + b * static_cast<int64_t>(sizeof(B)),
                     sizeof(src));
         uint32_t qh;
         std::memcpy(&qh, src.qh, 4);
-        std::memcpy(dst + 2 * r, &src.d, 2);
+        for (int64_t h = 0; h < L::kHalves; ++h) {
+          std::memcpy(dst + 16 * h + 2 * r, reinterpret_cast<const uint8_t*>(&src) + 2 * h, 2);
+        }
         for (int c = 0; c < 4; ++c) {
-          std::memcpy(dst + kChunks + kChunkBytes * c + 4 * r, src.qs + 4 * c, 4);
+          std::memcpy(dst + L::kChunks + L::kChunkBytes * c + 4 * r, src.qs + 4 * c, 4);
           for (int i = 0; i < 4; ++i) {
-            uint8_t& h = dst[kHigh + 4 * r + i];
+            uint8_t& h = dst[L::kHigh + 4 * r + i];
             if (c == 0) h = 0;
             h = static_cast<uint8_t>(h | ((qh >> (4 * c + i)) & 1) << (2 * c) |
                                      ((qh >> (16 + 4 * c + i)) & 1) << (2 * c + 1));
@@ -223,16 +225,19 @@ void q5_0x8_pack(const MatrixRef& w, std::byte* out) {
   }
 }
 
-void q5_0x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
-  using namespace q5_0x8;
+template <class B>
+void q5x8_unpack(const std::byte* in, int64_t r, std::byte* out) {
+  using L = q5x8<B>;
   const auto* src = reinterpret_cast<const uint8_t*>(in);
-  quant::block_q5_0 b{};
-  std::memcpy(&b.d, src + 2 * r, 2);
+  B b{};
+  for (int64_t h = 0; h < L::kHalves; ++h) {
+    std::memcpy(reinterpret_cast<uint8_t*>(&b) + 2 * h, src + 16 * h + 2 * r, 2);
+  }
   uint32_t qh = 0;
   for (int c = 0; c < 4; ++c) {
-    std::memcpy(b.qs + 4 * c, src + kChunks + kChunkBytes * c + 4 * r, 4);
+    std::memcpy(b.qs + 4 * c, src + L::kChunks + L::kChunkBytes * c + 4 * r, 4);
     for (int i = 0; i < 4; ++i) {
-      const uint32_t h = src[kHigh + 4 * r + i];
+      const uint32_t h = src[L::kHigh + 4 * r + i];
       qh |= ((h >> (2 * c)) & 1) << (4 * c + i) | ((h >> (2 * c + 1)) & 1) << (16 + 4 * c + i);
     }
   }
@@ -275,8 +280,24 @@ const PackedLayout kPackedQ8_0x8 = {"q8_0x8",
                                     x8_pack<quant::block_q8_0>,
                                     packed_x8<quant::block_q8_0>::kBlockBytes,
                                     x8_unpack<quant::block_q8_0>};
-const PackedLayout kPackedQ5_0x8 = {"q5_0x8",    DType::Q5_0,         q5_0x8::kRows,
-                                    q5_0x8_pack, q5_0x8::kBlockBytes, q5_0x8_unpack};
+const PackedLayout kPackedQ4_1x8 = {"q4_1x8",
+                                    DType::Q4_1,
+                                    packed_x8<quant::block_q4_1>::kRows,
+                                    x8_pack<quant::block_q4_1>,
+                                    packed_x8<quant::block_q4_1>::kBlockBytes,
+                                    x8_unpack<quant::block_q4_1>};
+const PackedLayout kPackedQ5_0x8 = {"q5_0x8",
+                                    DType::Q5_0,
+                                    q5x8<quant::block_q5_0>::kRows,
+                                    q5x8_pack<quant::block_q5_0>,
+                                    q5x8<quant::block_q5_0>::kBlockBytes,
+                                    q5x8_unpack<quant::block_q5_0>};
+const PackedLayout kPackedQ5_1x8 = {"q5_1x8",
+                                    DType::Q5_1,
+                                    q5x8<quant::block_q5_1>::kRows,
+                                    q5x8_pack<quant::block_q5_1>,
+                                    q5x8<quant::block_q5_1>::kBlockBytes,
+                                    q5x8_unpack<quant::block_q5_1>};
 const PackedLayout kPackedQ4_Kx8 = {"q4_kx8",          DType::Q4_K,         q4_kx8::kRows,
                                     k45x8_pack<false>, q4_kx8::kBlockBytes, k45x8_unpack<false>};
 const PackedLayout kPackedQ5_Kx8 = {"q5_kx8",         DType::Q5_K,         q4_kx8::kRows,

@@ -28,37 +28,46 @@ struct PackedLayout {
   void (*unpack_block)(const std::byte* in, int64_t r, std::byte* out);
 };
 
-// A legacy block type (Q4_0, Q8_0), 8 rows interleaved. Per block of a group of 8 rows: the 8
-// rows' f16 scales (16 bytes), then chunks of 32 bytes whose bytes 4r..4r+3 are the next 4 bytes
-// of row r's qs (Q4_0: chunk c = 0..3 holds qs[4c..4c+3], low nibbles elements 4c..4c+3, high
-// nibbles 16+4c..; Q8_0: chunk c = 0..7 holds elements 4c..4c+3). One 8-bit dot of a chunk with
-// a broadcast of 4 activations then sums all 8 rows' products at once, and a block's float work
-// is done once for 8 rows. A group's blocks follow each other; groups follow each other.
+// A legacy block type (Q4_0, Q4_1, Q8_0), 8 rows interleaved. Per block of a group of 8 rows:
+// the 8 rows' f16 scales (16 bytes; Q4_1: then their f16 minimums), then chunks of 32 bytes whose
+// bytes 4r..4r+3 are the next 4 bytes of row r's qs (Q4_x: chunk c = 0..3 holds qs[4c..4c+3], low
+// nibbles elements 4c..4c+3, high nibbles 16+4c..; Q8_0: chunk c = 0..7 holds elements
+// 4c..4c+3). One 8-bit dot of a chunk with a broadcast of 4 activations then sums all 8 rows'
+// products at once, and a block's float work is done once for 8 rows. A group's blocks follow
+// each other; groups follow each other.
 template <class B>
 struct packed_x8 {
   static constexpr int64_t kRows = 8;
-  static constexpr int64_t kScaleBytes = kRows * sizeof(uint16_t);
+  // The f16 fields before qs (d, and m where the block has one), each as 8 rows' values.
+  static constexpr int64_t kHalves = static_cast<int64_t>(offsetof(B, qs) / sizeof(uint16_t));
+  static constexpr int64_t kScaleBytes = kRows * static_cast<int64_t>(offsetof(B, qs));
   static constexpr int64_t kChunkBytes = 32;
   static constexpr int64_t kChunks = static_cast<int64_t>(sizeof(B::qs)) * kRows / kChunkBytes;
   static constexpr int64_t kBlockBytes = kRows * static_cast<int64_t>(sizeof(B));
-  static_assert(offsetof(B, d) == 0 && offsetof(B, qs) == sizeof(uint16_t));
+  static_assert(offsetof(B, d) == 0 && offsetof(B, qs) == kHalves * sizeof(uint16_t));
   static_assert(kScaleBytes + kChunks * kChunkBytes == kBlockBytes);
 };
 extern const PackedLayout kPackedQ4_0x8;
+extern const PackedLayout kPackedQ4_1x8;
 extern const PackedLayout kPackedQ8_0x8;
 
-// Q5_0, 8 rows interleaved: q4_0x8's layout with the fifth bits between the scales and the
-// chunks, one 32-byte chunk whose byte 4r + i holds, in bit 2c, the fifth bit of row r's element
-// 4c + i and, in bit 2c + 1, that of element 16 + 4c + i (c = 0..3). As many bytes as the rows.
-namespace q5_0x8 {
-inline constexpr int64_t kRows = 8;
-inline constexpr int64_t kScaleBytes = kRows * sizeof(uint16_t);
-inline constexpr int64_t kChunkBytes = 32;
-inline constexpr int64_t kHigh = kScaleBytes, kChunks = kHigh + kChunkBytes;
-inline constexpr int64_t kBlockBytes = kChunks + 4 * kChunkBytes;
-static_assert(kBlockBytes == kRows * static_cast<int64_t>(sizeof(quant::block_q5_0)));
-}  // namespace q5_0x8
+// Q5_0 and Q5_1, 8 rows interleaved: q4_0x8's layout (Q5_1: q4_1x8's, minimums after the scales)
+// with the fifth bits between the scales and the chunks, one 32-byte chunk whose byte 4r + i
+// holds, in bit 2c, the fifth bit of row r's element 4c + i and, in bit 2c + 1, that of element
+// 16 + 4c + i (c = 0..3). As many bytes as the rows.
+template <class B>
+struct q5x8 {
+  static constexpr int64_t kRows = 8;
+  static constexpr int64_t kHalves = static_cast<int64_t>(offsetof(B, qh) / sizeof(uint16_t));
+  static constexpr int64_t kScaleBytes = kRows * static_cast<int64_t>(offsetof(B, qh));
+  static constexpr int64_t kChunkBytes = 32;
+  static constexpr int64_t kHigh = kScaleBytes, kChunks = kHigh + kChunkBytes;
+  static constexpr int64_t kBlockBytes = kChunks + 4 * kChunkBytes;
+  static_assert(offsetof(B, d) == 0 && offsetof(B, qh) == kHalves * sizeof(uint16_t));
+  static_assert(kBlockBytes == kRows * static_cast<int64_t>(sizeof(B)));
+};
 extern const PackedLayout kPackedQ5_0x8;
+extern const PackedLayout kPackedQ5_1x8;
 
 // Q4_K, 8 rows interleaved. Per super-block of a group: the 8 rows' f16 d, then their f16 dmin;
 // the 6-bit scales unpacked to bytes, [sub-block s][row r]; the mins as bytes [pair q][row r]

@@ -10,7 +10,7 @@
 //   quant_blocks_legacy-inl.h  block kernels of Q8_0, Q4_0, Q5_0, Q4_1, Q5_1
 //   quant_blocks_k-inl.h       block kernels of Q2_K .. Q6_K
 //   quant_tiles-inl.h          rows x tokens tiling for any block kernel
-//   quant_packed_x86-inl.h     kernels over repacked layouts (Q4_0 x 8 rows on x86)
+//   quant_packed_x86-inl.h     kernels over repacked layouts (8 rows interleaved, on x86)
 // This file lists the kernels and dispatches on the weight type. HWY_SCALAR (one-lane vectors)
 // runs the scalar references.
 #include "kernels/isa.h"

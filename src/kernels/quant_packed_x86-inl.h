@@ -1,9 +1,10 @@
 // Kernels over repacked weight layouts (kernels/packed_layouts.h), and the list of them that
-// QuantMatmul dispatches on: Q4_0, Q5_0, Q8_0, Q4_K, Q5_K and Q6_K x 8 rows on the 256-bit x86
-// targets (AVX3_DL reads two groups at once in 512-bit vectors when a tile has 4 tokens or more).
-// Lane r of the 8-bit dot of a weight operand with a broadcast of 4 activations sums row r's
-// products; weights are unsigned (nibbles, 5- and 6-bit values, Q8_0 + 128 with VNNI), and their
-// offset enters through the activation sums. Other targets have no packed kernels (an empty list).
+// QuantMatmul dispatches on: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K x 8 rows on the
+// 256-bit x86 targets (AVX3_DL reads two groups at once in 512-bit vectors when a tile has 4 tokens
+// or more). Lane r of the 8-bit dot of a weight operand with a broadcast of 4 activations sums row
+// r's products; weights are unsigned (nibbles, 5- and 6-bit values, Q8_0 + 128 with VNNI), and
+// their offset enters through the activation sums. Other targets have no packed kernels (an empty
+// list).
 //
 // Per-target header (Highway's -inl.h convention), included by quant_matmul_hwy.cpp after the
 // block kernels and tiles.
@@ -137,6 +138,9 @@ struct Rows8 {
   static HWY_INLINE F MulSub(I sum, F d, float s, F acc) {
     return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, _mm256_set1_ps(s)), acc);
   }
+  static HWY_INLINE F MulAddF(F a, float s, F acc) {
+    return _mm256_fmadd_ps(a, _mm256_set1_ps(s), acc);
+  }
 };
 
 #if HWY_TARGET == HWY_AVX3_DL
@@ -200,6 +204,9 @@ struct Rows16 {
   static HWY_INLINE F MulSub(I sum, F d, float s, F acc) {
     return _mm512_fnmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(s)), acc);
   }
+  static HWY_INLINE F MulAddF(F a, float s, F acc) {
+    return _mm512_fmadd_ps(a, _mm512_set1_ps(s), acc);
+  }
 };
 #endif
 
@@ -209,12 +216,15 @@ struct Rows16 {
 constexpr bool kUnsignedQ8 = HWY_TARGET == HWY_AVX3_DL;
 
 // Per layout: the block's 8 weight operands u[i] (u[i] pairs with activation bytes 4i..4i+3 of
-// every row), and the multiple of sum(a) that starts each block's sum.
-struct LayoutQ4_0 {
-  static constexpr DType kType = DType::Q4_0;
-  using Layout = packed_x8<quant::block_q4_0>;
-  using Block = KQ4_0;  // the rows outside whole groups
-  static constexpr int32_t kOffset = -8;
+// every row), and the multiple of sum(a) that starts each block's sum. Q4_1 and Q5_1 (unsigned
+// values with a minimum, against Q8_1 activations) share Q4_0's and Q5_0's operands; their
+// minimums times the activations' sums enter as floats (PackedX8).
+template <DType kT, class B, class K, int32_t kOff>
+struct LayoutQ4 {
+  static constexpr DType kType = kT;
+  using Layout = packed_x8<B>;
+  using Block = K;  // the rows outside whole groups
+  static constexpr int32_t kOffset = kOff;
   template <class V>
   static HWY_INLINE void Operands(const uint8_t* chunks, int64_t group_bytes, typename V::I* u) {
     const auto low = V::Set1Bytes(0x0F);
@@ -230,18 +240,17 @@ struct LayoutQ4_0 {
     return V::DotUS(acc, u[i], b);
   }
 };
+using LayoutQ4_0 = LayoutQ4<DType::Q4_0, quant::block_q4_0, KQ4_0, -8>;
+using LayoutQ4_1 = LayoutQ4<DType::Q4_1, quant::block_q4_1, KQ4_1, 0>;
 
-// Q5_0's layout is q4_0x8's with a chunk of fifth bits first (q5_0x8); the values are unsigned
-// (q in 0..31) and -16 sum(a) starts the sum.
-struct LayoutQ5_0 {
-  static constexpr DType kType = DType::Q5_0;
-  struct Layout {
-    static constexpr int64_t kRows = q5_0x8::kRows;
-    static constexpr int64_t kScaleBytes = q5_0x8::kScaleBytes;
-    static constexpr int64_t kBlockBytes = q5_0x8::kBlockBytes;
-  };
-  using Block = KQ5_0;
-  static constexpr int32_t kOffset = -16;
+// Q5_x's layout is q4_x8's with a chunk of fifth bits first (q5x8); the values are unsigned
+// (q in 0..31), and for Q5_0 -16 sum(a) starts the sum.
+template <DType kT, class B, class K, int32_t kOff>
+struct LayoutQ5 {
+  static constexpr DType kType = kT;
+  using Layout = q5x8<B>;
+  using Block = K;
+  static constexpr int32_t kOffset = kOff;
   template <class V>
   static HWY_INLINE void Operands(const uint8_t* p, int64_t group_bytes, typename V::I* u) {
     const auto low = V::Set1Bytes(0x0F), five = V::Set1Bytes(0x10);
@@ -252,7 +261,7 @@ struct LayoutQ5_0 {
                                    V::Shr(h, 2), V::Shl(h, 3), V::Shl(h, 1),
                                    V::Shr(h, 1), V::Shr(h, 3)};
     for (int c = 0; c < 4; ++c) {
-      const auto raw = V::Load(p + q5_0x8::kChunkBytes * (1 + c), group_bytes);
+      const auto raw = V::Load(p + Layout::kChunkBytes * (1 + c), group_bytes);
       u[c] = V::Or(V::And(raw, low), V::And(bits[c], five));
       u[4 + c] = V::Or(V::And(V::Shr4(raw), low), V::And(bits[4 + c], five));
     }
@@ -263,6 +272,8 @@ struct LayoutQ5_0 {
     return V::DotUS(acc, u[i], b);
   }
 };
+using LayoutQ5_0 = LayoutQ5<DType::Q5_0, quant::block_q5_0, KQ5_0, -16>;
+using LayoutQ5_1 = LayoutQ5<DType::Q5_1, quant::block_q5_1, KQ5_1, 0>;
 
 struct LayoutQ8_0 {
   static constexpr DType kType = DType::Q8_0;
@@ -373,18 +384,21 @@ HWY_INLINE void PackedMatmul(const MatrixRef& w, const std::byte* act, int64_t a
     P::template Tile<1>(w, a0 + t * act_stride, act_stride, y + t * y_stride, y_stride, g0, g1);
 }
 
-// Q4_0 / Q8_0 rows interleaved 8 at a time (packed_layouts.h): lane r of the 8-bit dot of a
-// weight operand with a broadcast of 4 activations sums row r's products, and a block's float
-// work is done once for 8 (or 16) rows.
+// Q4_x / Q5_x / Q8_0 rows interleaved 8 at a time (packed_layouts.h): lane r of the 8-bit dot of
+// a weight operand with a broadcast of 4 activations sums row r's products, and a block's float
+// work is done once for 8 (or 16) rows: d_w d_a sum(q a), plus for Q4_1 / Q5_1 m_w s_a with the
+// Q8_1 activation's s = d_a sum(a).
 template <class L>
 struct PackedX8 {
   static constexpr DType kType = L::kType;
   using Layout = typename L::Layout;
-  using Activation = quant::block_q8_0;
+  using Activation = typename L::Block::Activation;
+  static constexpr bool kMin = std::is_same_v<Activation, quant::block_q8_1>;
   static constexpr int64_t kRows = Layout::kRows;
   static constexpr int64_t kBlockBytes = Layout::kBlockBytes;
   static constexpr int kA = static_cast<int>(sizeof(Activation));
   static constexpr int kQs = static_cast<int>(offsetof(Activation, qs));
+  static constexpr int kFloats = kMin ? 2 : 1;  // per token and block: d_a (and s_a)
 
   // Blocks [b0, b1) of V::kGroups groups of 8 rows for T tokens, added to y when `accumulate`.
   template <class V, int T>
@@ -404,7 +418,11 @@ struct PackedX8 {
         const uint8_t* q = act + t * act_stride + b * kA + kQs;
         auto sum = V::Set1(offsets[b * T + t]);
         for (int i = 0; i < 8; ++i) sum = L::template Dot<V>(sum, u, i, V::Broadcast(q + 4 * i));
-        acc[t] = V::MulAdd(sum, d, scales[b * T + t], acc[t]);
+        acc[t] = V::MulAdd(sum, d, scales[(b * T + t) * kFloats], acc[t]);
+      }
+      if constexpr (kMin) {
+        const auto m = V::Scales(blk + 2 * kRows, group_bytes);
+        for (int t = 0; t < T; ++t) acc[t] = V::MulAddF(m, scales[(b * T + t) * 2 + 1], acc[t]);
       }
     }
     for (int t = 0; t < T; ++t) V::StoreF(y + t * y_stride, acc[t]);
@@ -414,12 +432,15 @@ struct PackedX8 {
   static HWY_INLINE void Tile(const MatrixRef& w, const uint8_t* act, int64_t act_stride, float* y,
                               int64_t y_stride, int64_t g0, int64_t g1) {
     const int64_t nb = w.cols / Activation::kElements;
-    float scales[T * kMaxBlocks];
+    float scales[T * kMaxBlocks * kFloats];
     int32_t offsets[T * kMaxBlocks];
     for (int64_t b = 0; b < nb; ++b) {
       for (int t = 0; t < T; ++t) {
         const uint8_t* a = act + t * act_stride + b * kA;
-        scales[b * T + t] = LoadHalf(a + offsetof(Activation, d));
+        scales[(b * T + t) * kFloats] = LoadHalf(a + offsetof(Activation, d));
+        if constexpr (kMin) {
+          scales[(b * T + t) * 2 + 1] = LoadHalf(a + offsetof(quant::block_q8_1, s));
+        }
         int s = 0;
         if constexpr (L::kOffset != 0) {
           for (int j = 0; j < Activation::kElements; ++j) s += static_cast<int8_t>(a[kQs + j]);
@@ -626,8 +647,9 @@ struct PackedQ6_Kx8 {
   }
 };
 
-using PackedKernels = KernelList<PackedX8<LayoutQ4_0>, PackedX8<LayoutQ5_0>, PackedX8<LayoutQ8_0>,
-                                 PackedQ45_Kx8<false>, PackedQ45_Kx8<true>, PackedQ6_Kx8>;
+using PackedKernels = KernelList<PackedX8<LayoutQ4_0>, PackedX8<LayoutQ4_1>, PackedX8<LayoutQ5_0>,
+                                 PackedX8<LayoutQ5_1>, PackedX8<LayoutQ8_0>, PackedQ45_Kx8<false>,
+                                 PackedQ45_Kx8<true>, PackedQ6_Kx8>;
 
 #else
 using PackedKernels = KernelList<>;
