@@ -10,7 +10,8 @@
 # TG (8), REPS (2), SHAPES ("llama:tinyllama-1.1b llama:llama-3.2-1b gpt2:distilgpt2
 # gemma3:gemma-3-270m qwen2:qwen2-0.5b"), TYPES ("F16 Q8_0 Q4_0 Q4_K_M"), OUT (docs/bench.md),
 # NOTES (a markdown file appended to the page: what this run's numbers mean), WITH_ORT (0: no ONNX
-# export nor ONNX Runtime column, e.g. for the 1B shapes' 4.4 GB fp32 graphs), SPEEDUP_TG (128:
+# export nor ONNX Runtime column), ORT_SHAPES (the shape names that get them; default every shape:
+# e.g. all but the 1B shapes, whose fp32 graphs are 4.4 GB), SPEEDUP_TG (128:
 # generated tokens of the INT8-vs-FP32 and KV-cache-vs-recompute rows).
 # Models are written once (synth, quantize, export) and reused by later runs. --quick: distilgpt2
 # only, for trying the script. The defaults (pp32, tg8, 2 repetitions) were chosen for the
@@ -43,6 +44,11 @@ ort_precision() {
   case $1 in F16 | F32) echo fp32 ;; Q8_0) echo int8 ;; Q4_0) echo q4 ;; *) echo "" ;; esac
 }
 
+with_ort() {
+  [[ "${WITH_ORT:-1}" != 0 ]] || return 1
+  [[ -z "${ORT_SHAPES:-}" || " $ORT_SHAPES " == *" $1 "* ]]
+}
+
 prep_start=$(date +%s)
 for entry in $SHAPES; do
   arch=${entry%%:*} shape=${entry#*:}
@@ -60,7 +66,7 @@ for entry in $SHAPES; do
       "$SLMKIT" quantize "$f16" -t "$type" -o "$q" > /dev/null
     fi
   done
-  if [[ "${WITH_ORT:-1}" != 0 && ! -d "$BENCH_DIR/$shape-onnx" ]]; then
+  if with_ort "$shape" && [[ ! -d "$BENCH_DIR/$shape-onnx" ]]; then
     log "export onnx $shape"
     "$SLMKIT" export onnx "$f16" -o "$BENCH_DIR/$shape-onnx" --variant with_past \
       --precision fp32 --precision int8 --precision q4 > /dev/null
@@ -86,7 +92,7 @@ for entry in $SHAPES; do
     json="$BENCH_DIR/results/$shape-$type.json"
     args=(bench -m "$model" -p "$PP" -n "$TG" -r "$REPS" -t "$THREADS" --vs llama.cpp -o json)
     prec=$(ort_precision "$type")
-    if [[ -n "$prec" && -d "$BENCH_DIR/$shape-onnx" ]]; then
+    if [[ -n "$prec" ]] && with_ort "$shape"; then
       args+=(--vs ort --onnx "$BENCH_DIR/$shape-onnx" --ort-precision "$prec")
     fi
     log "$shape $type"
