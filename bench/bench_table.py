@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Formats the JSON rows of bench_table.sh's `slmkit bench` runs as docs/bench.md."""
 import argparse
+import glob
 import json
 import platform
 import subprocess
@@ -19,6 +20,21 @@ def cpu_name():
     except OSError:
         pass
     return platform.processor() or "?"
+
+
+def llc_mib():
+    """The largest cache level's size in MiB (sysfs), 0 when unknown."""
+    best = 0
+    for path in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"):
+        try:
+            text = open(path).read().strip()
+        except OSError:
+            continue
+        scale = {"K": 1 / 1024, "M": 1, "G": 1024}.get(text[-1:], 1 / 2**20)
+        digits = text.rstrip("KMG")
+        if digits.isdigit():
+            best = max(best, int(digits) * scale)
+    return best
 
 
 def fmt_ts(row):
@@ -57,6 +73,8 @@ def main():
             bandwidth = bw_rows[0]["copy_bandwidth"]
 
     main_rows, ort_rows, bound_rows, holes = [], [], [], []
+    llc = llc_mib()
+    in_cache = []  # shapes whose decode reads fit the last-level cache
     llama_builds = []  # the llama.cpp build(s) the rows measured, as `slmkit bench` names them
     for item in a.results:
         shape, type_, path = item.split(":", 2)
@@ -88,6 +106,8 @@ def main():
                 f"| {fmt_ts(s_tg)} | {fmt_ts(o_tg)} | **{ratio(s_tg, o_tg)}** | {rss(o_tg)} |")
         if bandwidth > 0 and s_tg and s_tg.get("bytes_per_token"):
             bound = bandwidth / s_tg["bytes_per_token"]
+            if llc and s_tg["bytes_per_token"] / 2**20 < llc and shape not in in_cache:
+                in_cache.append(shape)
             bound_rows.append(
                 f"| {shape} | {type_} | {s_tg['bytes_per_token'] / 2**20:.1f} | {bound:.2f} "
                 f"| {s_tg['avg_ts']:.2f} | {100 * s_tg['avg_ts'] / bound:.0f}% |"
@@ -156,8 +176,11 @@ def main():
             f"Memory-copy bandwidth measured in the same run: **{bandwidth / 1e9:.2f} GB/s** "
             "(256 MiB memcpy on every thread, bytes read + written, median of 7). Bound = "
             "bandwidth / weight bytes one decode step reads (every matrix except the embedding "
-            "table, which is read one row per token unless it is also the output head). Every "
-            "model here is larger than the 32 MiB last-level cache.\n")
+            "table, which is read one row per token unless it is also the output head). "
+            + (f"The {', '.join(in_cache)} weights fit the {llc:.0f} MiB last-level cache, so "
+               "decode reads them from cache and memory does not bound it.\n" if in_cache else
+               f"Every model here is larger than the {llc:.0f} MiB last-level cache.\n"
+               if llc else "\n"))
         out.append("| shape | type | MiB read / token | bound t/s | slmkit t/s | slmkit % of bound | llama.cpp % of bound |")
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
         out += bound_rows
