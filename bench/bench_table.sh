@@ -130,6 +130,6 @@ total_s=$(( $(date +%s) - start ))
 python3 bench/bench_table.py --out "$OUT" --threads "$THREADS" --pp "$PP" --tg "$TG" \
   --reps "$REPS" --bandwidth "$bw_json" --prep-seconds "$prep_s" --bench-seconds "$bench_s" \
   --total-seconds "$total_s" --load "$load_before / $(cut -d' ' -f1-3 /proc/loadavg)" --command "bench/bench_table.sh ${1:-}" \
-  --env "THREADS=$THREADS PP=$PP TG=$TG REPS=$REPS SHAPES=\"$SHAPES\" TYPES=\"$TYPES\"" \
+  --env "THREADS=$THREADS PP=$PP TG=$TG REPS=$REPS SHAPES=\"$SHAPES\" TYPES=\"$TYPES\"${ORT_SHAPES:+ ORT_SHAPES=\"$ORT_SHAPES\"}${WITH_ORT:+ WITH_ORT=$WITH_ORT} OUT=$OUT" \
   ${NOTES:+--notes "$NOTES"} "${extra_args[@]}" "${results[@]}"
 log "wrote $OUT in ${total_s}s (models ${prep_s}s, benchmarks ${bench_s}s)"
