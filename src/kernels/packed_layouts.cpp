@@ -261,6 +261,16 @@ void f16x16_unpack(const std::byte* in, int64_t r, std::byte* out) {
   std::memcpy(out, in + r * static_cast<int64_t>(sizeof(uint16_t)), sizeof(uint16_t));
 }
 
+// The layout rows of the legacy block types, from their templates.
+template <class B>
+constexpr PackedLayout x8_layout(std::string_view name, DType type) {
+  return {name, type, packed_x8<B>::kRows, x8_pack<B>, packed_x8<B>::kBlockBytes, x8_unpack<B>};
+}
+template <class B>
+constexpr PackedLayout q5x8_layout(std::string_view name, DType type) {
+  return {name, type, q5x8<B>::kRows, q5x8_pack<B>, q5x8<B>::kBlockBytes, q5x8_unpack<B>};
+}
+
 }  // namespace
 
 // name, weight type, rows per group, pack, bytes per block column of a group, unpack.
@@ -268,36 +278,11 @@ const PackedLayout kPackedF16x16 = {"f16x16",    DType::F16,          f16x16::kR
                                     f16x16_pack, f16x16::kBlockBytes, f16x16_unpack};
 const PackedLayout kPackedBF16x16 = {"bf16x16",   DType::BF16,         f16x16::kRows,
                                      f16x16_pack, f16x16::kBlockBytes, f16x16_unpack};
-const PackedLayout kPackedQ4_0x8 = {"q4_0x8",
-                                    DType::Q4_0,
-                                    packed_x8<quant::block_q4_0>::kRows,
-                                    x8_pack<quant::block_q4_0>,
-                                    packed_x8<quant::block_q4_0>::kBlockBytes,
-                                    x8_unpack<quant::block_q4_0>};
-const PackedLayout kPackedQ8_0x8 = {"q8_0x8",
-                                    DType::Q8_0,
-                                    packed_x8<quant::block_q8_0>::kRows,
-                                    x8_pack<quant::block_q8_0>,
-                                    packed_x8<quant::block_q8_0>::kBlockBytes,
-                                    x8_unpack<quant::block_q8_0>};
-const PackedLayout kPackedQ4_1x8 = {"q4_1x8",
-                                    DType::Q4_1,
-                                    packed_x8<quant::block_q4_1>::kRows,
-                                    x8_pack<quant::block_q4_1>,
-                                    packed_x8<quant::block_q4_1>::kBlockBytes,
-                                    x8_unpack<quant::block_q4_1>};
-const PackedLayout kPackedQ5_0x8 = {"q5_0x8",
-                                    DType::Q5_0,
-                                    q5x8<quant::block_q5_0>::kRows,
-                                    q5x8_pack<quant::block_q5_0>,
-                                    q5x8<quant::block_q5_0>::kBlockBytes,
-                                    q5x8_unpack<quant::block_q5_0>};
-const PackedLayout kPackedQ5_1x8 = {"q5_1x8",
-                                    DType::Q5_1,
-                                    q5x8<quant::block_q5_1>::kRows,
-                                    q5x8_pack<quant::block_q5_1>,
-                                    q5x8<quant::block_q5_1>::kBlockBytes,
-                                    q5x8_unpack<quant::block_q5_1>};
+const PackedLayout kPackedQ4_0x8 = x8_layout<quant::block_q4_0>("q4_0x8", DType::Q4_0);
+const PackedLayout kPackedQ8_0x8 = x8_layout<quant::block_q8_0>("q8_0x8", DType::Q8_0);
+const PackedLayout kPackedQ4_1x8 = x8_layout<quant::block_q4_1>("q4_1x8", DType::Q4_1);
+const PackedLayout kPackedQ5_0x8 = q5x8_layout<quant::block_q5_0>("q5_0x8", DType::Q5_0);
+const PackedLayout kPackedQ5_1x8 = q5x8_layout<quant::block_q5_1>("q5_1x8", DType::Q5_1);
 const PackedLayout kPackedQ4_Kx8 = {"q4_kx8",          DType::Q4_K,         q4_kx8::kRows,
                                     k45x8_pack<false>, q4_kx8::kBlockBytes, k45x8_unpack<false>};
 const PackedLayout kPackedQ5_Kx8 = {"q5_kx8",         DType::Q5_K,         q4_kx8::kRows,
